@@ -1,0 +1,124 @@
+"""Library API: one call from a model to a fair, whole-post allocation.
+
+>>> from allocator import allocate
+>>> result = allocate("models/harbin_2020.toml")       # doctest: +SKIP
+>>> result.frame().head()                              # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from allocator.config import ModelSpec, load_model
+from allocator.data import UnitTable, load_table
+from allocator.model import Problem, build_problem
+from allocator.rounding import round_allocation
+from allocator.solve import FairSolution, Status, binding_rules, solve_fair
+
+COLUMNS = ("id", "label", "group", "target", "exact", "allocation", "actual", "difference",
+           "change_pct", "binding")
+
+
+@dataclass(frozen=True)
+class AllocationResult:
+    """Everything one allocation produced. Nothing here is written back onto the model."""
+
+    spec: ModelSpec
+    table: UnitTable
+    problem: Problem
+    components: dict[str, np.ndarray]
+    fair: FairSolution
+    posts: np.ndarray
+    binding: tuple[str, ...]
+    overrides: dict = field(default_factory=dict)
+
+    @property
+    def status(self) -> Status:
+        return self.fair.status
+
+    @property
+    def weights(self) -> dict[str, float]:
+        """Indicator weights as used (normalised to sum to 1)."""
+        return self.spec.normalised_weights()
+
+    @property
+    def lambdas(self) -> dict[str, float | None]:
+        """Common ratio allocation/target per pool ('' = units outside fixed-total groups)."""
+        return self.fair.lambdas
+
+    @property
+    def solver(self) -> str:
+        return self.fair.solver
+
+    @property
+    def solver_version(self) -> str:
+        return self.fair.solver_version
+
+    def frame(self) -> pd.DataFrame:
+        """One row per unit, in id order, with the stable columns of ``allocation.csv``."""
+        n = len(self.table)
+        actual = self.table.actual
+        frame = pd.DataFrame({
+            "id": list(self.table.ids),
+            "label": list(self.table.labels) if self.table.labels else [None] * n,
+            "group": list(self.table.groups) if self.table.groups else [None] * n,
+            "target": self.problem.target,
+            "exact": self.fair.exact,
+            "allocation": self.posts,
+        })
+        if actual is not None:
+            frame["actual"] = actual
+            frame["difference"] = self.posts - actual
+            with np.errstate(divide="ignore", invalid="ignore"):
+                frame["change_pct"] = np.where(actual > 0, 100 * (self.posts - actual) / actual,
+                                               np.nan)
+        else:
+            frame["actual"] = frame["difference"] = frame["change_pct"] = None
+        frame["binding"] = list(self.binding)
+        return frame[list(COLUMNS)]
+
+
+def package_versions() -> dict[str, str]:
+    """Versions of this package and of what the result depends on."""
+    names = ("allocator", "pulp", "highspy", "numpy", "pandas", "pydantic")
+    versions = {}
+    for name in names:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def allocate(
+    model: ModelSpec | str | Path,
+    *,
+    weights: dict[str, float] | None = None,
+    cap: int | None = None,
+    solver: str | None = None,
+    rounding: str | None = None,
+) -> AllocationResult:
+    """Fair whole-post allocation for a model (a path to a TOML file or a :class:`ModelSpec`).
+
+    Keyword overrides replace the model's weights (by indicator name, renormalised), cap, solver
+    or rounding method. Raises :class:`~allocator.errors.InputError` on invalid input and
+    :class:`~allocator.errors.InfeasibleError` when the constraints cannot all hold.
+    """
+    spec = model if isinstance(model, ModelSpec) else load_model(model)
+    overrides = {k: v for k, v in
+                 {"weights": weights, "cap": cap, "solver": solver, "rounding": rounding}.items()
+                 if v}
+    if overrides:
+        spec = spec.with_overrides(**overrides)
+    table = load_table(spec)
+    problem, components = build_problem(spec, table)
+    fair = solve_fair(problem, spec.solver)
+    posts = round_allocation(problem, fair.exact, spec.rounding)
+    return AllocationResult(spec=spec, table=table, problem=problem, components=components,
+                            fair=fair, posts=posts, binding=binding_rules(problem, fair.exact),
+                            overrides=overrides)

@@ -1,0 +1,203 @@
+"""Model files: a strict, frozen description of one allocation (TOML under ``models/``).
+
+>>> spec = ModelSpec.model_validate({
+...     "name": "demo", "data": "units.csv", "id": "code", "cap": 100,
+...     "indicators": {"population": {"column": "pop", "weight": 1}},
+... })
+>>> spec.allocatable_cap, spec.normalised_weights()
+(100, {'population': 1.0})
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from allocator.errors import InputError, did_you_mean
+
+SolverName = Literal["highs", "cbc"]
+RoundingName = Literal["hamilton", "webster", "dhondt", "huntington-hill"]
+TransformName = Literal["linear", "sqrt", "log"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+
+
+class IndicatorSpec(_Strict):
+    """One indicator: a data column, its weight and an optional damping transform."""
+
+    column: str
+    weight: float = Field(ge=0)
+    transform: TransformName = "linear"
+
+
+class BoundsSpec(_Strict):
+    """Per-unit bounds. Where a constant and a column are both given, the tighter one applies."""
+
+    floor: float | None = Field(default=None, ge=0)
+    floor_column: str | None = None
+    ceiling: float | None = Field(default=None, gt=0)
+    ceiling_column: str | None = None
+    max_cut: float | None = Field(default=None, ge=0, lt=1)
+    max_increase: float | None = Field(default=None, ge=0)
+
+
+class GroupSpec(_Strict):
+    """A fixed total for every unit whose group column holds this group's name."""
+
+    total: int = Field(gt=0)
+
+
+class ModelSpec(_Strict):
+    """A whole model file, validated. ``data`` is resolved against the model file's folder."""
+
+    name: str
+    data: str
+    id: str
+    label: str | None = None
+    group: str | None = None
+    actual: str | None = None
+    actual_note: str | None = None
+    population: str | None = None
+    sheet: str | int | None = None
+    cap: int = Field(gt=0)
+    reserve: int | float = Field(default=0, ge=0)
+    solver: SolverName = "highs"
+    rounding: RoundingName = "hamilton"
+    indicators: dict[str, IndicatorSpec] = Field(min_length=1)
+    bounds: BoundsSpec = BoundsSpec()
+    groups: dict[str, GroupSpec] = Field(default_factory=dict)
+    source: str | None = Field(default=None, exclude=True)
+
+    @model_validator(mode="after")
+    def _check(self) -> ModelSpec:
+        if isinstance(self.reserve, float) and not self.reserve < 1:
+            raise ValueError("reserve: a fraction must be below 1 (or give a whole number of posts)")
+        if self.reserve_posts >= self.cap:
+            raise ValueError(f"reserve: {self.reserve_posts:,} posts is not below the cap {self.cap:,}")
+        if sum(ind.weight for ind in self.indicators.values()) <= 0:
+            raise ValueError("indicators: the weights add up to 0; give at least one positive weight")
+        if self.groups and self.group is None:
+            raise ValueError("groups: group totals need a 'group' column")
+        if self.population is not None and self.population not in self.indicators:
+            raise ValueError(f"population: '{self.population}' is not an indicator name")
+        group_sum = sum(g.total for g in self.groups.values())
+        if group_sum > self.allocatable_cap:
+            raise ValueError(
+                f"groups: group totals add up to {group_sum:,} but only "
+                f"{self.allocatable_cap:,} posts are allocatable"
+            )
+        b = self.bounds
+        if b.floor is not None and b.ceiling is not None and b.floor > b.ceiling:
+            raise ValueError(f"bounds: floor {b.floor:g} is above ceiling {b.ceiling:g}")
+        if (b.max_cut is not None or b.max_increase is not None) and self.actual is None:
+            raise ValueError("bounds: max_cut and max_increase need an 'actual' column")
+        return self
+
+    @property
+    def reserve_posts(self) -> int:
+        """Reserve in posts: a whole number as given, a fraction of the cap rounded half up."""
+        if isinstance(self.reserve, float):
+            return math.floor(self.reserve * self.cap + 0.5)
+        return self.reserve
+
+    @property
+    def allocatable_cap(self) -> int:
+        """Posts to allocate: the cap less the reserve pool."""
+        return self.cap - self.reserve_posts
+
+    def normalised_weights(self) -> dict[str, float]:
+        """Indicator weights scaled to sum to 1."""
+        total = sum(ind.weight for ind in self.indicators.values())
+        return {name: ind.weight / total for name, ind in self.indicators.items()}
+
+    def data_path(self) -> Path:
+        """The data table's path, relative to the model file when the model came from one."""
+        path = Path(self.data)
+        if not path.is_absolute() and self.source is not None:
+            path = Path(self.source).parent / path
+        return path
+
+    def with_overrides(
+        self,
+        *,
+        weights: dict[str, float] | None = None,
+        cap: int | None = None,
+        solver: str | None = None,
+        rounding: str | None = None,
+    ) -> ModelSpec:
+        """A copy with command-line overrides applied and validated like the file itself.
+
+        >>> spec = ModelSpec.model_validate({"name": "d", "data": "u.csv", "id": "c", "cap": 10,
+        ...     "indicators": {"a": {"column": "a", "weight": 1}, "b": {"column": "b", "weight": 1}}})
+        >>> spec.with_overrides(weights={"a": 3}).normalised_weights()
+        {'a': 0.75, 'b': 0.25}
+        """
+        raw = self.model_dump(exclude_none=True)
+        for name, value in (weights or {}).items():
+            if name not in self.indicators:
+                raise InputError(f"--weight {name}: no such indicator{did_you_mean(name, self.indicators)}")
+            raw["indicators"][name]["weight"] = float(value)
+        if cap is not None:
+            raw["cap"] = cap
+        if solver is not None:
+            raw["solver"] = solver
+        if rounding is not None:
+            raw["rounding"] = rounding
+        return _validate(raw, self.source or "overrides")
+
+
+_ALLOWED_KEYS: dict[str, list[str]] = {
+    "": list(ModelSpec.model_fields),
+    "indicators": list(IndicatorSpec.model_fields),
+    "bounds": list(BoundsSpec.model_fields),
+    "groups": list(GroupSpec.model_fields),
+}
+
+
+def _describe(error: dict[str, Any]) -> str:
+    loc = [str(part) for part in error["loc"]]
+    key = ".".join(loc) if loc else "(model)"
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        section = loc[0] if len(loc) > 1 else ""
+        allowed = [k for k in _ALLOWED_KEYS.get(section, []) if k != "source"]
+        return f"unknown key '{key}'{did_you_mean(loc[-1], allowed)}"
+    if kind == "missing":
+        return f"missing key '{key}'"
+    if kind == "literal_error":
+        return f"{key}: {error['msg'].replace('Input should be', 'must be')}, not {error['input']!r}"
+    if kind == "value_error":
+        return str(error["ctx"]["error"]) if "ctx" in error else error["msg"]
+    return f"{key}: {error['msg'].replace('Input should be', 'must be')} (got {error['input']!r})"
+
+
+def _validate(raw: dict[str, Any], source: str) -> ModelSpec:
+    try:
+        return ModelSpec.model_validate({**raw, "source": source})
+    except ValidationError as exc:
+        raise InputError(f"{source}: {_describe(exc.errors()[0])}") from None
+
+
+def load_model(path: str | Path) -> ModelSpec:
+    """Read and validate a TOML model file.
+
+    Raises :class:`InputError` with a one-line message naming the file and key.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(f"{path}: model file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: cannot read model file ({exc})") from None
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"{path}: not valid TOML ({exc})") from None
+    return _validate(raw, str(path))
