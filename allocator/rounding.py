@@ -28,6 +28,7 @@ from allocator.model import Problem
 
 METHODS = ("hamilton", "webster", "dhondt", "huntington-hill")
 SNAP = 1e-7  # exact values this close to an integer count as that integer
+QUANTUM_DECIMALS = 6  # exact values are compared at 1e-6 posts: solver noise cannot reorder them
 
 
 def _signpost(method: str, k: np.ndarray) -> np.ndarray:
@@ -90,8 +91,12 @@ def _divisor(method, exact, lower, upper, total, keys):
 
 def round_pool(exact: np.ndarray, lower: np.ndarray, upper: np.ndarray, total: int,
                method: str, ids: tuple[str, ...]) -> np.ndarray:
-    """Integer allocation of one pool: sums to ``total``, inside [lower, upper]."""
-    exact = np.asarray(exact, dtype=float)
+    """Integer allocation of one pool: sums to ``total``, inside [lower, upper].
+
+    Exact values are first rounded to 1e-6 posts, so that two solvers (or the LP and the closed
+    form) whose answers differ by floating-point noise give the same whole posts.
+    """
+    exact = np.round(np.asarray(exact, dtype=float), QUANTUM_DECIMALS)
     keys = [natural_key(i) for i in ids]
     if method == "hamilton":
         seats = _hamilton(exact, lower, upper, total, keys)
