@@ -19,11 +19,26 @@ from allocator.api import AllocationResult, package_versions
 from allocator.data import file_sha256
 
 FLOAT_FORMAT = "%.6f"
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(text):
+    """Make a text cell safe for spreadsheets: a leading ``= + - @`` (or tab/CR) would start a
+    formula, so such cells get a leading apostrophe. Numbers and non-text pass through.
+
+    >>> neutralise("=SUM(A1:A9)"), neutralise("道里区"), neutralise(-3)
+    ("'=SUM(A1:A9)", '道里区', -3)
+    """
+    if isinstance(text, str) and text.startswith(FORMULA_STARTS):
+        return "'" + text
+    return text
 
 
 def allocation_csv(result: AllocationResult) -> str:
     """The machine-readable table: stable English columns, one row per unit, id order."""
     frame = result.frame()
+    for column in ("id", "label", "group"):
+        frame[column] = frame[column].map(neutralise)
     if result.table.actual is not None:
         frame["actual"] = frame["actual"].round().astype("Int64") \
             if (frame["actual"] % 1 == 0).all() else frame["actual"]
