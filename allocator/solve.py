@@ -27,6 +27,7 @@ import enum
 import functools
 import os
 import sys
+import warnings
 from dataclasses import dataclass, field
 from importlib import metadata
 
@@ -94,7 +95,9 @@ def _make_solver(name: str):
         # and about twice as fast as simplex on these highly degenerate min-max LPs.
         solver = pulp.HiGHS(msg=False, solver="ipm", run_crossover="on")
     elif name == "cbc":
-        solver = pulp.PULP_CBC_CMD(msg=False)
+        with warnings.catch_warnings():  # PuLP 3.x announces CBC's move in 4.0 on every call
+            warnings.simplefilter("ignore", DeprecationWarning)
+            solver = pulp.PULP_CBC_CMD(msg=False)
     else:
         raise SolverError(f"unknown solver '{name}' (use highs or cbc)")
     if not solver.available():
@@ -127,12 +130,12 @@ class _LevelLP:
         p = self.problem
         t = p.target
         prob = pulp.LpProblem("level", pulp.LpMinimize)
-        z = pulp.LpVariable("z", lowBound=0)
+        z = prob.add_variable("z", lowBound=0)
         r = {}
         for i in free:
             hi = p.upper[i] / t[i]
-            r[i] = pulp.LpVariable(f"r{i}", lowBound=p.lower[i] / t[i],
-                                   upBound=None if np.isinf(hi) else hi)
+            r[i] = prob.add_variable(f"r{i}", lowBound=p.lower[i] / t[i],
+                                     upBound=None if np.isinf(hi) else hi)
         prob += pulp.LpAffineExpression([(z, 1.0)])
         over, under = {}, {}
         for i, var in r.items():
@@ -144,13 +147,14 @@ class _LevelLP:
             prob += under[i]
         for k, pool in enumerate(p.pools):
             rhs = pool.total - sum(held.get(i, 0.0) for i in pool.members)
-            terms = [(r[i], t[i] / pool.total) for i in pool.members if i in r]
+            scale = max(pool.total, 1)  # the pool's equation is scaled to order 1
+            terms = [(r[i], t[i] / scale) for i in pool.members if i in r]
             if not terms:
-                if abs(rhs) > 1e-6 * pool.total:
+                if abs(rhs) > 1e-6 * scale:
                     return None
                 continue
             prob += pulp.LpConstraint(pulp.LpAffineExpression(terms), pulp.LpConstraintEQ,
-                                      f"pool{k}", rhs / pool.total)
+                                      f"pool{k}", rhs / scale)
         prob.solve(_make_solver(self.solver_name))
         self.solves += 1
         if prob.status == pulp.LpStatusInfeasible:
@@ -208,7 +212,8 @@ def solve_fair(problem: Problem, solver: str = "highs") -> FairSolution:
             pins, free, out = attempt(theta, active)
         else:
             theta = 0.0
-        if out[0] > theta + TOL:
+        if out[0] > theta + TOL and any(dmin[i] <= out[0] + TOL for i in pins):
+            # Units held with a deviation at or below the level found may move: hold fewer.
             pins, free, out = attempt(out[0], active)
         z, x, duals = out
         fixed.update(pins)
