@@ -188,33 +188,55 @@ def solve_fair(problem: Problem, solver: str = "highs") -> FairSolution:
     fixed: dict[int, float] = {}
     levels: list[float] = []
 
-    def attempt(theta: float, active: np.ndarray):
+    def holding(theta: float, active: np.ndarray):
         pins = {int(i): float(near[i]) for i in active if dmin[i] > theta + TOL}
-        free = np.array([i for i in active if int(i) not in pins], dtype=int)
+        return pins, np.array([i for i in active if int(i) not in pins], dtype=int)
+
+    def reachable(theta: float, active: np.ndarray) -> bool:
+        pins, free = holding(theta, active)
+        return _totals_reachable(problem, free, {**fixed, **pins})
+
+    def solve_at(theta: float, active: np.ndarray):
+        pins, free = holding(theta, active)
         return pins, free, lp.solve(free, {**fixed, **pins})
+
+    def certified(attempt) -> bool:
+        # Held units are right to be held when each one's forced deviation exceeds the level.
+        pins, _, out = attempt
+        return out is not None and all(dmin[i] > out[0] + TOL for i in pins)
 
     while len(fixed) < n:
         active = np.array([i for i in range(n) if i not in fixed], dtype=int)
-        pins, free, out = attempt(0.0, active)
-        if out is None:
-            # Holding every bound-forced unit is too tight: find the smallest threshold that works.
-            candidates = np.unique(dmin[active])
-            lo_k, hi_k = 0, len(candidates) - 1
-            if attempt(float(candidates[hi_k]), active)[2] is None:
-                raise InfeasibleError("the bounds and totals cannot all hold at once")
-            while lo_k < hi_k:
-                mid = (lo_k + hi_k) // 2
-                if attempt(float(candidates[mid]), active)[2] is None:
-                    lo_k = mid + 1
+        candidates = np.concatenate([[0.0], np.unique(dmin[active])])
+        # The smallest threshold whose held units leave every total reachable (arithmetic only).
+        if not reachable(float(candidates[-1]), active):
+            raise InfeasibleError("the bounds and totals cannot all hold at once")
+        lo_k, hi_k = 0, len(candidates) - 1
+        while lo_k < hi_k:
+            mid = (lo_k + hi_k) // 2
+            if reachable(float(candidates[mid]), active):
+                hi_k = mid
+            else:
+                lo_k = mid + 1
+        best = solve_at(float(candidates[lo_k]), active)
+        if best[2] is not None and not certified(best):
+            # Holding fewer, at the level just found, is certified (the previous solution stays
+            # feasible); then search between the two for the smallest certified threshold.
+            level = best[2][0]
+            best = solve_at(level, active)
+            between = [float(c) for c in candidates if candidates[lo_k] < c < level]
+            # A few held-level candidates are cheaper to take one round each than to search.
+            a, b = 0, (len(between) if len(between) > 8 else 0)
+            while a < b:
+                mid = (a + b) // 2
+                attempt = solve_at(between[mid], active)
+                if certified(attempt):
+                    best, b = attempt, mid
                 else:
-                    hi_k = mid
-            theta = float(candidates[lo_k])
-            pins, free, out = attempt(theta, active)
-        else:
-            theta = 0.0
-        if out[0] > theta + TOL and any(dmin[i] <= out[0] + TOL for i in pins):
-            # Units held with a deviation at or below the level found may move: hold fewer.
-            pins, free, out = attempt(out[0], active)
+                    a = mid + 1
+        pins, free, out = best
+        if out is None:
+            raise SolverError(f"{solver} found no solution where the totals are reachable")
         z, x, duals = out
         fixed.update(pins)
         newly = [i for i in free if duals[i] > TOL or dmin[i] >= z - TOL or z <= TOL]
@@ -228,6 +250,21 @@ def solve_fair(problem: Problem, solver: str = "highs") -> FairSolution:
     return FairSolution(exact=exact, status=Status.OPTIMAL, solver=solver,
                         solver_version=solver_version(solver), levels=tuple(levels),
                         lp_solves=lp.solves, lambdas=pool_lambdas(problem, exact))
+
+
+def _totals_reachable(problem: Problem, free: np.ndarray, held: dict[int, float]) -> bool:
+    """Whether every pool's total can still be met with ``held`` units at their values and the
+    free units anywhere within their bounds (pools and bounds are the only constraints)."""
+    is_free = np.zeros(len(problem), dtype=bool)
+    is_free[free] = True
+    for pool in problem.pools:
+        m = pool.members
+        rest = pool.total - sum(held[int(i)] for i in m if not is_free[i])
+        slack = 1e-6 * max(pool.total, 1)  # LP answers are accurate to about 1e-9
+        if not (problem.lower[m][is_free[m]].sum() - slack <= rest
+                <= problem.upper[m][is_free[m]].sum() + slack):
+            return False
+    return True
 
 
 def _fix_tight_pools(problem: Problem, fixed: dict[int, float]) -> None:

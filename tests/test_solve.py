@@ -76,6 +76,23 @@ def test_many_floor_held_units_need_few_lps():
     assert fair.lp_solves <= 6
 
 
+def test_lp_count_grows_slowly_when_many_units_are_held_on_both_sides():
+    # 400 units, ~40% with floors (many above target) and ~40% with ceilings, and a total that
+    # lifts the common ratio above most floors: every held unit has its own deviation.
+    rng = np.random.default_rng(5)
+    n = 400
+    t = rng.lognormal(3, 1.2, n)
+    lo = np.where(rng.random(n) < 0.4, np.floor(t * rng.uniform(0.3, 3, n)), 0.0)
+    hi = np.where(rng.random(n) < 0.4, np.ceil(np.maximum(lo, t * rng.uniform(0.2, 2.5, n))),
+                  np.inf)
+    p = make_problem(t, lo, hi, [(np.arange(n), int(lo.sum() + 1.5 * t.sum()))])
+    fair = solve_fair(p)
+    assert np.abs(fair.exact - water_fill(p)).max() < 1e-6
+    held = int(np.sum((fair.exact <= lo + 1e-7) | (fair.exact >= hi - 1e-7)))
+    assert held > 100
+    assert fair.lp_solves <= 15
+
+
 @st.composite
 def bounded_problems(draw):
     n = draw(st.integers(2, 10))
