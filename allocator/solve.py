@@ -147,14 +147,15 @@ class _LevelLP:
             prob += under[i]
         for k, pool in enumerate(p.pools):
             rhs = pool.total - sum(held.get(i, 0.0) for i in pool.members)
-            scale = max(pool.total, 1)  # the pool's equation is scaled to order 1
-            terms = [(r[i], t[i] / scale) for i in pool.members if i in r]
+            # Kept in posts, not scaled to order 1: the solvers' feasibility tolerance (about
+            # 1e-7) then means 1e-7 posts, whatever the size of the pool.
+            terms = [(r[i], t[i]) for i in pool.members if i in r]
             if not terms:
-                if abs(rhs) > 1e-6 * scale:
+                if abs(rhs) > 1e-6 * max(pool.total, 1):
                     return None
                 continue
             prob += pulp.LpConstraint(pulp.LpAffineExpression(terms), pulp.LpConstraintEQ,
-                                      f"pool{k}", rhs / scale)
+                                      f"pool{k}", rhs)
         prob.solve(_make_solver(self.solver_name))
         self.solves += 1
         if prob.status == pulp.LpStatusInfeasible:
@@ -246,10 +247,47 @@ def solve_fair(problem: Problem, solver: str = "highs") -> FairSolution:
             fixed[int(i)] = x[i]
         _fix_tight_pools(problem, fixed)
         levels.append(float(z))
-    exact = np.array([fixed[i] for i in range(n)])
+    exact = polish(problem, np.array([fixed[i] for i in range(n)]))
     return FairSolution(exact=exact, status=Status.OPTIMAL, solver=solver,
                         solver_version=solver_version(solver), levels=tuple(levels),
                         lp_solves=lp.solves, lambdas=pool_lambdas(problem, exact))
+
+
+def polish(problem: Problem, x: np.ndarray) -> np.ndarray:
+    """Make an LP answer exact, starting from its active set.
+
+    Solvers return values accurate to about 1e-9 (HiGHS) or 1e-6 (CBC). Units within 1e-5
+    (relative) of a bound are taken as held there; the other units of each pool share the rest of
+    its total in proportion to their targets (one ratio per pool, as at the fair optimum). A unit
+    held on the wrong side of that ratio is released, a free unit beyond a bound is held, until
+    nothing changes (a few steps). The result no longer depends on which solver found the active
+    set. A pool that does not settle keeps the solver's values.
+    """
+    x = x.copy()
+    lower, upper, t = problem.lower, problem.upper, problem.target
+    finite_upper = np.where(np.isfinite(upper), upper, 1.0)
+    for pool in problem.pools:
+        m = pool.members
+        lo, hi, tm = lower[m], upper[m], t[m]
+        at_low = np.abs(x[m] - lo) <= 1e-5 * np.maximum(1.0, lo)
+        at_high = ~at_low & (np.abs(x[m] - hi) <= 1e-5 * np.maximum(1.0, finite_upper[m]))
+        for _ in range(len(m) + 2):
+            free = ~(at_low | at_high)
+            rest = pool.total - lo[at_low].sum() - hi[at_high].sum()
+            if not free.any():
+                if abs(rest) <= 1e-6 * max(pool.total, 1):
+                    x[m] = np.where(at_low, lo, hi)
+                break
+            lam = rest / tm[free].sum()
+            value = lam * tm
+            release = (at_low & (value > lo * (1 + 1e-12))) | (at_high & (value < hi * (1 - 1e-12)))
+            hold_low, hold_high = free & (value < lo), free & (value > hi)
+            if not (release.any() or hold_low.any() or hold_high.any()):
+                x[m] = np.where(at_low, lo, np.where(at_high, hi, value))
+                break
+            at_low = (at_low & ~release) | hold_low
+            at_high = (at_high & ~release) | hold_high
+    return x
 
 
 def _totals_reachable(problem: Problem, free: np.ndarray, held: dict[int, float]) -> bool:
