@@ -84,7 +84,7 @@ RoundingOpt = Annotated[str | None, typer.Option(
 def run(
     model: ModelArg,
     out: Annotated[Path | None, typer.Option(
-        help="Output folder [default: out/<model file stem>].")] = None,
+        help="Output folder (default: out/<model file stem>).")] = None,
     weight: WeightOpt = None,
     cap: CapOpt = None,
     solver: SolverOpt = None,
