@@ -440,18 +440,18 @@ def inputs_table(result: AllocationResult) -> Table:
                  (Column("item", "项目", "Item"), Column("value", "内容", "Value")), tuple(rows))
 
 
-def _names_en(result: AllocationResult) -> tuple[str, ...]:
-    """English unit names from the model's ``label_en`` column, else the ids."""
+def _names_en(result: AllocationResult) -> dict[str, str]:
+    """Unit id -> English name from the model's ``label_en`` column (the id where none)."""
     spec = result.spec
     if not spec.label_en:
-        return result.table.ids
+        return {i: i for i in result.table.ids}
     frame = read_raw_table(spec.data_path(), spec.sheet)
     if spec.label_en not in frame.columns:
         raise InputError(f"{spec.data_path()}: no column '{spec.label_en}' (named by 'label_en' "
                          f"in the model){did_you_mean(spec.label_en, frame.columns)}")
     names = dict(zip(frame[spec.id].astype(str).str.strip(),
                      frame[spec.label_en].astype(str).str.strip(), strict=True))
-    return tuple(names.get(i) or i for i in result.table.ids)
+    return {i: names.get(i) or i for i in result.table.ids}
 
 
 def build_report(result: AllocationResult, explanation: Explanation | None = None) -> Report:
@@ -467,9 +467,131 @@ def build_report(result: AllocationResult, explanation: Explanation | None = Non
     spec = result.spec
     notes = ()
     if spec.actual_note:
-        notes = (T(f"关于现有编制数的说明：{spec.actual_note}",
-                   f"Note on current posts: {spec.actual_note}"),)
+        notes = (T(f"现有编制数说明：{spec.actual_note}", spec.actual_note),)
     tables = (comparison_table(fig), summary_table(fig, explanation),
               explanation_table(fig, explanation), inputs_table(result))
     return Report(title=T(f"编制配置测算报告：{spec.name}", spec.name), tables=tables,
                   notes=notes, names_en=_names_en(result))
+
+
+# --- Writing a report folder ----------------------------------------------------------------
+
+CHART_FILES = ("png", "svg")
+TABLE_FILES = ("csv", "xlsx", "docx", "md", "tex", "html")
+REPORT_FORMATS = TABLE_FILES + CHART_FILES
+
+
+def parse_formats(text: str | None) -> tuple[str, ...]:
+    """``"csv,xlsx"`` -> ``("csv", "xlsx")``; empty means every format.
+
+    >>> parse_formats("xlsx, CSV"), len(parse_formats(None))
+    (('xlsx', 'csv'), 8)
+    """
+    if not text:
+        return REPORT_FORMATS
+    formats = tuple(dict.fromkeys(f.strip().lower() for f in text.split(",") if f.strip()))
+    for fmt in formats:
+        if fmt not in REPORT_FORMATS:
+            raise InputError(f"--format {fmt}: unknown format{did_you_mean(fmt, REPORT_FORMATS)}; "
+                             f"use any of {','.join(REPORT_FORMATS)}")
+    return formats or REPORT_FORMATS
+
+
+@dataclass(frozen=True)
+class ReportOptions:
+    """What to write: formats, language, the unit to explain, and weight overrides."""
+
+    formats: tuple[str, ...] = REPORT_FORMATS
+    lang: str = "zh"
+    explain: str | None = None
+    weights: dict[str, float] | None = None
+
+
+@dataclass(frozen=True)
+class ReportOutput:
+    """What :func:`write_report` wrote and the objects it wrote them from."""
+
+    out_dir: Path
+    files: tuple[str, ...]
+    result: AllocationResult
+    report: Report
+    explained: str | None = None
+    notes: tuple[str, ...] = ()
+
+
+def write_report(model, out_dir: Path, options: ReportOptions = ReportOptions()) -> ReportOutput:
+    """Allocate ``model`` (a model file, a :class:`ModelSpec` or an :class:`AllocationResult`)
+    and write the report folder in one atomic step: the tables in every requested format and
+    language, the charts, and ``allocation.csv`` and ``run.json`` for provenance.
+
+    >>> out = write_report("models/harbin_2020.toml", Path("out/harbin_report"),
+    ...                    ReportOptions(formats=("xlsx",), lang="en"))   # doctest: +SKIP
+    >>> out.files                                                          # doctest: +SKIP
+    ('report.xlsx', 'allocation.csv', 'run.json')
+    """
+    import json
+    import warnings
+
+    from allocator.api import allocate
+    from allocator.charts import FontFallbackWarning, render_charts
+    from allocator.export import allocation_csv, run_record, write_files
+    from allocator.formats import report_files
+
+    if options.lang not in ("zh", "en"):
+        raise InputError(f"--lang {options.lang}: use zh or en")
+    formats = tuple(options.formats)
+    for fmt in formats:
+        if fmt not in REPORT_FORMATS:
+            raise InputError(f"--format {fmt}: unknown format{did_you_mean(fmt, REPORT_FORMATS)}")
+    if isinstance(model, AllocationResult):
+        result = model
+        if options.weights:
+            raise InputError("weights: give weight overrides with the model, not with a result")
+    else:
+        result = allocate(model, weights=options.weights or None)
+    unit = None
+    if options.explain is not None:
+        from allocator.explain import unit_index
+
+        unit = result.table.ids[unit_index(result, options.explain)]
+    report = build_report(result)
+    chart_formats = tuple(f for f in formats if f in CHART_FILES)
+    notes: tuple[str, ...] = ()
+    charts_inline: dict[str, bytes] = {}
+    files = {}
+    if chart_formats or "html" in formats:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FontFallbackWarning)
+            charts = render_charts(report, options.lang, waterfall=unit,
+                                   formats=chart_formats)
+        notes, charts_inline = charts.notes, charts.inline
+        files.update({name: (lambda p, b=data: p.write_bytes(b))
+                      for name, data in charts.files.items()})
+    files = {**report_files(report, options.lang,
+                            tuple(f for f in formats if f in TABLE_FILES), charts_inline),
+             **files}
+    csv_text = allocation_csv(result)
+    record = json.dumps(run_record(result), indent=2, ensure_ascii=False) + "\n"
+    files["allocation.csv"] = lambda p: p.write_text(csv_text, encoding="utf-8", newline="")
+    files["run.json"] = lambda p: p.write_text(record, encoding="utf-8")
+    written = write_files(Path(out_dir), files)
+    return ReportOutput(out_dir=written, files=tuple(files), result=result, report=report,
+                        explained=unit, notes=notes)
+
+
+def breakdown_table(report: Report, unit_id: str, lang: str) -> RichTable:
+    """One unit's explanation as a terminal table: each part and the running total."""
+    table = report.table("explanation")
+    i = [k for k, row in enumerate(table.rows) if row.level == "unit"][
+        table.column_values("id").index(unit_id)]
+    out = RichTable(title=f"{unit_id} " + (table.text(i, 1, lang) if table.columns[1].key == "label"
+                                           else ""), caption=table.title.get(lang))
+    out.add_column(T("项目", "Part").get(lang))
+    out.add_column(T("编制数", "Posts").get(lang), justify="right")
+    for j, column in enumerate(table.columns):
+        if column.kind == "text":
+            continue
+        total = column.key in ("target", "allocation")
+        out.add_row(column.header(lang), table.text(i, j, lang), style="bold" if total else None,
+                    end_section=total)
+    return out

@@ -19,7 +19,7 @@ formats. Numbers are rounded once, here, to the column's digits; text cells pass
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal, NamedTuple
 
 from allocator.export import neutralise
@@ -184,7 +184,7 @@ class Report:
     title: T
     tables: tuple[Table, ...]
     notes: tuple[T, ...] = ()
-    names_en: tuple[str, ...] = ()  # English unit names (or ids), for charts without CJK glyphs
+    names_en: dict[str, str] = field(default_factory=dict)  # id -> English name, for charts
 
     def table(self, key: str) -> Table:
         """The table named ``key``."""
