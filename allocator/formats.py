@@ -42,6 +42,7 @@ SHEET_NAMES = {
     "explanation": T("测算说明", "Explanation"),
     "inputs": T("参数与来源", "Inputs"),
 }
+CELL_PAD_CM = 0.3  # left + right cell margins of DOCX tables (0.1 cm each) and a little air
 DOCUMENT_MAX_UNITS = 200  # larger tables keep only subtotals in DOCX and LaTeX (all rows elsewhere)
 
 
@@ -124,6 +125,20 @@ def text_width(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
 
 
+def column_widths(table: Table, rows: list[int], lang: str, usable_cm: float,
+                  points: float) -> list[float]:
+    """Column widths in cm for a printed table: as wide as the widest cell (headers wrap, so
+    they count up to 8 wide characters), scaled down to fit ``usable_cm``."""
+    char_cm = points * 0.0353 * 0.6  # a narrow character (digit) at this size, in cm
+    widths = []
+    for j, column in enumerate(table.columns):
+        cells = max((text_width(table.text(i, j, lang)) for i in rows), default=0)
+        width = max(cells, min(text_width(column.header(lang)), 8), 4) * char_cm + CELL_PAD_CM
+        widths.append(min(width, 0.6 * usable_cm))  # long text wraps
+    scale = min(1.0, usable_cm / sum(widths))
+    return [w * scale for w in widths]
+
+
 def write_xlsx(report: Report, path: Path, lang: str) -> None:
     """One formatted sheet per table: styled frozen header, number formats with thousands
     separators, one-decimal percentages, fitted widths, bold subtotals, notes below."""
@@ -138,7 +153,7 @@ def write_xlsx(report: Report, path: Path, lang: str) -> None:
     thin = Side(style="thin", color="000000")
     for table in report.tables:
         sheet = book.create_sheet(SHEET_NAMES.get(table.key, T(table.key, table.key)).get(lang)[:31])
-        widths = [text_width(h) for h in table.headers(lang)]
+        widths = [min(text_width(h), 16) for h in table.headers(lang)]  # headers wrap
         for j, head in enumerate(table.headers(lang), start=1):
             cell = sheet.cell(row=1, column=j, value=head)
             cell.font, cell.fill = header_font, header_fill
@@ -199,6 +214,33 @@ def _border(tag: str, **sides: int):
     return element
 
 
+def _cell_margins(cm: float):
+    """A ``w:tblCellMar`` element: left and right cell margins of ``cm``."""
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+
+    element = OxmlElement("w:tblCellMar")
+    for side in ("left", "right"):
+        edge = OxmlElement(f"w:{side}")
+        edge.set(qn("w:w"), str(round(cm * 567)))  # twentieths of a point
+        edge.set(qn("w:type"), "dxa")
+        element.append(edge)
+    return element
+
+
+def _mark_size(paragraph, size) -> None:
+    """Give the paragraph mark the table's font size, so an empty cell is no taller."""
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+
+    rpr = OxmlElement("w:rPr")
+    for tag in ("w:sz", "w:szCs"):
+        element = OxmlElement(tag)
+        element.set(qn("w:val"), str(round(size.pt * 2)))
+        rpr.append(element)
+    paragraph._p.get_or_add_pPr().append(rpr)
+
+
 def _east_asian_font(style_or_run, name: str = "SimSun") -> None:
     from docx.oxml.ns import qn
 
@@ -216,6 +258,7 @@ def _caption(document, table: Table, number: int, lang: str) -> None:
     label = "表" if lang == "zh" else "Table"
     paragraph = document.add_paragraph(style="Caption")
     paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    paragraph.paragraph_format.keep_with_next = True
     paragraph.add_run(label if lang == "zh" else f"{label} ")
     field = OxmlElement("w:fldSimple")
     field.set(qn("w:instr"), f" SEQ {label} \\* ARABIC ")
@@ -243,7 +286,7 @@ def write_docx(report: Report, path: Path, lang: str) -> None:
     section.orientation = WD_ORIENT.LANDSCAPE
     section.page_width, section.page_height = Cm(29.7), Cm(21.0)
     for side in ("left_margin", "right_margin", "top_margin", "bottom_margin"):
-        setattr(section, side, Cm(1.8))
+        setattr(section, side, Cm(1.5))
     for name in ("Normal", "Caption", "Title"):
         style = document.styles[name]
         style.font.name = "Times New Roman"
@@ -268,9 +311,17 @@ def write_docx(report: Report, path: Path, lang: str) -> None:
         grid.alignment = WD_TABLE_ALIGNMENT.CENTER
         grid._tbl.tblPr.append(_border("w:tblBorders", top=12, bottom=12, left=0, right=0,
                                        insideH=0, insideV=0))
-        size = Pt(9 if len(table.columns) <= 8 else 7.5)
+        size = Pt(9 if len(table.columns) <= 8 else 7.5 if len(table.columns) <= 14 else 7)
         numeric = [c.kind in NUMERIC for c in table.columns]
         all_rows = grid.rows
+        grid._tbl.tblPr.append(_cell_margins(0.1))
+        widths = column_widths(table, rows, lang, usable_cm=26.5, points=size.pt)
+        grid.autofit = False
+        for column, width in zip(grid.columns, widths, strict=True):
+            column.width = Cm(width)
+        for row in all_rows:
+            for cell, width in zip(row.cells, widths, strict=True):
+                cell.width = Cm(width)
         for j, cell in enumerate(all_rows[0].cells):
             cell._tc.get_or_add_tcPr().append(_border("w:tcBorders", bottom=6))
             paragraph = cell.paragraphs[0]
@@ -281,8 +332,8 @@ def write_docx(report: Report, path: Path, lang: str) -> None:
             bold = table.rows[i].level != "unit"
             for j, cell in enumerate(all_rows[r].cells):
                 paragraph = cell.paragraphs[0]
-                kind = table.format(i, j)[0]
-                if numeric[j] or kind in NUMERIC:
+                _mark_size(paragraph, size)
+                if numeric[j]:  # item/value tables keep their mixed values left-aligned
                     paragraph.alignment = WD_ALIGN_PARAGRAPH.RIGHT
                 run = paragraph.add_run(table.text(i, j, lang))
                 run.bold, run.font.size = bold, size
@@ -395,8 +446,7 @@ def html_text(report: Report, lang: str, charts: dict[str, bytes] | None = None)
         for i, row in enumerate(table.rows):
             cells = []
             for j in range(len(table.columns)):
-                numeric = table.format(i, j)[0] in NUMERIC
-                cls = ' class="num"' if numeric else ""
+                cls = ' class="num"' if table.columns[j].kind in NUMERIC else ""
                 cells.append(f"<td{cls}>{esc(table.text(i, j, lang))}</td>")
             parts.append(f'<tr class="{row.level}">' + "".join(cells) + "</tr>")
         parts.append("</tbody></table>")
