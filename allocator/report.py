@@ -20,6 +20,7 @@ import pandas as pd
 from rich.table import Table as RichTable
 
 from allocator.api import AllocationResult, package_versions
+from allocator.config import ModelSpec
 from allocator.data import file_sha256, read_raw_table
 from allocator.errors import InputError, did_you_mean
 from allocator.explain import Explanation, explain, split_tenths
@@ -519,7 +520,8 @@ class ReportOutput:
     notes: tuple[str, ...] = ()
 
 
-def write_report(model, out_dir: Path, options: ReportOptions = ReportOptions()) -> ReportOutput:
+def write_report(model: AllocationResult | ModelSpec | str | Path, out_dir: str | Path,
+                 options: ReportOptions = ReportOptions()) -> ReportOutput:
     """Allocate ``model`` (a model file, a :class:`ModelSpec` or an :class:`AllocationResult`)
     and write the report folder in one atomic step: the tables in every requested format and
     language, the charts, and ``allocation.csv`` and ``run.json`` for provenance.
