@@ -22,7 +22,7 @@ import io
 import warnings
 from dataclasses import dataclass, field
 
-from allocator.tables import Report, T, Table, text_in
+from allocator.tables import Report, T, Table
 
 CJK_PROBE = "编制数优化配置现有"
 PREFERRED_CJK = ("Noto Sans CJK SC", "Source Han Sans SC", "Noto Sans SC", "WenQuanYi Zen Hei",
@@ -31,6 +31,18 @@ PREFERRED_CJK = ("Noto Sans CJK SC", "Source Han Sans SC", "Noto Sans SC", "WenQ
 CHART_FORMATS = ("png", "svg")
 MAX_BARS = 60
 BLUE, GREY, GREEN, RED = "#2f5597", "#a6a6a6", "#548235", "#c00000"
+
+
+TITLES = {
+    "allocation": T("优化配置数与现有编制数", "Allocation and current posts, by unit"),
+    "allocation_only": T("优化配置数", "Allocation, by unit"),
+    "per10k": T("每万人编制数", "Posts per 10,000 residents"),
+}
+
+
+def waterfall_title(name: str) -> T:
+    """Title of a unit's waterfall."""
+    return T(f"{name}：从零基测算数到优化配置数", f"{name}: from zero-based target to allocation")
 
 
 class FontFallbackWarning(UserWarning):
@@ -155,8 +167,7 @@ def allocation_chart(report: Report, text: ChartText):
     keys = [c.key for c in table.columns]
     has_actual = "actual" in keys
     units = _units(table, ["id", "allocation"] + (["actual", "change"] if has_actual else []))
-    title = T("优化配置数与现有编制数", "Allocation and current posts, by unit") if has_actual \
-        else T("优化配置数", "Allocation, by unit")
+    title = TITLES["allocation" if has_actual else "allocation_only"]
     units, heading = _limit(units, "change" if has_actual else "allocation", title.get(text.lang),
                             text.lang)
     units.sort(key=lambda u: u["allocation"])
@@ -186,7 +197,7 @@ def per10k_chart(report: Report, text: ChartText):
         return None
     before = "per10k_before" in keys
     units = _units(table, ["id", "per10k_after"] + (["per10k_before"] if before else []))
-    title = T("每万人编制数", "Posts per 10,000 residents").get(text.lang)
+    title = TITLES["per10k"].get(text.lang)
     if len(units) > MAX_BARS:
         for u in units:
             u["gap"] = u["per10k_after"] - (u.get("per10k_before") or 0)
@@ -261,8 +272,7 @@ def waterfall_chart(report: Report, text: ChartText, unit_id: str):
     ax.set_xticks(range(len(parts)), names, rotation=30, ha="right", fontsize=8)
     ax.yaxis.set_major_formatter("{x:,.0f}")
     name = text.names.get(unit_id, unit_id)
-    ax.set_title(T(f"{name}：从零基测算数到优化配置数",
-                   f"{name}: from zero-based target to allocation").get(text.lang))
+    ax.set_title(waterfall_title(name).get(text.lang))
     ax.set_ylabel(T("编制数", "Posts").get(text.lang))
     ax.grid(axis="y", alpha=0.3)
     return fig
@@ -278,7 +288,8 @@ def figure_bytes(fig, fmt: str) -> bytes:
 
 @dataclass(frozen=True)
 class Charts:
-    """Rendered charts: file name -> bytes, PNGs by title for the HTML report, and notes."""
+    """Rendered charts: file name -> bytes, PNGs by caption (in the requested language, for the
+    HTML report), and notes (e.g. the font fallback)."""
 
     files: dict[str, bytes] = field(default_factory=dict)
     inline: dict[str, bytes] = field(default_factory=dict)
@@ -292,6 +303,15 @@ def render_charts(report: Report, lang: str, *, waterfall: str | None = None,
 
     text = chart_text(report, lang)
     figures = [("allocation", allocation_chart), ("per10k", per10k_chart)]
+    has_actual = any(c.key == "actual" for c in report.table("comparison").columns)
+    captions = {"allocation": TITLES["allocation" if has_actual else "allocation_only"].get(lang),
+                "per10k": TITLES["per10k"].get(lang)}
+    if waterfall is not None:
+        table = report.table("comparison")
+        labels = table.column_values("label") if any(c.key == "label" for c in table.columns) \
+            else table.column_values("id")
+        name = dict(zip(table.column_values("id"), labels, strict=True)).get(waterfall, waterfall)
+        captions[f"waterfall_{waterfall}"] = waterfall_title(name).get(lang)
     rc = {"font.family": [text.font, "DejaVu Sans"]} if text.font else {}
     rc["svg.hashsalt"] = "allocator"
     files: dict[str, bytes] = {}
@@ -304,7 +324,7 @@ def render_charts(report: Report, lang: str, *, waterfall: str | None = None,
             if fig is None:
                 continue
             png = figure_bytes(fig, "png")
-            inline[text_in(fig.axes[0].get_title(), lang)] = png
+            inline[captions[name]] = png
             for fmt in formats:
                 files[f"{name}.{fmt}"] = png if fmt == "png" else figure_bytes(fig, fmt)
     return Charts(files=files, inline=inline, notes=(text.note,) if text.note else ())

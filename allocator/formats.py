@@ -427,8 +427,10 @@ tr.subtotal td,tr.total td{font-weight:bold}p.note{font-size:0.85em;margin:0.2em
 figure{margin:1em 0}img{max-width:100%}"""
 
 
-def html_text(report: Report, lang: str, charts: dict[str, bytes] | None = None) -> str:
-    """A self-contained HTML page: title, notes, charts (inline PNG) and every table."""
+def html_text(report: Report, lang: str, charts: dict[str, bytes] | None = None,
+              chart_notes: tuple[str, ...] = ()) -> str:
+    """A self-contained HTML page: title, notes, charts (inline PNG, captioned) and every
+    table."""
     esc = html.escape
     parts = ["<!DOCTYPE html>", f'<html lang="{"zh-CN" if lang == "zh" else "en"}">',
              '<head><meta charset="utf-8">', f"<title>{esc(report.title.get(lang))}</title>",
@@ -438,6 +440,8 @@ def html_text(report: Report, lang: str, charts: dict[str, bytes] | None = None)
         data = base64.b64encode(png).decode("ascii")
         parts.append(f'<figure><img alt="{esc(title)}" src="data:image/png;base64,{data}">'
                      f"<figcaption>{esc(title)}</figcaption></figure>")
+    if charts:
+        parts += [f'<p class="note">{esc(note_prefix(lang) + n)}</p>' for n in chart_notes]
     for number, table in enumerate(report.tables, start=1):
         parts.append(f'<table id="{esc(table.key)}"><caption>{esc(caption(table, number, lang))}'
                      "</caption><thead><tr>"
@@ -456,7 +460,8 @@ def html_text(report: Report, lang: str, charts: dict[str, bytes] | None = None)
 
 
 def report_files(report: Report, lang: str, formats: tuple[str, ...],
-                 charts: dict[str, bytes] | None = None) -> dict[str, Callable[[Path], None]]:
+                 charts: dict[str, bytes] | None = None,
+                 chart_notes: tuple[str, ...] = ()) -> dict[str, Callable[[Path], None]]:
     """File name -> writer for each requested format (for :func:`allocator.export.write_files`)."""
     files: dict[str, Callable[[Path], None]] = {}
     for fmt in formats:
@@ -472,8 +477,8 @@ def report_files(report: Report, lang: str, formats: tuple[str, ...],
         elif fmt == "tex":
             files["report.tex"] = lambda p: p.write_text(latex_text(report, lang), encoding="utf-8")
         elif fmt == "html":
-            files["report.html"] = lambda p: p.write_text(html_text(report, lang, charts),
-                                                          encoding="utf-8")
+            files["report.html"] = lambda p: p.write_text(
+                html_text(report, lang, charts, chart_notes), encoding="utf-8")
         else:
             raise ValueError(f"unknown format '{fmt}'")
     return files

@@ -570,7 +570,7 @@ def write_report(model: AllocationResult | ModelSpec | str | Path, out_dir: str 
         files.update({name: (lambda p, b=data: p.write_bytes(b))
                       for name, data in charts.files.items()})
     files = {**report_files(report, options.lang,
-                            tuple(f for f in formats if f in TABLE_FILES), charts_inline),
+                            tuple(f for f in formats if f in TABLE_FILES), charts_inline, notes),
              **files}
     csv_text = allocation_csv(result)
     record = json.dumps(run_record(result), indent=2, ensure_ascii=False) + "\n"

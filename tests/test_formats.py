@@ -187,6 +187,8 @@ def test_html_is_self_contained_with_tables_charts_and_notes(written, result):
     assert len(parser.images) == 3 and all(i["src"].startswith("data:image/png;base64,")
                                            for i in parser.images)
     assert "http" not in text.replace("http-equiv", "")  # nothing fetched from elsewhere
+    figure = "优化配置数与现有编制数" if lang == "zh" else "Allocation and current posts, by unit"
+    assert f"<figcaption>{figure}</figcaption>" in text
     assert sum(result.spec.actual_note in p for p in parser.paragraphs) == 5
 
 
