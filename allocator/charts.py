@@ -139,6 +139,21 @@ def chart_text(report: Report, lang: str) -> ChartText:
     return ChartText("en", None, english, note)
 
 
+def _footnote(fig, report: Report, text: ChartText) -> None:
+    """The report's notes (e.g. illustrative current posts) under the chart, in the chart's
+    language when its glyphs can be drawn, else in English, else a pointer to the model's note."""
+    lines = []
+    for note in report.notes:
+        line = ("注：" if text.lang == "zh" else "Note: ") + note.get(text.lang)
+        if text.font is None and not covers(default_font_path(), line):
+            line = "Note: " + note.en
+            if not covers(default_font_path(), line):
+                line = "Note: see the model's note on current posts (actual_note)."
+        lines.append(line)
+    if lines:
+        fig.supxlabel("\n".join(lines), x=0.01, ha="left", fontsize=7, color="#404040")
+
+
 def _figure(height: float, width: float = 9.0):
     from matplotlib.figure import Figure
 
@@ -186,6 +201,7 @@ def allocation_chart(report: Report, text: ChartText):
     ax.xaxis.set_major_formatter("{x:,.0f}")
     ax.legend(loc="lower right")
     ax.grid(axis="x", alpha=0.3)
+    _footnote(fig, report, text)
     return fig
 
 
@@ -217,6 +233,7 @@ def per10k_chart(report: Report, text: ChartText):
     ax.set_title(title)
     ax.legend(loc="lower right")
     ax.grid(axis="x", alpha=0.3)
+    _footnote(fig, report, text)
     return fig
 
 
@@ -275,6 +292,7 @@ def waterfall_chart(report: Report, text: ChartText, unit_id: str):
     ax.set_title(waterfall_title(name).get(text.lang))
     ax.set_ylabel(T("编制数", "Posts").get(text.lang))
     ax.grid(axis="y", alpha=0.3)
+    _footnote(fig, report, text)
     return fig
 
 

@@ -67,6 +67,14 @@ def test_every_character_drawn_is_in_the_font_used(report, no_cjk):
             assert not missing, s
 
 
+def test_every_chart_carries_the_illustrative_data_note(report, no_cjk):
+    text = chart_text(report, "zh")
+    note = allocate(HARBIN).spec.actual_note
+    for fig in (allocation_chart(report, text), charts.per10k_chart(report, text),
+                waterfall_chart(report, text, "230108")):
+        assert any(note in s for s in _texts(fig))
+
+
 def test_without_english_names_the_ids_are_used(report, no_cjk):
     bare = dataclasses.replace(report, names_en={})
     text = chart_text(bare, "en")
