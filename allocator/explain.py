@@ -85,7 +85,8 @@ def explain(result: AllocationResult) -> Explanation:
             steps[step] = np.zeros(len(p))
     for i, rule in enumerate(result.binding):
         if rule:
-            steps[RULE_STEP.get(rule, rule)][i] = exact[i] - lam_pool[i] * t[i]
+            step = steps.setdefault(RULE_STEP.get(rule, rule), np.zeros(len(p)))
+            step[i] = exact[i] - lam_pool[i] * t[i]
     before_rounding = t + sum(steps.values())
     steps["rounding"] = posts - before_rounding
     return Explanation(ids=p.ids, components=dict(result.components), target=t, steps=steps,

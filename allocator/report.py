@@ -289,7 +289,8 @@ def explanation_table(fig: _Figures, explanation: Explanation) -> Table:
         cols.append(Column(f"from:{name}", f"{ind.zh}贡献", f"From {ind.en.lower()}", "float", 1))
     cols.append(Column("target", "零基测算数", "Zero-based target", "float", 1))
     for name in step_keys:
-        cols.append(Column(f"step:{name}", STEP_NAMES[name].zh, STEP_NAMES[name].en, "float", 1))
+        label = STEP_NAMES.get(name, T(name, name.replace("_", " ").capitalize()))
+        cols.append(Column(f"step:{name}", label.zh, label.en, "float", 1))
     cols.append(Column("allocation", "优化配置数", "Allocation", "int"))
     n = len(table)
     tenths = np.zeros((n, len(comp_keys) + 1 + len(step_keys) + 1), dtype=np.int64)

@@ -290,3 +290,26 @@ def test_cli_report_command(tmp_path):
     assert bad.exit_code == 2
     assert "Traceback" not in bad.output and "--format pdf" in bad.output
     assert not (tmp_path / "x").exists()
+
+
+def test_a_bare_model_without_labels_groups_actual_or_population(tmp_path):
+    (tmp_path / "u.csv").write_text("code,pop,area\nU2,100,5\nU10,300,1\nU1,50,9\n",
+                                    encoding="utf-8")
+    (tmp_path / "m.toml").write_text(
+        'name = "bare"\ndata = "u.csv"\nid = "code"\ncap = 100\n'
+        '[indicators.pop]\ncolumn = "pop"\nweight = 2\n'
+        '[indicators.area]\ncolumn = "area"\nweight = 1\n'
+        '[bounds]\nfloor = 20\n', encoding="utf-8")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FontFallbackWarning)
+        output = write_report(tmp_path / "m.toml", tmp_path / "out",
+                              ReportOptions(lang="en", explain="U10"))
+    comparison = output.report.table("comparison")
+    keys = [c.key for c in comparison.columns]
+    assert "actual" not in keys and "per10k_after" not in keys and "label" not in keys
+    assert comparison.column_values("id") == ["U1", "U2", "U10"]  # natural id order
+    md = _pipe_tables((tmp_path / "out" / "report.md").read_text("utf-8"))
+    header, *rows = md[0]
+    alloc = header.index("Allocation")
+    assert sum(int(r[alloc]) for r in rows[:-1]) == int(rows[-1][alloc]) == 100
+    assert (tmp_path / "out" / "waterfall_U10.svg").is_file()
