@@ -29,6 +29,7 @@ import base64
 import csv
 import html
 import io
+import math
 import unicodedata
 from collections.abc import Callable
 from pathlib import Path
@@ -181,9 +182,12 @@ def write_xlsx(report: Report, path: Path, lang: str) -> None:
             cell = sheet.cell(row=last + k, column=1, value=line)
             cell.data_type = "s"
             cell.font = Font(italic=True)
+        lines = 1
         for j, width in enumerate(widths, start=1):
-            sheet.column_dimensions[sheet.cell(row=1, column=j).column_letter].width = \
-                min(max(width + 2, 8), 60)
+            width = min(max(width + 2, 8), 60)
+            sheet.column_dimensions[sheet.cell(row=1, column=j).column_letter].width = width
+            lines = max(lines, math.ceil(text_width(table.columns[j - 1].header(lang)) / (width - 1)))
+        sheet.row_dimensions[1].height = 15 * lines  # wrapped headers show whole
         sheet.freeze_panes = "A2"
         sheet.page_setup.orientation = "landscape"
         sheet.sheet_properties.pageSetUpPr.fitToPage = True

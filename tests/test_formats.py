@@ -112,6 +112,7 @@ def test_xlsx_is_formatted_and_holds_the_numbers(written, result):
         expected = comparison.value(i, comparison.index("change_pct"))
         assert table_rows[i][pct] * 100 == pytest.approx(expected, abs=1e-9)
     assert sheet.column_dimensions["B"].width >= 8
+    assert sheet.row_dimensions[1].height >= 30  # long headers wrap onto a taller row
     for ws in book.worksheets:
         texts = [c.value for row in ws.iter_rows() for c in row if isinstance(c.value, str)]
         assert any(result.spec.actual_note in t for t in texts), ws.title
@@ -222,6 +223,12 @@ def test_latex_uses_booktabs_and_balanced_rows(written, result):
     lang, out, _ = written
     text = (out / "report.tex").read_text(encoding="utf-8")
     assert text.count(r"\toprule") == text.count(r"\bottomrule") == 4
+    depth = 0
+    for ch in re.sub(r"\\[{}%&_#$]", "", text):  # braces balance outside escapes
+        depth += {"{": 1, "}": -1}.get(ch, 0)
+        assert depth >= 0
+    assert depth == 0
+    assert text.count(r"\begin{table}") == text.count(r"\end{table}") == 4
     assert ("ctexart" in text) == (lang == "zh")
     blocks = re.findall(r"\\begin\{tabular\}\{(.*?)\}\n(.*?)\\end\{tabular\}", text, re.S)
     assert len(blocks) == 4
