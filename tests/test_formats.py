@@ -229,12 +229,14 @@ def test_latex_uses_booktabs_and_balanced_rows(written, result):
         assert depth >= 0
     assert depth == 0
     assert text.count(r"\begin{table}") == text.count(r"\end{table}") == 4
-    assert ("ctexart" in text) == (lang == "zh")
+    # Chinese unit names need ctexart's fonts in both languages; English keeps plain headings
+    assert ("scheme=plain" in text) == (lang == "en") and "{ctexart}" in text
     blocks = re.findall(r"\\begin\{tabular\}\{(.*?)\}\n(.*?)\\end\{tabular\}", text, re.S)
     assert len(blocks) == 4
     spec, body = blocks[0]
     lines = [ln for ln in body.splitlines() if ln.endswith(r"\\")]
-    rows = [[c.strip().replace(r"\%", "%") for c in re.split(r"(?<!\\)&", ln[:-2])]
+    rows = [[c.strip().replace(r"\%", "%").replace("$-$", "-")
+             for c in re.split(r"(?<!\\)&", ln[:-2])]
             for ln in lines]
     assert all(len(r) == len(spec) for r in rows)
     _check_rows(rows[0], rows[1:], lang, result)
@@ -320,3 +322,4 @@ def test_a_bare_model_without_labels_groups_actual_or_population(tmp_path):
     alloc = header.index("Allocation")
     assert sum(int(r[alloc]) for r in rows[:-1]) == int(rows[-1][alloc]) == 100
     assert (tmp_path / "out" / "waterfall_U10.svg").is_file()
+    assert r"\documentclass[a4paper]{article}" in (tmp_path / "out" / "report.tex").read_text("utf-8")
