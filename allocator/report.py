@@ -527,10 +527,12 @@ def write_report(model: AllocationResult | ModelSpec | str | Path, out_dir: str 
     and write the report folder in one atomic step: the tables in every requested format and
     language, the charts, and ``allocation.csv`` and ``run.json`` for provenance.
 
-    >>> out = write_report("models/harbin_2020.toml", Path("out/harbin_report"),
-    ...                    ReportOptions(formats=("xlsx",), lang="en"))   # doctest: +SKIP
-    >>> out.files                                                          # doctest: +SKIP
-    ('report.xlsx', 'allocation.csv', 'run.json')
+    >>> import tempfile, allocator
+    >>> model = Path(allocator.__file__).parents[1] / "models" / "harbin_2020.toml"
+    >>> out = write_report(model, Path(tempfile.mkdtemp()) / "report",
+    ...                    ReportOptions(formats=("md",), lang="en"))
+    >>> out.files
+    ('report.md', 'allocation.csv', 'run.json')
     """
     import json
     import warnings
