@@ -212,7 +212,8 @@ def per10k_chart(report: Report, text: ChartText):
     if "per10k_after" not in keys:
         return None
     before = "per10k_before" in keys
-    units = _units(table, ["id", "per10k_after"] + (["per10k_before"] if before else []))
+    units = [u for u in _units(table, ["id", "per10k_after"] + (["per10k_before"] if before else []))
+             if u["per10k_after"] is not None]  # units without residents have no figure
     title = TITLES["per10k"].get(text.lang)
     if len(units) > MAX_BARS:
         for u in units:

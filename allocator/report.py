@@ -141,24 +141,28 @@ def _grouped_rows(n: int, groups: tuple[str, ...] | None, unit_row, total_row) -
     return tuple(rows)
 
 
-def coefficient_of_variation(values: np.ndarray) -> float:
-    """Standard deviation (population form) over the mean.
+def coefficient_of_variation(values: np.ndarray) -> float | None:
+    """Standard deviation (population form) over the mean; None when the mean is 0.
 
     >>> round(coefficient_of_variation(np.array([1.0, 3.0])), 6)
     0.5
     """
     values = np.asarray(values, dtype=float)
-    return float(values.std() / values.mean())
+    mean = values.mean() if values.size else 0.0
+    return float(values.std() / mean) if mean > 0 else None
 
 
-def gini(values: np.ndarray) -> float:
-    """Gini coefficient of non-negative values, each unit counted once (0 = all equal).
+def gini(values: np.ndarray) -> float | None:
+    """Gini coefficient of non-negative values, each unit counted once (0 = all equal; None
+    when all are 0).
 
     >>> gini(np.array([1.0, 1.0, 1.0])), round(gini(np.array([0.0, 0.0, 0.0, 4.0])), 6)
     (0.0, 0.75)
     """
     x = np.sort(np.asarray(values, dtype=float))
     n = x.size
+    if n == 0 or x.sum() <= 0:
+        return None
     ranks = np.arange(1, n + 1)
     return float(2 * np.sum(ranks * x) / (n * x.sum()) - (n + 1) / n)
 
@@ -360,10 +364,12 @@ def summary_table(fig: _Figures, explanation: Explanation) -> Table:
                  _item(T("减少编制的单位数", "Units down"), int(np.sum(change < 0)), "int"),
                  _item(T("编制不变的单位数", "Units unchanged"), int(np.sum(change == 0)), "int")]
     if fig.population is not None:
-        after = posts / fig.population * 10_000
+        lived = fig.population > 0  # units without residents have no per-resident figure
+        after = posts[lived] / fig.population[lived] * 10_000
         stages = [("调整后", "allocated", after)]
         if fig.actual is not None:
-            stages.insert(0, ("调整前", "current", fig.actual / fig.population * 10_000))
+            stages.insert(0, ("调整前", "current",
+                              fig.actual[lived] / fig.population[lived] * 10_000))
         for zh, en, values in stages:
             rows.append(_item(T(f"每万人编制数变异系数（{zh}）",
                                 f"Coefficient of variation of posts per 10,000 residents, {en}"),

@@ -66,8 +66,8 @@ class Column:
     digits: int = 0
 
     def header(self, lang: str) -> str:
-        """Header text in ``lang``."""
-        return self.zh if lang == "zh" else self.en
+        """Header text in ``lang`` (neutralised: headers can hold model keys)."""
+        return neutralise(self.zh if lang == "zh" else self.en)
 
 
 @dataclass(frozen=True)

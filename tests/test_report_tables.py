@@ -138,3 +138,22 @@ def test_headers_exist_in_both_languages_and_the_note_travels(report, result):
     inputs = report.table("inputs")
     values = [inputs.text(i, 1, "en") for i in range(len(inputs.rows))]
     assert result.table.sha256 in values
+
+
+def test_a_unit_without_residents_has_no_per_resident_figure(tmp_path):
+    (tmp_path / "u.csv").write_text("code,pop,area,posts\nA,0,50,10\nB,100,5,40\nC,300,5,50\n",
+                                    encoding="utf-8")
+    (tmp_path / "m.toml").write_text(
+        'name = "n"\ndata = "u.csv"\nid = "code"\nactual = "posts"\npopulation = "pop"\n'
+        'cap = 90\n[indicators.pop]\ncolumn = "pop"\nweight = 1\n'
+        '[indicators.area]\ncolumn = "area"\nweight = 1\n', encoding="utf-8")
+    result = allocate(tmp_path / "m.toml")
+    report = build_report(result)
+    per10k = _units(report.table("comparison"), "per10k_after")
+    assert per10k["A"] is None
+    assert per10k["B"] == pytest.approx(result.posts[1] / 100 * 1e4, abs=0.05)
+    summary = report.table("summary")
+    items = {summary.text(i, 0, "en"): summary.value(i, 1) for i in range(len(summary.rows))}
+    lived = result.posts[1:] / np.array([100, 300]) * 1e4
+    assert items["Gini of posts per 10,000 residents, allocated"] == pytest.approx(
+        _gini_pairs(lived), abs=5e-4)
