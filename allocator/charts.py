@@ -167,13 +167,18 @@ def _units(table: Table, keys: list[str]) -> list[dict]:
             for i, row in enumerate(table.rows) if row.level == "unit"]
 
 
-def _limit(units: list[dict], key: str, title: str, lang: str) -> tuple[list[dict], str]:
+LARGEST_CHANGE = T("变化最大的{n}个单位", "{n} units with the largest change")
+LARGEST_VALUE = T("数值最大的{n}个单位", "{n} largest units")
+
+
+def _limit(units: list[dict], key: str, title: str, lang: str,
+           which: T) -> tuple[list[dict], str]:
+    """At most MAX_BARS units: those with the largest |key|, said in the title."""
     if len(units) <= MAX_BARS:
         return units, title
     top = sorted(units, key=lambda u: -abs(u[key] or 0))[:MAX_BARS]
-    extra = (f"（变化最大的{MAX_BARS}个单位）" if lang == "zh"
-             else f" ({MAX_BARS} units with the largest change)")
-    return top, title + extra
+    what = which.get(lang).format(n=MAX_BARS)
+    return top, title + (f"（{what}）" if lang == "zh" else f" ({what})")
 
 
 def allocation_chart(report: Report, text: ChartText):
@@ -184,7 +189,7 @@ def allocation_chart(report: Report, text: ChartText):
     units = _units(table, ["id", "allocation"] + (["actual", "change"] if has_actual else []))
     title = TITLES["allocation" if has_actual else "allocation_only"]
     units, heading = _limit(units, "change" if has_actual else "allocation", title.get(text.lang),
-                            text.lang)
+                            text.lang, LARGEST_CHANGE if has_actual else LARGEST_VALUE)
     units.sort(key=lambda u: u["allocation"])
     fig = _figure(max(3.0, 0.28 * len(units) + 1.2))
     ax = fig.add_subplot()
@@ -218,7 +223,8 @@ def per10k_chart(report: Report, text: ChartText):
     if len(units) > MAX_BARS:
         for u in units:
             u["gap"] = u["per10k_after"] - (u.get("per10k_before") or 0)
-        units, title = _limit(units, "gap", title, text.lang)
+        units, title = _limit(units, "gap", title, text.lang,
+                              LARGEST_CHANGE if before else LARGEST_VALUE)
     units.sort(key=lambda u: u["per10k_after"])
     fig = _figure(max(3.0, 0.28 * len(units) + 1.2))
     ax = fig.add_subplot()

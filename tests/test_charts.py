@@ -137,3 +137,21 @@ def test_png_and_svg_are_valid_and_reproducible(report, no_cjk):
     root = ET.fromstring(a.files["per10k.svg"])
     assert root.tag.endswith("svg")
     assert a.files["per10k.svg"] == b.files["per10k.svg"]
+
+
+def test_many_units_show_the_sixty_that_change_most(tmp_path, no_cjk):
+    rows = [f"U{i},{100 + 37 * i % 500},{(i * 7919) % 300 + 50}" for i in range(70)]
+    (tmp_path / "u.csv").write_text("code,pop,posts\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    (tmp_path / "m.toml").write_text(
+        'name = "many"\ndata = "u.csv"\nid = "code"\nactual = "posts"\ncap = 12000\n'
+        '[indicators.pop]\ncolumn = "pop"\nweight = 1\n', encoding="utf-8")
+    report = build_report(allocate(tmp_path / "m.toml"))
+    text = chart_text(report, "en")
+    ax = allocation_chart(report, text).axes[0]
+    assert "60 units with the largest change" in ax.get_title()
+    shown = {t.get_text() for t in ax.get_yticklabels()}
+    table = report.table("comparison")
+    change = dict(zip(table.column_values("id"), table.column_values("change"), strict=True))
+    threshold = sorted((abs(c) for c in change.values()), reverse=True)[59]
+    assert len(shown) == 60
+    assert all(abs(change[i]) >= threshold for i in shown)
