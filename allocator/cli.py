@@ -130,11 +130,18 @@ def report(
 
     Example: allocator report models/harbin_2020.toml --format xlsx,docx --lang zh --explain 230108
     """
-    from allocator.report import ReportOptions, breakdown_table, parse_formats, write_report
+    from allocator.report import (
+        ReportOptions,
+        breakdown_table,
+        parse_formats,
+        rich_table,
+        write_report,
+    )
 
     options = ReportOptions(formats=parse_formats(format), lang=lang, explain=explain,
                             weights=parse_weights(weight))
     output = write_report(model, out or Path("out") / f"{model.stem}_report", options)
+    console.print(rich_table(output.report.table("summary"), lang))
     if output.explained is not None:
         console.print(breakdown_table(output.report, output.explained, lang))
     for note in output.notes:

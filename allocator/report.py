@@ -590,6 +590,21 @@ def write_report(model: AllocationResult | ModelSpec | str | Path, out_dir: str 
                         explained=unit, notes=notes)
 
 
+def rich_table(table: Table, lang: str) -> RichTable:
+    """Any report table for the terminal, with the same text as every export."""
+    from allocator.tables import NUMERIC
+
+    out = RichTable(title=table.title.get(lang))
+    for j, column in enumerate(table.columns):
+        numbers = column.kind in NUMERIC or any(table.format(i, j)[0] in NUMERIC
+                                                for i in range(len(table.rows)))
+        out.add_column(column.header(lang), justify="right" if numbers else "left")
+    for i, row in enumerate(table.rows):
+        out.add_row(*(table.text(i, j, lang) for j in range(len(table.columns))),
+                    style=None if row.level == "unit" else "bold")
+    return out
+
+
 def breakdown_table(report: Report, unit_id: str, lang: str) -> RichTable:
     """One unit's explanation as a terminal table: each part and the running total."""
     table = report.table("explanation")
