@@ -291,6 +291,7 @@ def test_cli_report_command(tmp_path):
     assert ok.exit_code == 0, ok.output
     assert (out / "report.md").is_file() and not (out / "report.xlsx").exists()
     assert "Scaling to the cap" in ok.output and "illustrative" in ok.output
+    assert "Units down" in ok.output  # the summary is printed
     weights = [line for line in (out / "report.md").read_text("utf-8").splitlines()
                if "Weight: Area" in line]
     assert weights and "0.4000" in weights[0]  # 0.5 / (0.45 + 0.15 + 0.5 + 0.15)
