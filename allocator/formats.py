@@ -45,6 +45,7 @@ SHEET_NAMES = {
 }
 CELL_PAD_CM = 0.3  # left + right cell margins of DOCX tables (0.1 cm each) and a little air
 DOCUMENT_MAX_UNITS = 200  # larger tables keep only subtotals in DOCX and LaTeX (all rows elsewhere)
+XLSX_MAX_WIDTH = 70  # widest XLSX column (characters); longer text wraps
 
 
 def caption(table: Table, number: int, lang: str) -> str:
@@ -173,6 +174,13 @@ def write_xlsx(report: Report, path: Path, lang: str) -> None:
                     cell.number_format = number_format(kind, digits)
                 elif value is not None:
                     cell.data_type = "s"  # text is never a formula
+                    cell.alignment = Alignment(vertical="top")
+                    wide = text_width(str(value))
+                    if wide > XLSX_MAX_WIDTH - 2:  # wrap, on a row tall enough to show it all
+                        cell.alignment = Alignment(wrap_text=True, vertical="top")
+                        lines = math.ceil(wide / (XLSX_MAX_WIDTH - 3))
+                        sheet.row_dimensions[i + 2].height = max(
+                            sheet.row_dimensions[i + 2].height or 15, 15 * lines)
                 if row.level != "unit":
                     cell.font = Font(bold=True)
                     cell.border = Border(top=thin) if row.level == "total" else Border()
@@ -184,7 +192,7 @@ def write_xlsx(report: Report, path: Path, lang: str) -> None:
             cell.font = Font(italic=True)
         lines = 1
         for j, width in enumerate(widths, start=1):
-            width = min(max(width + 2, 8), 60)
+            width = min(max(width + 2, 8), XLSX_MAX_WIDTH)
             sheet.column_dimensions[sheet.cell(row=1, column=j).column_letter].width = width
             lines = max(lines, math.ceil(text_width(table.columns[j - 1].header(lang)) / (width - 1)))
         sheet.row_dimensions[1].height = 15 * lines  # wrapped headers show whole
