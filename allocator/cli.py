@@ -118,7 +118,7 @@ def report(
     model: ModelArg,
     out: Annotated[Path | None, typer.Option(
         help="Output folder (default: out/<model file stem>_report).")] = None,
-    format: Annotated[str | None, typer.Option(
+    formats: Annotated[str | None, typer.Option(
         "--format", "-f", metavar="FORMATS",
         help="Comma-separated: csv,xlsx,docx,md,tex,html,png,svg (default: all).")] = None,
     lang: Annotated[str, typer.Option(help="Language of headers and labels: zh or en.")] = "zh",
@@ -138,7 +138,7 @@ def report(
         write_report,
     )
 
-    options = ReportOptions(formats=parse_formats(format), lang=lang, explain=explain,
+    options = ReportOptions(formats=parse_formats(formats), lang=lang, explain=explain,
                             weights=parse_weights(weight))
     output = write_report(model, out or Path("out") / f"{model.stem}_report", options)
     console.print(rich_table(output.report.table("summary"), lang))
