@@ -418,6 +418,10 @@ def inputs_table(result: AllocationResult) -> Table:
         rows.append(_item(T(f"权重：{label.zh}（{ind.column}，{ind.transform}）",
                             f"Weight: {label.en} ({ind.column}, {ind.transform})"),
                           weight, "float", 4))
+    if result.overrides:
+        given = "; ".join(f"{k} {v}" for k, v in result.overrides.items())
+        rows.append(_item(T("对模型文件的覆盖（上列为实际使用值）",
+                            "Overrides of the model file (values above are as used)"), given))
     rows += [_item(T("编制总量", "Cap"), spec.cap, "int"),
              _item(T("周转池（预留）", "Reserve pool"), spec.reserve_posts, "int"),
              _item(T("可分配编制数", "Allocatable posts"), spec.allocatable_cap, "int")]
