@@ -112,6 +112,45 @@ def run(
     console.print(f"wrote {out_dir / 'allocation.csv'} and run.json", highlight=False)
 
 
+@app.command()
+@reports_errors
+def report(
+    model: ModelArg,
+    out: Annotated[Path | None, typer.Option(
+        help="Output folder (default: out/<model file stem>_report).")] = None,
+    formats: Annotated[str | None, typer.Option(
+        "--format", "-f", metavar="FORMATS",
+        help="Comma-separated: csv,xlsx,docx,md,tex,html,png,svg (default: all).")] = None,
+    lang: Annotated[str, typer.Option(help="Language of headers and labels: zh or en.")] = "zh",
+    explain: Annotated[str | None, typer.Option(
+        metavar="UNIT", help="Unit id or name: print its breakdown and draw its waterfall.")] = None,
+    weight: WeightOpt = None,
+) -> None:
+    """Write comparison, summary, explanation and inputs tables and charts for planning documents.
+
+    Example: allocator report models/harbin_2020.toml --format xlsx,docx --lang zh --explain 230108
+    """
+    from allocator.report import (
+        ReportOptions,
+        breakdown_table,
+        parse_formats,
+        rich_table,
+        write_report,
+    )
+
+    options = ReportOptions(formats=parse_formats(formats), lang=lang, explain=explain,
+                            weights=parse_weights(weight))
+    output = write_report(model, out or Path("out") / f"{model.stem}_report", options)
+    console.print(rich_table(output.report.table("summary"), lang))
+    if output.explained is not None:
+        console.print(breakdown_table(output.report, output.explained, lang))
+    for note in output.notes:
+        console.print(f"[yellow]note:[/] {note}", highlight=False)
+    if output.result.spec.actual_note:
+        console.print(f"[yellow]note:[/] {output.result.spec.actual_note}", highlight=False)
+    console.print(f"wrote {output.out_dir}: {', '.join(output.files)}", highlight=False)
+
+
 def main() -> None:
     """Console-script entry point."""
     app()

@@ -60,6 +60,7 @@ class ModelSpec(_Strict):
     data: str
     id: str
     label: str | None = None
+    label_en: str | None = None  # optional English display names (charts without CJK fonts)
     group: str | None = None
     actual: str | None = None
     actual_note: str | None = None
