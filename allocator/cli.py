@@ -240,6 +240,64 @@ def _render_study(study, top: int) -> None:
                           highlight=False)
 
 
+@app.command()
+@reports_errors
+def weights(
+    model: ModelArg,
+    method: Annotated[str, typer.Option(help="equal | entropy | critic | ahp.")] = "entropy",
+    matrix: Annotated[Path | None, typer.Option(
+        help="ahp: pairwise-comparison matrix (CSV/XLSX; indicator names in the first column "
+             "and the header; cells like 3 or 1/3).")] = None,
+    force: Annotated[bool, typer.Option(
+        "--force", help="ahp: accept a consistency ratio above 0.1.")] = False,
+    samples: Annotated[int, typer.Option(
+        help="Also run a Monte Carlo study of this many scenarios around the derived weights "
+             "(0 = none).")] = 0,
+    concentration: Annotated[float, typer.Option(help="Monte Carlo: Dirichlet concentration.")
+                             ] = 50.0,
+    seed: Annotated[int, typer.Option(help="Monte Carlo: random seed.")] = 0,
+    jobs: Annotated[int, typer.Option(help="Monte Carlo: parallel processes.")] = 1,
+    out: Annotated[Path | None, typer.Option(
+        help="Output folder [default: out/<model file stem>/weights_<method>].")] = None,
+) -> None:
+    """Derive indicator weights from the data (or an AHP matrix) and write a model file with them.
+
+    Example: allocator weights models/harbin_2020.toml --method entropy --samples 2000
+
+    Example: allocator weights models/harbin_2020.toml --method ahp --matrix ahp.csv
+    """
+    import contextlib
+
+    from allocator.weights import WeightsOptions, write_derived_weights
+
+    options = WeightsOptions(method=method, matrix=matrix, force=force, samples=samples,
+                             concentration=concentration, seed=seed, jobs=jobs)
+    with contextlib.ExitStack() as stack:
+        progress = _progress_callback(stack) if samples > 0 else None
+        output = write_derived_weights(model, options, out or Path("out") / model.stem /
+                                       f"weights_{method}", progress=progress)
+    derived = output.derived
+    console.print(_frame_table(derived.frame(), f"weights: model and {derived.method}"))
+    if derived.jackknife_min is not None:
+        console.print("leave_one_out: the range of each derived weight when any one unit is left "
+                      "out (data-driven weights can move a lot).", highlight=False)
+    if derived.consistency is not None:
+        c = derived.consistency
+        console.print(f"AHP: lambda_max {c.lambda_max:.4f}, CI {c.ci:.4f}, RI {c.ri:.2f}, "
+                      f"CR {c.cr:.4f} ({'acceptable' if c.acceptable else 'above 0.1, forced'})",
+                      highlight=False)
+    if output.study is not None:
+        summary = output.study.summary
+        if "verdict" in summary:
+            counts = summary["verdict"].value_counts()
+            console.print(f"around the {derived.method} weights, {samples:,} scenarios: "
+                          + ", ".join(f"{k} {counts.get(k, 0)}" for k in ("over", "under",
+                                                                          "depends")),
+                          highlight=False)
+    console.print(f"wrote {', '.join(output.files)} to {output.out_dir}; run it with: "
+                  f"allocator run {output.model_file}", highlight=False)
+
+
 def main() -> None:
     """Console-script entry point."""
     app()

@@ -21,6 +21,7 @@ optional samples file grows).
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -238,10 +239,8 @@ def vary_weight(centre: np.ndarray, k: int, value: float) -> np.ndarray:
     if not 0 <= value <= 1:
         raise InputError(f"a weight must lie between 0 and 1, not {value:g}")
     others = np.delete(centre, k)
-    if others.sum() > 0:
-        others = others / others.sum()
-    else:  # every other weight is 0: nothing to keep in proportion, share equally
-        others = np.full(others.size, 1.0 / others.size)
+    # When every other weight is 0 there is no proportion to keep: they share equally.
+    others = others / others.sum() if others.sum() > 0 else np.full(others.size, 1.0 / others.size)
     w = np.insert(others * (1.0 - value), k, value)
     return w / w.sum()
 
@@ -611,9 +610,10 @@ def montecarlo(model: ModelSpec | str | Path | FastAllocator,
     rank_max = np.zeros(n, dtype=np.int64)
     rank_same = np.zeros(n, dtype=np.int64)
     done = 0
-    handle = open(samples_path, "w", encoding="utf-8", newline="") if samples_path else None
-    try:
-        if handle:
+    with contextlib.ExitStack() as stack:
+        handle = None
+        if samples_path:
+            handle = stack.enter_context(open(samples_path, "w", encoding="utf-8", newline=""))
             handle.write(samples_header(fast.names, fast.problem.ids))
         for w, posts in _chunks(fast, alpha, options):
             hist.add(posts)
@@ -627,9 +627,6 @@ def montecarlo(model: ModelSpec | str | Path | FastAllocator,
             done += w.shape[0]
             if progress:
                 progress(done, options.samples)
-    finally:
-        if handle:
-            handle.close()
     summary = fast.unit_frame()
     summary["base"] = base
     for label, q in QUANTILES:

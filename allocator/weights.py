@@ -262,8 +262,11 @@ def model_file_text(spec: ModelSpec, weights: dict[str, float], method: str,
 
     raw = spec.model_dump(mode="json", exclude_none=True)
     raw["name"] = f"{spec.name} (weights: {method})"
-    raw["data"] = Path(os.path.relpath(spec.data_path().resolve(),
-                                       Path(path).resolve().parent)).as_posix()
+    data = spec.data_path().resolve()
+    try:
+        raw["data"] = Path(os.path.relpath(data, Path(path).resolve().parent)).as_posix()
+    except ValueError:  # on another drive (Windows): no relative path exists
+        raw["data"] = data.as_posix()
     for name, value in weights.items():
         raw["indicators"][name]["weight"] = float(value)
     source = spec.source or "a model"
