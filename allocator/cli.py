@@ -140,6 +140,8 @@ def _progress_callback(stack):
     """A rich progress bar on stderr for long studies; returns the callback."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
+    if not err_console.is_terminal:  # no bar in logs or pipes
+        return None
     progress = stack.enter_context(Progress(
         "[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
         TimeRemainingColumn(), console=err_console, transient=True))

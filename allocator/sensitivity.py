@@ -68,13 +68,14 @@ def batch_water_fill(target: np.ndarray, lower: np.ndarray, upper: np.ndarray,
     m, p = t.shape
     finite = np.isfinite(upper)
     points = np.concatenate([lower / t, upper / t], axis=1)
-    d_const = np.concatenate([np.broadcast_to(-lower, (m, p)),
-                              np.broadcast_to(np.where(finite, upper, 0.0), (m, p))], axis=1)
+    # Event j < p: unit j leaves its lower bound; event p + j: unit j reaches its upper bound.
+    d_const = np.concatenate([-lower, np.where(finite, upper, 0.0)])
     d_slope = np.concatenate([t, -np.where(finite, t, 0.0)], axis=1)
     order = np.argsort(points, axis=1, kind="stable")
-    points = np.take_along_axis(points, order, axis=1)
-    const = lower.sum() + np.cumsum(np.take_along_axis(d_const, order, axis=1), axis=1)
-    slope = np.cumsum(np.take_along_axis(d_slope, order, axis=1), axis=1)
+    flat = order + (2 * p) * np.arange(m)[:, None]
+    points = points.ravel()[flat]
+    const = lower.sum() + np.cumsum(d_const[order], axis=1)
+    slope = np.cumsum(d_slope.ravel()[flat], axis=1)
     with np.errstate(invalid="ignore"):
         value = np.where(np.isfinite(points), const + slope * points, np.inf)
     reached = value >= total - 1e-12 * max(total, 1.0)
@@ -171,7 +172,11 @@ class FastAllocator:
     def targets(self, weights: np.ndarray) -> np.ndarray:
         """Targets (scenarios x units) for rows of normalised weights."""
         w = np.atleast_2d(np.asarray(weights, dtype=float))
-        t = self.spec.allocatable_cap * (w @ self.shares.T)
+        # A sum over the few indicators rather than a matrix product: no BLAS threads, and the
+        # same operations whatever the batch size.
+        t = np.multiply.outer(w[:, 0], self.spec.allocatable_cap * self.shares[:, 0])
+        for k in range(1, w.shape[1]):
+            t += np.multiply.outer(w[:, k], self.spec.allocatable_cap * self.shares[:, k])
         bad = np.argwhere(t <= 0)
         if bad.size:
             row, unit = bad[0]
@@ -498,9 +503,10 @@ class _Indices:
                 continue
             cls = np.searchsorted(self.edges[k], w[:, k], side="right")
             self.count[k] += np.bincount(cls, minlength=self.count.shape[1])
-            onehot = np.zeros((self.count.shape[1], y.shape[0]))
-            onehot[cls, np.arange(y.shape[0])] = 1.0
-            self.sum[k] += onehot @ y
+            n = y.shape[1]
+            cells = (cls[:, None] * n + np.arange(n)).ravel()
+            self.sum[k] += np.bincount(cells, weights=y.ravel(),
+                                       minlength=self.sum[k].size).reshape(self.sum[k].shape)
 
     def first_order(self) -> np.ndarray:
         """indicators x units; NaN where the weight or the allocation does not vary."""
