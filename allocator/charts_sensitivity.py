@@ -66,8 +66,16 @@ def sweep_chart(result, title: str, path: Path, top: int = 15) -> None:
     order = sorted(range(len(ids)), key=lambda i: (-swing[i], natural_key(ids[i])))[:top]
     names = unit_names([ids[i] for i in order], [result.units["label"].iloc[i] for i in order])
     fig, ax = _figure(len(order) // 2)
-    for i, name in zip(order, names, strict=True):
-        ax.plot(result.values, posts[:, i], marker="o", markersize=3, label=name)
+    colors = plt.get_cmap("tab20").colors
+    styles = ("-", "--", ":", "-.")
+    for j, (i, name) in enumerate(zip(order, names, strict=True)):
+        ax.plot(result.values, posts[:, i], marker="o", markersize=3, label=name,
+                color=colors[(2 * j) % 20 if j < 10 else (2 * j + 1) % 20],
+                linestyle=styles[(j // 10) % len(styles)])
+    if np.isfinite(result.model_value):
+        ax.axvline(result.model_value, color="grey", linestyle=":", linewidth=1)
+        ax.annotate("model's weight", (result.model_value, 1.0), xycoords=("data", "axes fraction"),
+                    xytext=(3, -12), textcoords="offset points", fontsize=8, color="grey")
     ax.set_xlabel(f"weight of '{result.indicator}' (other weights keep their proportions)")
     ax.set_ylabel("allocated posts")
     shown = "" if len(order) == len(ids) else f" ({len(order)} of {len(ids)} units that move most)"

@@ -259,6 +259,7 @@ class SweepResult:
     weights: np.ndarray
     posts: np.ndarray
     units: pd.DataFrame
+    model_value: float = float("nan")  # the indicator's weight in the model
 
     def frame(self) -> pd.DataFrame:
         """Long table: one row per (step, unit) with the weights of the step."""
@@ -308,7 +309,7 @@ def sweep(model: ModelSpec | str | Path | FastAllocator, indicator: str, values,
     k = fast.names.index(indicator)
     w = np.vstack([vary_weight(fast.centre, k, float(v)) for v in values])
     return SweepResult(indicator=indicator, values=values, weights=w, posts=fast.posts(w),
-                       units=fast.unit_frame())
+                       units=fast.unit_frame(), model_value=float(fast.centre[k]))
 
 
 @dataclass(frozen=True)
