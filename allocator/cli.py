@@ -225,7 +225,7 @@ def _render_study(study, top: int) -> None:
         summary = result.summary
         columns = [c for c in ("id", "label", "base", "alloc_p5", "alloc_p50", "alloc_p95",
                                "actual", "share_below_actual", "verdict", "rank_min", "rank_max")
-                   if c in summary]
+                   if c in summary and summary[c].notna().any()]
         frame = summary[columns]
         caption = None
         if len(frame) > max(top, 60):

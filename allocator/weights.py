@@ -226,7 +226,8 @@ def derive_weights(model: ModelSpec | str | Path, method: str, *, matrix: Path |
     ``matrix`` (AHP only) is the pairwise-comparison file; an AHP matrix with CR > 0.1 raises
     :class:`InputError` unless ``force``.
 
-    >>> derive_weights("models/harbin_2020.toml", "entropy").frame()    # doctest: +SKIP
+    >>> derive_weights("models/harbin_2020.toml", "equal").as_dict()
+    {'population': 0.25, 'urban_population': 0.25, 'area': 0.25, 'townships': 0.25}
     """
     spec = model if isinstance(model, ModelSpec) else load_model(model)
     names = tuple(spec.indicators)
