@@ -132,7 +132,7 @@ def band_chart(result, title: str, path: Path, top: int = 15) -> None:
     opts = result.options
     how = "uniform on the simplex" if opts.uniform else f"Dirichlet, concentration {opts.concentration:g}"
     shown = "" if len(summary) == len(result.summary) else \
-        f"; {len(summary)} of {len(result.summary)} units with the widest bands"
+        f"; {len(summary)} of {len(result.summary):,} units with the widest bands"
     ax.set_title(f"{title}\n{opts.samples:,} weight scenarios ({how}{shown})", fontsize=10)
     ax.grid(axis="x", alpha=0.3)
     ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
