@@ -262,6 +262,7 @@ class SweepResult:
     posts: np.ndarray
     units: pd.DataFrame
     model_value: float = float("nan")  # the indicator's weight in the model
+    names: tuple[str, ...] = ()  # all indicators, in the order of the columns of ``weights``
 
     def frame(self) -> pd.DataFrame:
         """Long table: one row per (step, unit) with the weights of the step."""
@@ -270,6 +271,8 @@ class SweepResult:
             part = self.units.copy()
             part.insert(0, "step", s + 1)
             part.insert(1, "value", value)
+            for k, name in enumerate(self.names):
+                part.insert(2 + k, f"w_{name}", self.weights[s, k])
             part["allocation"] = self.posts[s]
             part["difference"] = self.posts[s] - part["actual"]
             rows.append(part)
@@ -312,7 +315,8 @@ def sweep(model: ModelSpec | str | Path | FastAllocator, indicator: str, values,
     k = fast.names.index(indicator)
     w = np.vstack([vary_weight(fast.centre, k, float(v)) for v in values])
     return SweepResult(indicator=indicator, values=values, weights=w, posts=fast.posts(w),
-                       units=fast.unit_frame(), model_value=float(fast.centre[k]))
+                       units=fast.unit_frame(), model_value=float(fast.centre[k]),
+                       names=fast.names)
 
 
 @dataclass(frozen=True)
@@ -706,6 +710,11 @@ def _csv_writer(frame: pd.DataFrame):
     for column in ("id", "label", "group"):
         if column in frame:
             frame[column] = frame[column].map(neutralise)
+    for column in frame.columns:  # whole posts print as whole numbers
+        values = frame[column]
+        if (column in ("actual", "difference") or column.startswith("diff_")) \
+                and values.dtype.kind == "f" and (values.dropna() % 1 == 0).all():
+            frame[column] = values.round().astype("Int64")
     text = frame.to_csv(index=False, float_format=FLOAT_FORMAT, lineterminator="\n")
     return lambda path: path.write_text(text, encoding="utf-8", newline="")
 
