@@ -83,8 +83,9 @@ def critic_weights(matrix: np.ndarray) -> np.ndarray:
         r = np.corrcoef(z, rowvar=False) if x.shape[1] > 1 else np.ones((1, 1))
     r = np.nan_to_num(np.atleast_2d(r), nan=0.0)
     c = sigma * (1.0 - r).sum(axis=0)
-    if c.sum() <= 0:
-        raise InputError("CRITIC weights: no indicator varies between units")
+    if c.sum() <= 1e-12:
+        raise InputError("CRITIC weights are undefined: every indicator is constant or they "
+                         "are all perfectly correlated")
     return c / c.sum()
 
 
