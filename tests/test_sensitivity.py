@@ -301,3 +301,10 @@ def test_bad_options_are_input_errors(harbin):
         oat(harbin, 0)
     with pytest.raises(InputError, match="--samples"):
         montecarlo(harbin, MonteCarloOptions(samples=0))
+
+
+def test_progress_reports_every_chunk_up_to_the_total(harbin):
+    calls = []
+    montecarlo(harbin, MonteCarloOptions(samples=250, chunk_size=100),
+               progress=lambda done, total: calls.append((done, total)))
+    assert calls == [(100, 250), (200, 250), (250, 250)]
