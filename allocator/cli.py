@@ -184,11 +184,9 @@ def sensitivity(
 ) -> None:
     """How the allocation depends on the indicator weights: sweep, one-at-a-time, Monte Carlo.
 
-    Example: allocator sensitivity models/harbin_2020.toml --method montecarlo --samples 10000
-    --save-samples
+    Example: allocator sensitivity models/harbin_2020.toml --samples 10000 --save-samples
 
-    Example: allocator sensitivity models/harbin_2020.toml --method sweep --indicator area
-    --from 0 --to 0.6 --steps 13
+    Example: allocator sensitivity models/harbin_2020.toml --method sweep --indicator area --to 0.6
     """
     import contextlib
 
