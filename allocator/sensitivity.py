@@ -55,18 +55,51 @@ PILOT = 4096  # weight vectors drawn (from their own seed) to place the class ed
 
 
 def batch_water_fill(target: np.ndarray, lower: np.ndarray, upper: np.ndarray,
-                     total: float) -> np.ndarray:
+                     total: float, *, iterations: int = 8) -> np.ndarray:
     """Row-wise closed form: x = clip(lambda_r * t_r, lower, upper) with sum(x_r) == total.
 
-    ``target`` is (scenarios, units) and positive; ``lower``/``upper`` (units,) are shared. Each
-    row's lambda is found exactly by sorting its breakpoints lower/t and upper/t, on which
-    sum(clip(lambda * t, lower, upper)) is piecewise linear and continuous.
+    ``target`` is (scenarios, units) and positive; ``lower``/``upper`` (units,) are shared.
+    Each row's lambda is found exactly: first by guessing which units sit at a bound, solving
+    lambda = (total - their bounds) / (sum of the other targets) and keeping the answer only when
+    it puts exactly the guessed units at their bounds (a few rounds); rows that do not settle
+    within ``iterations`` rounds are solved by sorting their breakpoints lower/t and upper/t, on
+    which sum(clip(lambda * t, lower, upper)) is piecewise linear and continuous.
 
     >>> batch_water_fill(np.array([[10.0, 30.0, 60.0]]), np.array([20.0, 0, 0]),
     ...                  np.full(3, np.inf), 100).round(6).tolist()
     [[20.0, 26.666667, 53.333333]]
     """
     t = np.asarray(target, dtype=float)
+    m = t.shape[0]
+    lam = np.full(m, np.nan)
+    finite_upper = np.where(np.isfinite(upper), upper, 0.0)
+    guess = total / t.sum(axis=1)
+    at_low = guess[:, None] * t <= lower
+    at_high = (guess[:, None] * t >= upper) & ~at_low
+    open_rows = np.arange(m)
+    for _ in range(iterations):
+        free = ~(at_low | at_high)
+        held = (at_low * lower).sum(axis=1) + (at_high * finite_upper).sum(axis=1)
+        slope = (free * t[open_rows]).sum(axis=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            new = (total - held) / slope
+        x = new[:, None] * t[open_rows]
+        low = x <= lower
+        high = (x >= upper) & ~low
+        settled = (slope > 0) & (low == at_low).all(axis=1) & (high == at_high).all(axis=1)
+        lam[open_rows[settled]] = new[settled]
+        keep = ~settled
+        open_rows, at_low, at_high = open_rows[keep], low[keep], high[keep]
+        if open_rows.size == 0:
+            break
+    if open_rows.size:
+        lam[open_rows] = _sorted_levels(t[open_rows], lower, upper, total)
+    return np.clip(lam[:, None] * t, lower, upper)
+
+
+def _sorted_levels(t: np.ndarray, lower: np.ndarray, upper: np.ndarray,
+                   total: float) -> np.ndarray:
+    """Each row's lambda from its sorted breakpoints (the general, slower path)."""
     m, p = t.shape
     finite = np.isfinite(upper)
     points = np.concatenate([lower / t, upper / t], axis=1)
@@ -87,8 +120,7 @@ def batch_water_fill(target: np.ndarray, lower: np.ndarray, upper: np.ndarray,
     c, s = const[rows, prev], slope[rows, prev]
     with np.errstate(divide="ignore", invalid="ignore"):
         lam = np.where(s > 0, (total - c) / s, points[rows, prev])
-    lam = np.where(k == 0, points[:, 0], lam)
-    return np.clip(lam[:, None] * t, lower, upper)
+    return np.where(k == 0, points[:, 0], lam)
 
 
 def batch_hamilton(exact: np.ndarray, lower: np.ndarray, upper: np.ndarray, total: int,
@@ -174,11 +206,7 @@ class FastAllocator:
     def targets(self, weights: np.ndarray) -> np.ndarray:
         """Targets (scenarios x units) for rows of normalised weights."""
         w = np.atleast_2d(np.asarray(weights, dtype=float))
-        # A sum over the few indicators rather than a matrix product: no BLAS threads, and the
-        # same operations whatever the batch size.
-        t = np.multiply.outer(w[:, 0], self.spec.allocatable_cap * self.shares[:, 0])
-        for k in range(1, w.shape[1]):
-            t += np.multiply.outer(w[:, k], self.spec.allocatable_cap * self.shares[:, k])
+        t = w @ (self.spec.allocatable_cap * self.shares.T)
         bad = np.argwhere(t <= 0)
         if bad.size:
             row, unit = bad[0]
