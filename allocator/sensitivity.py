@@ -5,10 +5,11 @@ structure (per-unit bounds and disjoint pools with exact totals) the fair alloca
 closed form, x_i = clip(lambda_pool * t_i, lower_i, upper_i) (see :mod:`allocator.solve`). So a
 study builds the model once (:class:`FastAllocator`) and then, for a whole batch of weight vectors
 at once: targets = C * W @ F^T (F = each indicator's transformed column divided by its sum), the
-per-pool water level by sorting breakpoints, and Hamilton rounding with the same quantisation and
-tie rule as :func:`allocator.rounding.round_pool`. Divisor rounding methods are applied per
-scenario with :func:`allocator.rounding.round_pool` itself. The tests check, scenario by scenario,
-that the whole posts equal those of :func:`allocator.api.allocate` (the LP path).
+per-pool water level lambda (exactly, see :func:`batch_water_fill`), and Hamilton rounding with
+the same quantisation and tie rule as :func:`allocator.rounding.round_pool`. Divisor rounding
+methods are applied per scenario with :func:`allocator.rounding.round_pool` itself. The tests
+check, scenario by scenario, that the whole posts equal those of :func:`allocator.api.allocate`
+(the LP path).
 
 Monte Carlo runs in fixed-size chunks, each seeded from ``numpy.random.SeedSequence(seed)`` by its
 index, so results do not depend on ``jobs``; per-unit results are aggregated in exact integer
