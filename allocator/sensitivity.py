@@ -27,7 +27,7 @@ from __future__ import annotations
 import contextlib
 import math
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -583,7 +583,6 @@ class MonteCarloResult:
     summary: pd.DataFrame
     indices: pd.DataFrame
     samples_written: int = 0
-    extra: dict = field(default_factory=dict)
 
 
 def _rank(posts: np.ndarray) -> np.ndarray:
