@@ -127,8 +127,7 @@ def _frame_table(frame, title: str, caption: str | None = None):
                 cells.append("" if value is None else str(value))
             elif value != value:
                 cells.append("")
-            elif float(value).is_integer() and frame[column].dtype.kind in "iu" or \
-                    abs(value) >= 100:
+            elif frame[column].dtype.kind in "iu" or abs(value) >= 100:
                 cells.append(f"{value:,.0f}")
             else:
                 cells.append(f"{value:,.3f}")
