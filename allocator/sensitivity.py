@@ -811,8 +811,11 @@ def run_study(model: ModelSpec | str | Path, options: SensitivityOptions, out_di
     ``montecarlo_summary.csv``, ``montecarlo_indices.csv``, ``montecarlo_bands.png`` and, with
     ``save_samples``, ``montecarlo_samples.csv``. Nothing is written if anything fails.
 
-    >>> out = run_study("models/harbin_2020.toml", SensitivityOptions(method="oat"),
-    ...                 Path("out/harbin_2020/sensitivity"))                  # doctest: +SKIP
+    >>> import tempfile
+    >>> out = run_study("models/harbin_2020.toml", SensitivityOptions(method="oat", charts=False),
+    ...                 Path(tempfile.mkdtemp()) / "oat")
+    >>> out.files, (out.out_dir / "oat.csv").exists()
+    (('oat.csv',), True)
     """
     from allocator.export import write_files
 
