@@ -151,6 +151,191 @@ def report(
     console.print(f"wrote {output.out_dir}: {', '.join(output.files)}", highlight=False)
 
 
+def _frame_table(frame, title: str, caption: str | None = None):
+    """A rich table of a small DataFrame: numbers right-aligned with thousands separators."""
+    from rich.table import Table
+
+    table = Table(title=title, caption=caption)
+    numeric = {c: frame[c].dtype.kind in "iuf" for c in frame.columns}
+    for column in frame.columns:
+        table.add_column(str(column), justify="right" if numeric[column] else "left")
+    for row in frame.itertuples(index=False):
+        cells = []
+        for column, value in zip(frame.columns, row, strict=True):
+            if not numeric[column]:
+                cells.append("" if value is None else str(value))
+            elif value != value:
+                cells.append("")
+            elif frame[column].dtype.kind in "iu" or abs(value) >= 100:
+                cells.append(f"{value:,.0f}")
+            else:
+                cells.append(f"{value:,.3f}")
+        table.add_row(*cells)
+    return table
+
+
+def _progress_callback(stack):
+    """A rich progress bar on stderr for long studies; returns the callback."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    if not err_console.is_terminal:  # no bar in logs or pipes
+        return None
+    progress = stack.enter_context(Progress(
+        "[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
+        TimeRemainingColumn(), console=err_console, transient=True))
+    task = progress.add_task("scenarios", total=None)
+    return lambda done, total: progress.update(task, completed=done, total=total)
+
+
+@app.command()
+@reports_errors
+def sensitivity(
+    model: ModelArg,
+    method: Annotated[str, typer.Option(help="sweep | oat | montecarlo.")] = "montecarlo",
+    indicator: Annotated[str | None, typer.Option(help="sweep: the indicator whose weight moves.")
+                         ] = None,
+    start: Annotated[float, typer.Option("--from", help="sweep: first weight value.")] = 0.0,
+    stop: Annotated[float, typer.Option("--to", help="sweep: last weight value.")] = 1.0,
+    steps: Annotated[int, typer.Option(help="sweep: number of weight values.")] = 11,
+    delta: Annotated[float, typer.Option(help="oat: move each weight down and up by this.")
+                     ] = 0.05,
+    samples: Annotated[int, typer.Option(help="montecarlo: number of weight scenarios.")] = 1000,
+    concentration: Annotated[float, typer.Option(
+        help="montecarlo: Dirichlet concentration K (alpha = K * weights); larger = closer to "
+             "the model's weights.")] = 50.0,
+    uniform: Annotated[bool, typer.Option(
+        "--uniform", help="montecarlo: sample uniformly on the whole simplex instead.")] = False,
+    seed: Annotated[int, typer.Option(help="montecarlo: random seed.")] = 0,
+    confidence: Annotated[float, typer.Option(
+        help="montecarlo: share of scenarios that must agree for an over/under verdict.")] = 0.95,
+    jobs: Annotated[int, typer.Option(help="montecarlo: parallel processes (-1 = all cores); "
+                                           "results do not depend on it.")] = 1,
+    save_samples: Annotated[bool, typer.Option(
+        "--save-samples", help="montecarlo: also write montecarlo_samples.csv, one row per "
+                               "scenario.")] = False,
+    rounding: RoundingOpt = None,
+    top: Annotated[int, typer.Option(help="Units (or unit-indicator pairs) shown in the "
+                                          "table and charts.")] = 15,
+    charts: Annotated[bool, typer.Option(help="Write PNG charts.")] = True,
+    out: Annotated[Path | None, typer.Option(
+        help="Output folder [default: out/<model file stem>/sensitivity_<method>].")] = None,
+) -> None:
+    """How the allocation depends on the indicator weights: sweep, one-at-a-time, Monte Carlo.
+
+    Example: allocator sensitivity models/harbin_2020.toml --samples 10000 --save-samples
+
+    Example: allocator sensitivity models/harbin_2020.toml --method sweep --indicator area --to 0.6
+    """
+    import contextlib
+
+    from allocator.sensitivity import MonteCarloOptions, SensitivityOptions, run_study
+
+    options = SensitivityOptions(
+        method=method, indicator=indicator, start=start, stop=stop, steps=steps, delta=delta,
+        montecarlo=MonteCarloOptions(samples=samples, concentration=concentration,
+                                     uniform=uniform, seed=seed, confidence=confidence, jobs=jobs),
+        save_samples=save_samples, rounding=rounding, charts=charts, top=top)
+    out_dir = out or Path("out") / model.stem / f"sensitivity_{method}"
+    with contextlib.ExitStack() as stack:
+        progress = _progress_callback(stack) if method == "montecarlo" else None
+        study = run_study(model, options, out_dir, progress=progress)
+    _render_study(study, top)
+    console.print(f"wrote {', '.join(study.files)} to {study.out_dir}", highlight=False)
+
+
+def _render_study(study, top: int) -> None:
+    from allocator.sensitivity import MonteCarloResult, OatResult, SweepResult
+
+    result = study.result
+    if isinstance(result, SweepResult):
+        wide = result.wide(top)
+        caption = None if len(wide) == len(result.units) else \
+            f"the {len(wide)} of {len(result.units):,} units that move most; all in sweep.csv"
+        console.print(_frame_table(wide, f"posts by weight of '{result.indicator}'", caption))
+    elif isinstance(result, OatResult):
+        frame = result.largest(top)[["indicator", "id", "label", "base", "change_down",
+                                     "change_up"]]
+        console.print(_frame_table(frame, f"largest swings, one weight at a time ± "
+                                          f"{result.delta:g}"))
+    elif isinstance(result, MonteCarloResult):
+        summary = result.summary
+        columns = [c for c in ("id", "label", "base", "alloc_p5", "alloc_p50", "alloc_p95",
+                               "actual", "share_below_actual", "verdict", "rank_min", "rank_max")
+                   if c in summary and summary[c].notna().any()]
+        frame = summary[columns]
+        caption = None
+        if len(frame) > max(top, 60):
+            width = summary["alloc_p95"] - summary["alloc_p5"]
+            frame = frame.loc[width.sort_values(ascending=False, kind="stable").index[:top]]
+            caption = f"the {top} of {len(summary):,} units with the widest p5-p95 band"
+        console.print(_frame_table(frame, f"{result.options.samples:,} weight scenarios", caption))
+        if "verdict" in summary:
+            counts = summary["verdict"].value_counts()
+            console.print(f"verdict at {result.options.confidence:.0%} of scenarios "
+                          "(over = current posts above the allocation): "
+                          + ", ".join(f"{k} {counts.get(k, 0)}" for k in ("over", "under",
+                                                                          "depends")),
+                          highlight=False)
+
+
+@app.command()
+@reports_errors
+def weights(
+    model: ModelArg,
+    method: Annotated[str, typer.Option(help="equal | entropy | critic | ahp.")] = "entropy",
+    matrix: Annotated[Path | None, typer.Option(
+        help="ahp: pairwise-comparison matrix (CSV/XLSX; indicator names in the first column "
+             "and the header; cells like 3 or 1/3).")] = None,
+    force: Annotated[bool, typer.Option(
+        "--force", help="ahp: accept a consistency ratio above 0.1.")] = False,
+    samples: Annotated[int, typer.Option(
+        help="Also run a Monte Carlo study of this many scenarios around the derived weights "
+             "(0 = none).")] = 0,
+    concentration: Annotated[float, typer.Option(help="Monte Carlo: Dirichlet concentration.")
+                             ] = 50.0,
+    seed: Annotated[int, typer.Option(help="Monte Carlo: random seed.")] = 0,
+    jobs: Annotated[int, typer.Option(help="Monte Carlo: parallel processes.")] = 1,
+    out: Annotated[Path | None, typer.Option(
+        help="Output folder [default: out/<model file stem>/weights_<method>].")] = None,
+) -> None:
+    """Derive indicator weights from the data (or an AHP matrix) and write a model file with them.
+
+    Example: allocator weights models/harbin_2020.toml --method entropy --samples 2000
+
+    Example: allocator weights models/harbin_2020.toml --method ahp --matrix ahp.csv
+    """
+    import contextlib
+
+    from allocator.weights import WeightsOptions, write_derived_weights
+
+    options = WeightsOptions(method=method, matrix=matrix, force=force, samples=samples,
+                             concentration=concentration, seed=seed, jobs=jobs)
+    with contextlib.ExitStack() as stack:
+        progress = _progress_callback(stack) if samples > 0 else None
+        output = write_derived_weights(model, options, out or Path("out") / model.stem /
+                                       f"weights_{method}", progress=progress)
+    derived = output.derived
+    console.print(_frame_table(derived.frame(), f"weights: model and {derived.method}"))
+    if derived.jackknife_min is not None:
+        console.print("leave_one_out: the range of each derived weight when any one unit is left "
+                      "out (data-driven weights can move a lot).", highlight=False)
+    if derived.consistency is not None:
+        c = derived.consistency
+        console.print(f"AHP: lambda_max {c.lambda_max:.4f}, CI {c.ci:.4f}, RI {c.ri:.2f}, "
+                      f"CR {c.cr:.4f} ({'acceptable' if c.acceptable else 'above 0.1, forced'})",
+                      highlight=False)
+    if output.study is not None:
+        summary = output.study.summary
+        if "verdict" in summary:
+            counts = summary["verdict"].value_counts()
+            console.print(f"around the {derived.method} weights, {samples:,} scenarios: "
+                          + ", ".join(f"{k} {counts.get(k, 0)}" for k in ("over", "under",
+                                                                          "depends")),
+                          highlight=False)
+    console.print(f"wrote {', '.join(output.files)} to {output.out_dir}; run it with: "
+                  f"allocator run {output.model_file}", highlight=False)
+
+
 def main() -> None:
     """Console-script entry point."""
     app()

@@ -1,0 +1,337 @@
+"""Weights derived from the data (equal, entropy, CRITIC) or from a pairwise comparison (AHP).
+
+Data-driven methods work on the indicator values as the model uses them (after each
+indicator's transform, e.g. the square root of area), one row per unit:
+
+* ``equal``: 1/k each.
+* ``entropy``: p_ij = x_ij / sum_i x_ij, e_j = -sum_i p_ij ln p_ij / ln n (0 ln 0 = 0),
+  w_j proportional to 1 - e_j. An indicator that varies more between units weighs more.
+* ``critic``: columns scaled to [0, 1] by min-max, w_j proportional to
+  sigma_j * sum_k (1 - r_jk) (contrast times conflict with the other indicators).
+* ``ahp``: the principal eigenvector of a reciprocal pairwise-comparison matrix, with Saaty's
+  consistency ratio CR = CI / RI, CI = (lambda_max - k) / (k - 1); CR > 0.1 is refused unless
+  forced.
+
+Data-driven weights can be fragile: :attr:`DerivedWeights.jackknife_min`/``max`` give the range of
+each weight when any one unit is left out.
+
+>>> import numpy as np
+>>> entropy_weights(np.array([[1.0, 5.0], [1.0, 1.0], [1.0, 9.0]])).round(3).tolist()
+[0.0, 1.0]
+>>> w, check = ahp_weights(np.array([[1.0, 3.0], [1 / 3, 1.0]]))
+>>> w.round(3).tolist(), check.cr
+([0.75, 0.25], 0.0)
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from allocator.config import ModelSpec, load_model
+from allocator.data import load_table, read_raw_table
+from allocator.errors import InputError, did_you_mean
+from allocator.targets import transform
+
+METHODS = ("equal", "entropy", "critic", "ahp")
+CR_LIMIT = 0.1
+# Saaty's random consistency index for k = 1..15 criteria.
+SAATY_RI = (0.0, 0.0, 0.58, 0.90, 1.12, 1.24, 1.32, 1.41, 1.45, 1.49, 1.51, 1.48, 1.56, 1.57, 1.59)
+
+
+def equal_weights(matrix: np.ndarray) -> np.ndarray:
+    """1/k for each of the k columns.
+
+    >>> equal_weights(np.ones((3, 4))).tolist()
+    [0.25, 0.25, 0.25, 0.25]
+    """
+    k = np.asarray(matrix).shape[1]
+    return np.full(k, 1.0 / k)
+
+
+def entropy_weights(matrix: np.ndarray) -> np.ndarray:
+    """Entropy weights of the columns of a non-negative matrix (units x indicators)."""
+    x = np.asarray(matrix, dtype=float)
+    n = x.shape[0]
+    if n < 2:
+        raise InputError("entropy weights need at least two units")
+    p = x / x.sum(axis=0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        plogp = np.where(p > 0, p * np.log(p), 0.0)
+    e = -plogp.sum(axis=0) / np.log(n)
+    d = np.clip(1.0 - e, 0.0, None)
+    if d.sum() <= 0:
+        raise InputError("entropy weights: no indicator varies between units")
+    return d / d.sum()
+
+
+def critic_weights(matrix: np.ndarray) -> np.ndarray:
+    """CRITIC weights of the columns of a matrix (units x indicators)."""
+    x = np.asarray(matrix, dtype=float)
+    if x.shape[0] < 3:
+        raise InputError("CRITIC weights need at least three units")
+    span = x.max(axis=0) - x.min(axis=0)
+    z = np.where(span > 0, (x - x.min(axis=0)) / np.where(span > 0, span, 1.0), 0.0)
+    sigma = z.std(axis=0, ddof=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = np.corrcoef(z, rowvar=False) if x.shape[1] > 1 else np.ones((1, 1))
+    r = np.nan_to_num(np.atleast_2d(r), nan=0.0)
+    c = sigma * (1.0 - r).sum(axis=0)
+    if c.sum() <= 1e-12:
+        raise InputError("CRITIC weights are undefined: every indicator is constant or they "
+                         "are all perfectly correlated")
+    return c / c.sum()
+
+
+@dataclass(frozen=True)
+class Consistency:
+    """Saaty's consistency check of a pairwise-comparison matrix."""
+
+    lambda_max: float
+    ci: float
+    ri: float
+    cr: float
+
+    @property
+    def acceptable(self) -> bool:
+        return self.cr <= CR_LIMIT
+
+
+def ahp_weights(matrix: np.ndarray) -> tuple[np.ndarray, Consistency]:
+    """Principal-eigenvector weights of a positive reciprocal matrix and its consistency."""
+    a = np.asarray(matrix, dtype=float)
+    k = a.shape[0]
+    values, vectors = np.linalg.eig(a)
+    top = int(np.argmax(values.real))
+    w = np.abs(vectors[:, top].real)
+    w = w / w.sum()
+    lambda_max = float(values.real[top])
+    if k < 3:
+        return w, Consistency(lambda_max, 0.0, 0.0, 0.0)
+    if k > len(SAATY_RI):
+        raise InputError(f"AHP: no random index for {k} indicators (at most {len(SAATY_RI)})")
+    ci = max((lambda_max - k) / (k - 1), 0.0)
+    ri = SAATY_RI[k - 1]
+    return w, Consistency(lambda_max, ci, ri, ci / ri)
+
+
+def _cell(text: str, where: str) -> float | None:
+    text = str(text).strip()
+    if text == "":
+        return None
+    try:
+        value = float(Fraction(text))
+    except (ValueError, ZeroDivisionError):
+        raise InputError(f"{where}: '{text}' is not a number or fraction such as 1/3") from None
+    if not value > 0 or not np.isfinite(value):
+        raise InputError(f"{where}: '{text}' must be a positive number")
+    return value
+
+
+def read_pairwise(path: Path, names: tuple[str, ...]) -> np.ndarray:
+    """Read a pairwise-comparison matrix (CSV/XLSX): first column and header name the indicators.
+
+    Cell (row i, column j) says how much more important indicator i is than j (Saaty's 1-9,
+    fractions such as 1/3 allowed). Cells below the diagonal may be left empty: they are then
+    the reciprocals. The result is in the order of ``names``.
+    """
+    frame = read_raw_table(Path(path))
+    if frame.shape[1] < 2:
+        raise InputError(f"{path}: expected the indicator names in the first column and header")
+    rows = [str(v).strip() for v in frame.iloc[:, 0]]
+    cols = [str(c).strip() for c in frame.columns[1:]]
+    for kind, found in (("row", rows), ("column", cols)):
+        for name in found:
+            if name not in names:
+                raise InputError(f"{path}: {kind} '{name}' is not an indicator of the model"
+                                 f"{did_you_mean(name, names)}")
+        for name in names:
+            if found.count(name) != 1:
+                raise InputError(f"{path}: indicator '{name}' must appear once as a {kind} "
+                                 f"(found {found.count(name)})")
+    k = len(names)
+    a = np.full((k, k), np.nan)
+    for r, row_name in enumerate(rows):
+        for c, col_name in enumerate(cols):
+            value = _cell(frame.iat[r, c + 1], f"{path}, row {r + 2} ({row_name}), "
+                                               f"column '{col_name}'")
+            if value is not None:
+                a[names.index(row_name), names.index(col_name)] = value
+    for i in range(k):
+        if not np.isnan(a[i, i]) and abs(a[i, i] - 1) > 1e-9:
+            raise InputError(f"{path}: the diagonal cell of '{names[i]}' must be 1, not {a[i, i]:g}")
+        a[i, i] = 1.0
+        for j in range(i + 1, k):
+            if np.isnan(a[i, j]) and np.isnan(a[j, i]):
+                raise InputError(f"{path}: no comparison of '{names[i]}' with '{names[j]}'")
+            if np.isnan(a[j, i]):
+                a[j, i] = 1.0 / a[i, j]
+            elif np.isnan(a[i, j]):
+                a[i, j] = 1.0 / a[j, i]
+            elif abs(a[i, j] * a[j, i] - 1) > 0.01:
+                raise InputError(f"{path}: '{names[i]}' vs '{names[j]}' is {a[i, j]:g} but "
+                                 f"'{names[j]}' vs '{names[i]}' is {a[j, i]:g}; they must be "
+                                 "reciprocals")
+    return a
+
+
+@dataclass(frozen=True)
+class DerivedWeights:
+    """Weights derived by one method, next to the model's own."""
+
+    method: str
+    names: tuple[str, ...]
+    weights: np.ndarray
+    model_weights: np.ndarray
+    jackknife_min: np.ndarray | None = None
+    jackknife_max: np.ndarray | None = None
+    consistency: Consistency | None = None
+
+    def as_dict(self) -> dict[str, float]:
+        """Derived weights by indicator name (they sum to 1)."""
+        return {n: float(w) for n, w in zip(self.names, self.weights, strict=True)}
+
+    def frame(self) -> pd.DataFrame:
+        """One row per indicator: model weight, derived weight, and the leave-one-out range."""
+        frame = pd.DataFrame({"indicator": list(self.names), "model_weight": self.model_weights,
+                              "derived_weight": self.weights})
+        if self.jackknife_min is not None:
+            frame["leave_one_out_min"] = self.jackknife_min
+            frame["leave_one_out_max"] = self.jackknife_max
+        return frame
+
+
+def indicator_matrix(spec: ModelSpec) -> tuple[tuple[str, ...], np.ndarray]:
+    """Indicator names and the units x indicators matrix as the model uses it (transformed)."""
+    table = load_table(spec)
+    names = tuple(spec.indicators)
+    columns = [transform(table.indicators[n], spec.indicators[n].transform) for n in names]
+    return names, np.column_stack(columns)
+
+
+DATA_METHODS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+    "equal": equal_weights, "entropy": entropy_weights, "critic": critic_weights,
+}
+
+
+def derive_weights(model: ModelSpec | str | Path, method: str, *, matrix: Path | None = None,
+                   force: bool = False) -> DerivedWeights:
+    """Derive weights for a model's indicators.
+
+    ``matrix`` (AHP only) is the pairwise-comparison file; an AHP matrix with CR > 0.1 raises
+    :class:`InputError` unless ``force``.
+
+    >>> derive_weights("models/harbin_2020.toml", "equal").as_dict()
+    {'population': 0.25, 'urban_population': 0.25, 'area': 0.25, 'townships': 0.25}
+    """
+    spec = model if isinstance(model, ModelSpec) else load_model(model)
+    names = tuple(spec.indicators)
+    model_weights = np.array([spec.normalised_weights()[n] for n in names])
+    if method not in METHODS:
+        raise InputError(f"--method {method}: use one of {', '.join(METHODS)}"
+                         f"{did_you_mean(method, METHODS)}")
+    if method == "ahp":
+        if matrix is None:
+            raise InputError("--method ahp needs --matrix FILE (a pairwise-comparison matrix)")
+        weights, check = ahp_weights(read_pairwise(Path(matrix), names))
+        if not check.acceptable and not force:
+            raise InputError(f"{matrix}: consistency ratio CR = {check.cr:.3f} is above "
+                             f"{CR_LIMIT} (the comparisons contradict each other); revise the "
+                             "matrix or pass --force")
+        return DerivedWeights(method, names, weights, model_weights, consistency=check)
+    if matrix is not None:
+        raise InputError(f"--matrix is only used with --method ahp, not {method}")
+    _, x = indicator_matrix(spec)
+    derive = DATA_METHODS[method]
+    weights = derive(x)
+    low = high = None
+    if method != "equal":
+        rest = np.vstack([derive(np.delete(x, i, axis=0)) for i in range(x.shape[0])])
+        low, high = rest.min(axis=0), rest.max(axis=0)
+    return DerivedWeights(method, names, weights, model_weights, low, high)
+
+
+def model_file_text(spec: ModelSpec, weights: dict[str, float], method: str,
+                    path: Path) -> str:
+    """A model file like ``spec`` with ``weights``, its data path relative to ``path``."""
+    import tomli_w
+
+    raw = spec.model_dump(mode="json", exclude_none=True)
+    raw["name"] = f"{spec.name} (weights: {method})"
+    data = spec.data_path().resolve()
+    try:
+        raw["data"] = Path(os.path.relpath(data, Path(path).resolve().parent)).as_posix()
+    except ValueError:  # on another drive (Windows): no relative path exists
+        raw["data"] = data.as_posix()
+    for name, value in weights.items():
+        raw["indicators"][name]["weight"] = float(value)
+    source = spec.source or "a model"
+    header = (f"# Written by 'allocator weights --method {method}' from {source}.\n"
+              f"# Weights derived by {method}; everything else as in the original model.\n")
+    return header + tomli_w.dumps(raw)
+
+
+@dataclass(frozen=True)
+class WeightsOptions:
+    """What ``allocator weights`` needs: the method, the AHP matrix, and an optional study."""
+
+    method: str = "entropy"
+    matrix: Path | None = None
+    force: bool = False
+    samples: int = 0
+    concentration: float = 50.0
+    seed: int = 0
+    jobs: int = 1
+
+
+@dataclass(frozen=True)
+class WeightsOutput:
+    """The derived weights, the files written, and the Monte Carlo study around them (if any)."""
+
+    derived: DerivedWeights
+    out_dir: Path
+    model_file: Path
+    files: tuple[str, ...]
+    study: object | None = None
+
+
+def write_derived_weights(model: ModelSpec | str | Path, options: WeightsOptions, out_dir: Path,
+                          *, progress=None) -> WeightsOutput:
+    """Derive weights, write ``weights.csv`` and a ready-to-use model file into ``out_dir``.
+
+    With ``options.samples`` > 0 also run the Monte Carlo study of
+    :func:`allocator.sensitivity.montecarlo` around the derived weights (its summary, indices
+    and band chart go into the same folder), to show how much the allocation rests on them.
+    """
+    from allocator.export import write_files
+    from allocator.sensitivity import MonteCarloOptions, SensitivityOptions, study_files
+
+    spec = model if isinstance(model, ModelSpec) else load_model(model)
+    derived = derive_weights(spec, options.method, matrix=options.matrix, force=options.force)
+    stem = Path(spec.source).stem if spec.source else "model"
+    model_name = f"{stem}_{options.method}.toml"
+    out_dir = Path(out_dir)
+    toml_text = model_file_text(spec, derived.as_dict(), options.method, out_dir / model_name)
+    csv_text = derived.frame().to_csv(index=False, float_format="%.6f", lineterminator="\n")
+    files = {
+        "weights.csv": lambda p: p.write_text(csv_text, encoding="utf-8", newline=""),
+        model_name: lambda p: p.write_text(toml_text, encoding="utf-8"),
+    }
+    result = None
+    if options.samples > 0:
+        new_spec = spec.with_overrides(weights=derived.as_dict())
+        mc = MonteCarloOptions(samples=options.samples, concentration=options.concentration,
+                               seed=options.seed, jobs=options.jobs)
+        study, result = study_files(new_spec, SensitivityOptions(method="montecarlo",
+                                                                 montecarlo=mc),
+                                    progress=progress)
+        files.update(study)
+    written = write_files(out_dir, files)
+    return WeightsOutput(derived, written, written / model_name, tuple(files),
+                         result() if result else None)
