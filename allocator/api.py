@@ -1,8 +1,11 @@
 """Library API: one call from a model to a fair, whole-post allocation.
 
->>> from allocator import allocate
->>> result = allocate("models/harbin_2020.toml")       # doctest: +SKIP
->>> result.frame().head()                              # doctest: +SKIP
+>>> from pathlib import Path
+>>> import allocator
+>>> model = Path(allocator.__file__).parents[1] / "models" / "harbin_2020.toml"
+>>> result = allocator.allocate(model, weights={"area": 0.3})
+>>> int(result.posts.sum()), result.frame().loc[0, "id"]
+(60806, '230102')
 """
 
 from __future__ import annotations
