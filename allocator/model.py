@@ -118,31 +118,18 @@ def build_pools(spec: ModelSpec, table: UnitTable) -> tuple[Pool, ...]:
     return tuple(pools)
 
 
-def check_feasible(problem: Problem, labels: tuple[str, ...] | None = None) -> None:
-    """Raise :class:`InfeasibleError` naming the first bound or total that cannot hold."""
-    names = labels or problem.ids
-    for i in range(len(problem)):
-        if problem.lower[i] > problem.upper[i]:
-            raise InfeasibleError(
-                f"unit {problem.ids[i]} ({names[i]}): its {problem.lower_rule[i]} needs at least "
-                f"{problem.lower[i]:,.0f} posts but its {problem.upper_rule[i]} allows at most "
-                f"{problem.upper[i]:,.0f}"
-            )
-    for pool in problem.pools:
-        low = problem.lower[pool.members].sum()
-        high = problem.upper[pool.members].sum()
-        rules = sorted({problem.lower_rule[i] for i in pool.members} - {""})
-        if low > pool.total:
-            raise InfeasibleError(
-                f"the lower bounds ({', '.join(rules)}) of {pool.scope} add up to {low:,.0f} "
-                f"posts but {pool.label} is {pool.total:,}"
-            )
-        if high < pool.total:
-            rules = sorted({problem.upper_rule[i] for i in pool.members} - {""})
-            raise InfeasibleError(
-                f"{pool.label} is {pool.total:,} but the upper bounds ({', '.join(rules)}) of "
-                f"{pool.scope} allow at most {high:,.0f} posts"
-            )
+def check_feasible(problem: Problem, labels: tuple[str, ...] | None = None, *,
+                   spec: ModelSpec | None = None, table: UnitTable | None = None) -> None:
+    """Raise :class:`InfeasibleError` explaining every bound or total that cannot hold.
+
+    The explanation is exact arithmetic (see :mod:`allocator.diagnose`); with ``spec`` and
+    ``table`` it also names each rule's setting and the change of one setting that repairs it.
+    """
+    from allocator.diagnose import explain
+
+    reason = explain(problem, labels=labels, spec=spec, table=table)
+    if reason is not None:
+        raise InfeasibleError(reason)
 
 
 def build_problem(spec: ModelSpec, table: UnitTable) -> tuple[Problem, dict[str, np.ndarray]]:
@@ -151,6 +138,9 @@ def build_problem(spec: ModelSpec, table: UnitTable) -> tuple[Problem, dict[str,
     transforms = {name: ind.transform for name, ind in spec.indicators.items()}
     parts = target_components(table.indicators, weights, transforms, spec.allocatable_cap)
     target = targets(parts)
+    if not np.all(np.isfinite(target)):
+        raise InputError(f"{table.path}: the indicator values are too large to add up; "
+                         "give them in larger units (e.g. 10,000 people)")
     for i in np.flatnonzero(target <= 0):
         raise InputError(
             f"{table.path}: unit {table.ids[i]} is zero on every weighted indicator, so its "
@@ -167,5 +157,5 @@ def build_problem(spec: ModelSpec, table: UnitTable) -> tuple[Problem, dict[str,
         pools=build_pools(spec, table),
         total=spec.allocatable_cap,
     )
-    check_feasible(problem, table.labels)
+    check_feasible(problem, table.labels, spec=spec, table=table)
     return problem, parts
