@@ -55,7 +55,7 @@ def file_sha256(path: Path) -> str:
 
 
 def read_raw_table(path: Path, sheet: str | int | None = None) -> pd.DataFrame:
-    """Read a CSV (UTF-8, UTF-8 with BOM, or GB18030/GBK) or XLSX file as text cells.
+    r"""Read a CSV (UTF-8, UTF-8 with BOM, or GB18030/GBK) or XLSX file as text cells.
 
     Rows whose cells are all empty are dropped. ``frame.attrs["rows"]`` holds, for each row kept,
     its row number as a spreadsheet shows it (the header is row 1), for messages.
