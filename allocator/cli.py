@@ -90,6 +90,8 @@ def run(
     solver: SolverOpt = None,
     rounding: RoundingOpt = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Do not print the table.")] = False,
+    force: Annotated[bool, typer.Option(
+        "--force", help="Replace the output folder even if it holds another model's results.")] = False,
 ) -> None:
     """Allocate the cap fairly and write allocation.csv and run.json.
 
@@ -100,7 +102,7 @@ def run(
 
     result = allocate(model, weights=parse_weights(weight), cap=cap, solver=solver,
                       rounding=rounding)
-    out_dir = write_result(result, out or Path("out") / model.stem)
+    out_dir = write_result(result, out or Path("out") / model.stem, force=force)
     if not quiet:
         console.print(terminal_table(result.frame(), result.spec.name))
         lambdas = ", ".join(f"{name or 'all'}: {lam:.4f}" if lam is not None else
@@ -110,6 +112,47 @@ def run(
         if result.spec.actual_note:
             console.print(f"[yellow]note:[/] {result.spec.actual_note}")
     console.print(f"wrote {out_dir / 'allocation.csv'} and run.json", highlight=False)
+
+
+@app.command()
+@reports_errors
+def validate(
+    model: ModelArg,
+    weight: WeightOpt = None,
+    cap: CapOpt = None,
+) -> None:
+    """Check a model and its data without solving: exit 0, 2 (invalid input) or 3 (infeasible).
+
+    Example: allocator validate models/harbin_2020.toml --cap 58000
+    """
+    from allocator.validate import validate as validate_model
+
+    result = validate_model(model, weights=parse_weights(weight), cap=cap)
+    for line in result.lines():
+        console.print(line, highlight=False, soft_wrap=True)
+
+
+@app.command()
+@reports_errors
+def verify(
+    folder: Annotated[Path, typer.Argument(help="Output folder of an earlier run.",
+                                           show_default=False)],
+    model: Annotated[Path | None, typer.Option(
+        help="The model file, if it has moved since the run.")] = None,
+) -> None:
+    """Re-run the model recorded in FOLDER/run.json and compare: exit 0 if the result matches its
+    inputs, 5 if not.
+
+    Example: allocator verify out/harbin_2020
+    """
+    from allocator.audit import MISMATCH_EXIT_CODE
+    from allocator.audit import verify as verify_folder
+
+    report = verify_folder(folder, model=model)
+    for line in report.lines():
+        console.print(line, highlight=False, soft_wrap=True)
+    if not report.ok:
+        raise typer.Exit(MISMATCH_EXIT_CODE)
 
 
 def main() -> None:

@@ -89,12 +89,8 @@ class ModelSpec(_Strict):
             raise ValueError("groups: group totals need a 'group' column")
         if self.population is not None and self.population not in self.indicators:
             raise ValueError(f"population: '{self.population}' is not an indicator name")
-        group_sum = sum(g.total for g in self.groups.values())
-        if group_sum > self.allocatable_cap:
-            raise ValueError(
-                f"groups: group totals add up to {group_sum:,} but only "
-                f"{self.allocatable_cap:,} posts are allocatable"
-            )
+        # Group totals above the allocatable cap are a conflict of constraints (exit 3), found
+        # with the other conflicts when the problem is built.
         b = self.bounds
         if b.floor is not None and b.ceiling is not None and b.floor > b.ceiling:
             raise ValueError(f"bounds: floor {b.floor:g} is above ceiling {b.ceiling:g}")
@@ -152,7 +148,13 @@ class ModelSpec(_Strict):
             raw["solver"] = solver
         if rounding is not None:
             raw["rounding"] = rounding
-        return _validate(raw, self.source or "overrides")
+        given = [f"--weight {k}={v:g}" for k, v in (weights or {}).items()]
+        given += [f"--{k} {v}" for k, v in (("cap", cap), ("solver", solver), ("rounding", rounding))
+                  if v is not None]
+        try:
+            return _validate(raw, self.source or "overrides")
+        except InputError as exc:
+            raise InputError(f"{exc} (with {' '.join(given)})") from None
 
 
 _ALLOWED_KEYS: dict[str, list[str]] = {

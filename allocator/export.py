@@ -17,6 +17,7 @@ import pandas as pd
 
 from allocator.api import AllocationResult, package_versions
 from allocator.data import file_sha256
+from allocator.errors import InputError
 
 FLOAT_FORMAT = "%.6f"
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -34,11 +35,24 @@ def neutralise(text):
     return text
 
 
+def neutralise_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``frame`` with every text cell (and column name) passed through :func:`neutralise`;
+    use it on every table that is exported.
+
+    >>> neutralise_frame(pd.DataFrame({"name": ["=1+1", "ok"], "n": [-1, 2]})).to_dict("list")
+    {'name': ["'=1+1", 'ok'], 'n': [-1, 2]}
+    """
+    out = frame.copy()
+    for column in out.columns:
+        if out[column].dtype == object or pd.api.types.is_string_dtype(out[column]):
+            out[column] = out[column].map(neutralise)
+    out.columns = [neutralise(c) for c in out.columns]
+    return out
+
+
 def allocation_csv(result: AllocationResult) -> str:
     """The machine-readable table: stable English columns, one row per unit, id order."""
-    frame = result.frame()
-    for column in ("id", "label", "group"):
-        frame[column] = frame[column].map(neutralise)
+    frame = neutralise_frame(result.frame())
     if result.table.actual is not None:
         frame["actual"] = frame["actual"].round().astype("Int64") \
             if (frame["actual"] % 1 == 0).all() else frame["actual"]
@@ -53,6 +67,7 @@ def run_record(result: AllocationResult) -> dict:
     return {
         "model": spec.model_dump(mode="json", exclude_none=True),
         "model_file": str(model_file) if model_file else None,
+        "model_file_absolute": str(model_file.resolve()) if model_file else None,
         "model_sha256": file_sha256(model_file) if model_file and model_file.is_file() else None,
         "overrides": result.overrides,
         "weights_used": result.weights,
@@ -73,8 +88,55 @@ def run_record(result: AllocationResult) -> dict:
     }
 
 
-def write_files(out_dir: Path, files: dict[str, Callable[[Path], None]]) -> Path:
+def folder_model(folder: Path) -> str | None:
+    """The name of the model whose results a folder holds (from its ``run.json``), or None.
+
+    >>> folder_model(Path("no/such/folder")) is None
+    True
+    """
+    try:
+        record = json.loads((Path(folder) / "run.json").read_text(encoding="utf-8"))
+        name = record["model"]["name"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return name if isinstance(name, str) else None
+
+
+def check_replaceable(out_dir: Path, model: str | None, *, force: bool = False) -> None:
+    """Raise :class:`InputError` unless ``out_dir`` may be replaced by results of ``model``.
+
+    A missing or empty folder may always be replaced; a folder of results of the same model too.
+    A folder holding another model's results, or files that are not results at all, only with
+    ``force``; a file, the current folder or one of its parents never.
+    """
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise InputError(f"{out_dir}: exists and is not a folder; choose another output folder")
+    if not out_dir.exists():
+        return
+    here = Path.cwd().resolve()
+    if out_dir.resolve() in (here, *here.parents):
+        raise InputError(f"{out_dir}: is the current folder or holds it; choose another output "
+                         "folder")
+    if force or not any(out_dir.iterdir()):
+        return
+    existing = folder_model(out_dir)
+    if existing is None:
+        raise InputError(f"{out_dir}: holds files that are not allocator results (no run.json); "
+                         "choose another output folder, or use --force to replace it")
+    if model is not None and existing != model:
+        raise InputError(f"{out_dir}: holds results of another model ('{existing}', not "
+                         f"'{model}'); choose another output folder, or use --force to replace it")
+
+
+def write_files(out_dir: Path, files: dict[str, Callable[[Path], None]], *,
+                model: str | None = None, force: bool = False) -> Path:
     """Create ``out_dir`` holding ``files`` (name -> writer of that path), replacing it whole.
+
+    Every file is written into a temporary folder beside ``out_dir`` first, which then takes its
+    place by renaming, so an error never leaves a half-written folder. An existing folder is only
+    replaced as :func:`check_replaceable` allows; ``model`` is the name of the model whose results
+    are written (when None, it is read from the ``run.json`` among ``files``, if any).
 
     >>> import tempfile, pathlib
     >>> d = pathlib.Path(tempfile.mkdtemp()) / "out"
@@ -83,11 +145,17 @@ def write_files(out_dir: Path, files: dict[str, Callable[[Path], None]]) -> Path
     'hi'
     """
     out_dir = Path(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    check_replaceable(out_dir, model, force=force)  # fail before anything is written
+    try:
+        out_dir.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    except OSError as exc:
+        raise InputError(f"{out_dir}: cannot create the output folder ({exc.strerror or exc})") \
+            from None
     try:
         for name, writer in files.items():
             writer(staging / name)
+        check_replaceable(out_dir, model or folder_model(staging), force=force)
         if out_dir.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old.", dir=out_dir.parent))
             out_dir.rename(old / "previous")
@@ -95,20 +163,27 @@ def write_files(out_dir: Path, files: dict[str, Callable[[Path], None]]) -> Path
             shutil.rmtree(old, ignore_errors=True)
         else:
             staging.rename(out_dir)
+    except OSError as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise InputError(f"{out_dir}: cannot write the output folder ({exc.strerror or exc})") \
+            from None
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return out_dir
 
 
-def write_result(result: AllocationResult, out_dir: Path) -> Path:
-    """Write ``allocation.csv`` and ``run.json`` for a result into ``out_dir``."""
+def write_result(result: AllocationResult, out_dir: Path, *, force: bool = False) -> Path:
+    """Write ``allocation.csv`` and ``run.json`` for a result into ``out_dir``.
+
+    Refuses (:class:`InputError`) to replace a folder of another model's results unless ``force``.
+    """
     csv_text = allocation_csv(result)
     record = json.dumps(run_record(result), indent=2, ensure_ascii=False, sort_keys=False) + "\n"
     return write_files(out_dir, {
         "allocation.csv": lambda p: p.write_text(csv_text, encoding="utf-8", newline=""),
         "run.json": lambda p: p.write_text(record, encoding="utf-8"),
-    })
+    }, model=result.spec.name, force=force)
 
 
 def read_allocation(path: Path) -> pd.DataFrame:
