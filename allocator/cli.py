@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from allocator.api import allocate
 from allocator.errors import AllocatorError, InputError
@@ -41,7 +42,9 @@ def reports_errors(command):
         try:
             return command(*args, **kwargs)
         except AllocatorError as exc:
-            err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+            # The message quotes user text (file names, cells): never read it as markup.
+            err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False,
+                              soft_wrap=True)
             raise typer.Exit(exc.exit_code) from None
 
     return wrapper
