@@ -147,12 +147,12 @@ def test_bad_overrides(args: list[str], message: str, tmp_path: Path):
 
 
 def test_label_with_markup_characters_is_printed_as_is(tmp_path: Path):
-    model = write_model(tmp_path, table=GOOD_TABLE.replace("U2,Beta", "[/b],Beta"))
-    model.write_text(model.read_text() + "\n[bounds]\nfloor = 91\nmax_increase = 0.01\n")
+    model = write_model(tmp_path, table=GOOD_TABLE.replace("U4,Delta", "[/b],Delta"))
+    model.write_text(model.read_text() + "\n[bounds]\nfloor = 61\nmax_increase = 0.01\n")
     ran = run_cli("validate", model)
     assert ran.exit_code == 3 and ran.exception is None
-    assert ran.stderr.startswith("error: unit [/b] (Beta): its floor needs at least 91 posts but "
-                                 "its max_increase (0.01 of 90 current posts) allows at most 90")
+    assert ran.stderr.startswith("error: unit [/b] (Delta): its floor needs at least 61 posts but "
+                                 "its max_increase (0.01 of 60 current posts) allows at most 60;")
 
 
 def test_validate_reports_what_it_checked(tmp_path: Path):
