@@ -283,7 +283,7 @@ def elastic_relaxation(problem: Problem) -> Relaxation:
     best = pulp.value(prob.objective) or 0.0
     # Second stage: among the smallest relaxations, keep the totals (the cap and group totals).
     prob += pulp.LpConstraint(bound_slack + total_slack, pulp.LpConstraintLE, "best",
-                              best + 1e-7 * max(1.0, best))
+                              best + 1e-9 * max(1.0, best))
     prob.setObjective(total_slack)
     prob.solve(solver)
     parts = []
@@ -298,8 +298,8 @@ def elastic_relaxation(problem: Problem) -> Relaxation:
         for name, value in ((f"lower bounds of {where}", low), (f"upper bounds of {where}", high),
                             (f"total of {where}" if pool.name else "cap", tot)):
             if value > 1e-6:
-                parts.append((name, float(value)))
-    return Relaxation(posts=float(sum(v for _, v in parts)), parts=tuple(parts))
+                parts.append((name, round(float(value), 6)))
+    return Relaxation(posts=round(float(best), 6), parts=tuple(parts))
 
 
 def _solver():
