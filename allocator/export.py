@@ -20,6 +20,7 @@ from allocator.data import file_sha256
 from allocator.errors import InputError
 
 FLOAT_FORMAT = "%.6f"
+MARKER = ".allocator-output"  # left in output folders that have no run.json
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -88,18 +89,27 @@ def run_record(result: AllocationResult) -> dict:
     }
 
 
+def _is_output_folder(folder: Path) -> bool:
+    return (folder / "run.json").is_file() or (folder / MARKER).is_file()
+
+
 def folder_model(folder: Path) -> str | None:
-    """The name of the model whose results a folder holds (from its ``run.json``), or None.
+    """The name of the model whose results a folder holds (from its ``run.json``, or the marker
+    that :func:`write_files` leaves in folders without one), or None.
 
     >>> folder_model(Path("no/such/folder")) is None
     True
     """
-    try:
-        record = json.loads((Path(folder) / "run.json").read_text(encoding="utf-8"))
-        name = record["model"]["name"]
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-    return name if isinstance(name, str) else None
+    for name, keys in (("run.json", ("model", "name")), (MARKER, ("model",))):
+        try:
+            value = json.loads((Path(folder) / name).read_text(encoding="utf-8"))
+            for key in keys:
+                value = value[key]
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        if isinstance(value, str):
+            return value
+    return None
 
 
 def check_replaceable(out_dir: Path, model: str | None, *, force: bool = False) -> None:
@@ -121,10 +131,10 @@ def check_replaceable(out_dir: Path, model: str | None, *, force: bool = False) 
     if force or not any(out_dir.iterdir()):
         return
     existing = folder_model(out_dir)
-    if existing is None:
+    if not _is_output_folder(out_dir):
         raise InputError(f"{out_dir}: holds files that are not allocator results (no run.json); "
                          "choose another output folder, or use --force to replace it")
-    if model is not None and existing != model:
+    if model is not None and existing is not None and existing != model:
         raise InputError(f"{out_dir}: holds results of another model ('{existing}', not "
                          f"'{model}'); choose another output folder, or use --force to replace it")
 
@@ -136,7 +146,8 @@ def write_files(out_dir: Path, files: dict[str, Callable[[Path], None]], *,
     Every file is written into a temporary folder beside ``out_dir`` first, which then takes its
     place by renaming, so an error never leaves a half-written folder. An existing folder is only
     replaced as :func:`check_replaceable` allows; ``model`` is the name of the model whose results
-    are written (when None, it is read from the ``run.json`` among ``files``, if any).
+    are written (when None, it is read from the ``run.json`` among ``files``, if any). A folder
+    without ``run.json`` gets a small marker file, so that it can be replaced later.
 
     >>> import tempfile, pathlib
     >>> d = pathlib.Path(tempfile.mkdtemp()) / "out"
@@ -155,6 +166,8 @@ def write_files(out_dir: Path, files: dict[str, Callable[[Path], None]], *,
     try:
         for name, writer in files.items():
             writer(staging / name)
+        if not (staging / "run.json").exists():  # mark the folder as replaceable output
+            (staging / MARKER).write_text(json.dumps({"model": model}) + "\n", encoding="utf-8")
         check_replaceable(out_dir, model or folder_model(staging), force=force)
         if out_dir.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old.", dir=out_dir.parent))
