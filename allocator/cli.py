@@ -42,8 +42,10 @@ def reports_errors(command):
         try:
             return command(*args, **kwargs)
         except AllocatorError as exc:
-            # The message quotes user text (file names, cells): never read it as markup.
-            err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False,
+            # The message quotes user text (file names, cells): never read it as markup, and
+            # keep it on one line even when a cell holds a line break.
+            text = str(exc).replace("\r\n", "\\n").replace("\n", "\\n").replace("\r", "\\r")
+            err_console.print(f"[bold red]error:[/] {escape(text)}", highlight=False,
                               soft_wrap=True)
             raise typer.Exit(exc.exit_code) from None
 

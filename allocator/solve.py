@@ -144,13 +144,14 @@ class _LevelLP:
             prob += under[i]
         for k, pool in enumerate(p.pools):
             rhs = pool.total - sum(held.get(i, 0.0) for i in pool.members)
-            terms = [(r[i], t[i] / pool.total) for i in pool.members if i in r]
+            scale = max(pool.total, 1)  # a pool may have to share 0 posts
+            terms = [(r[i], t[i] / scale) for i in pool.members if i in r]
             if not terms:
-                if abs(rhs) > 1e-6 * pool.total:
+                if abs(rhs) > 1e-6 * scale:
                     return None
                 continue
             prob += pulp.LpConstraint(pulp.LpAffineExpression(terms), pulp.LpConstraintEQ,
-                                      f"pool{k}", rhs / pool.total)
+                                      f"pool{k}", rhs / scale)
         prob.solve(_make_solver(self.solver_name))
         self.solves += 1
         if prob.status == pulp.LpStatusInfeasible:

@@ -1,0 +1,199 @@
+"""Fuzzing: random valid and invalid models and tables through the command line.
+
+The tool either writes an allocation that has every property of a fair allocation, or exits 2 or 3
+with one line; never a traceback, never exit 1, never a half-written folder.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+from validation_support import run_cli
+
+GROUPS = ("district", "county", "=city")
+TEXT = st.text(alphabet=st.sampled_from(list("aZ09 _-=+@[]/,\"'\n道区")), min_size=1, max_size=6)
+GOOD_NUMBER = st.one_of(st.integers(0, 5000).map(str),
+                        st.floats(0, 5000, allow_nan=False).map(lambda v: f"{v:.3f}"))
+BAD_NUMBER = st.sampled_from(["", "x", "nan", "inf", "-3", "1e400", "1,0,0", "--1", "1e20"])
+
+
+def toml_value(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return "nan" if math.isnan(value) else ("inf" if value == math.inf else
+                                               "-inf" if value == -math.inf else repr(value))
+    if isinstance(value, int):
+        return str(value)
+    return json.dumps(value, ensure_ascii=False)
+
+
+def toml_text(model: dict) -> str:
+    lines = [f"{k} = {toml_value(v)}" for k, v in model.items() if not isinstance(v, dict)]
+    for section, body in model.items():
+        if not isinstance(body, dict):
+            continue
+        if all(isinstance(v, dict) for v in body.values()) and body:
+            for name, table in body.items():
+                lines.append(f"\n[{section}.{toml_value(name)}]")
+                lines += [f"{k} = {toml_value(v)}" for k, v in table.items()]
+        else:
+            lines.append(f"\n[{section}]")
+            lines += [f"{k} = {toml_value(v)}" for k, v in body.items()]
+    return "\n".join(lines) + "\n"
+
+
+@st.composite
+def cases(draw, broken: bool):
+    """A model (dict) and a table (rows of text cells); ``broken`` makes mistakes likely."""
+    n = draw(st.integers(1, 7))
+    ids = draw(st.lists(st.one_of(st.integers(1, 30).map(lambda i: f"U{i}"), TEXT), min_size=n,
+                        max_size=n, unique=not broken))
+    number = st.one_of(GOOD_NUMBER, BAD_NUMBER) if broken else GOOD_NUMBER
+    positive = st.integers(1, 5000).map(str)
+    rows = [{"code": ids[i], "name": draw(TEXT), "type": draw(st.sampled_from(GROUPS)),
+             "pop": draw(st.one_of(positive, number)), "area": draw(number),
+             "posts": draw(st.one_of(positive, number)), "minimum": draw(st.one_of(st.just(""), number))}
+            for i in range(n)]
+    cap = draw(st.integers(1, 20000))
+    model: dict = {"name": draw(TEXT), "data": "table.csv", "id": "code", "label": "name",
+                   "group": "type", "actual": "posts", "cap": cap}
+    if draw(st.booleans()):
+        model["reserve"] = draw(st.one_of(st.integers(0, cap // 3), st.floats(0, 0.3)))
+    model["rounding"] = draw(st.sampled_from(["hamilton", "webster", "dhondt", "huntington-hill"]))
+    weight = st.floats(0, 3, allow_nan=False)
+    model["indicators"] = {
+        "pop": {"column": "pop", "weight": draw(weight) + 0.1},
+        "area": {"column": "area", "weight": draw(weight),
+                 "transform": draw(st.sampled_from(["linear", "sqrt", "log"]))},
+    }
+    bounds = {}
+    if draw(st.booleans()):
+        bounds["floor"] = float(draw(st.integers(0, 3000)))
+    if draw(st.booleans()):
+        bounds["floor_column"] = "minimum"
+    if draw(st.booleans()):
+        bounds["ceiling"] = float(draw(st.integers(1, 20000)))
+    if draw(st.booleans()):
+        bounds["max_cut"] = draw(st.floats(0, 0.9))
+    if draw(st.booleans()):
+        bounds["max_increase"] = draw(st.floats(0, 2))
+    if bounds:
+        model["bounds"] = bounds
+    present = sorted({r["type"] for r in rows})
+    groups = draw(st.lists(st.sampled_from(present), unique=True, max_size=len(present)))
+    if groups:
+        model["groups"] = {g: {"total": draw(st.integers(1, cap))} for g in groups}
+    if broken:
+        mistake = draw(st.sampled_from(["none", "cap", "key", "weight", "max_cut", "group", "column",
+                                        "reserve", "type"]))
+        if mistake == "cap":
+            model["cap"] = draw(st.sampled_from([str(cap), float(cap) + 0.5, 0, -cap, True]))
+        elif mistake == "key":
+            model[draw(st.sampled_from(["cpa", "bound", "weights", "floor"]))] = 1
+        elif mistake == "weight":
+            model["indicators"]["pop"]["weight"] = draw(st.sampled_from([-1.0, math.inf, math.nan, "1"]))
+            model["indicators"]["area"]["weight"] = draw(st.sampled_from([0.0, -0.5, 1.0]))
+        elif mistake == "max_cut":
+            model.setdefault("bounds", {})["max_cut"] = draw(st.sampled_from([1.0, -0.1, 1.5, math.nan]))
+        elif mistake == "group":
+            model["groups"] = {"nowhere": {"total": 10}}
+        elif mistake == "column":
+            model["indicators"]["area"]["column"] = "Area"
+        elif mistake == "reserve":
+            model["reserve"] = draw(st.sampled_from([cap, cap + 1, 1.0, -1]))
+        elif mistake == "type":
+            model["indicators"] = draw(st.sampled_from([{}, 5, "pop"]))
+    return model, rows
+
+
+def number(text: str) -> float:
+    text = text.strip().replace(",", "")
+    return math.nan if text == "" else float(text)
+
+
+def check_allocation(model: dict, rows: list[dict], out: Path) -> None:
+    """Every property of a fair whole-post allocation, from the inputs and the written file."""
+    frame = pd.read_csv(out / "allocation.csv", dtype={"id": str}, keep_default_na=False)
+    record = json.loads((out / "run.json").read_text(encoding="utf-8"))
+    allocatable = record["allocatable"]
+    alloc = frame["allocation"].to_numpy()
+    exact = frame["exact"].to_numpy(dtype=float)
+    target = frame["target"].to_numpy(dtype=float)
+    assert alloc.sum() == allocatable
+    assert np.all(alloc >= 0)
+    by_id = {r["code"].strip(): r for r in rows}
+    bounds = model.get("bounds", {})
+    lower, upper = np.zeros(len(frame)), np.full(len(frame), math.inf)
+    for k, unit in enumerate(frame["id"]):
+        row = by_id[unit.removeprefix("'") if unit.removeprefix("'") in by_id else unit]
+        lows = [bounds.get("floor", 0.0)]
+        highs = [bounds.get("ceiling", math.inf)]
+        if "floor_column" in bounds and row["minimum"].strip():
+            lows.append(number(row["minimum"]))
+        if "max_cut" in bounds:
+            lows.append((1 - bounds["max_cut"]) * number(row["posts"]))
+        if "max_increase" in bounds:
+            highs.append((1 + bounds["max_increase"]) * number(row["posts"]))
+        lower[k] = math.ceil(max(lows) - 1e-9)
+        upper[k] = math.floor(min(highs) + 1e-9) if min(highs) < math.inf else math.inf
+    assert np.all(alloc >= lower) and np.all(alloc <= upper)
+    assert np.all(exact >= lower - 1e-6) and np.all(exact <= upper + 1e-6)
+    groups = frame["group"].str.removeprefix("'")
+    pools = [(groups == g).to_numpy() for g in model.get("groups", {})]
+    rest = ~np.any(pools, axis=0) if pools else np.ones(len(frame), dtype=bool)
+    for g, members in zip(model.get("groups", {}), pools, strict=True):
+        assert alloc[members].sum() == model["groups"][g]["total"]
+    for members in [*pools, rest]:
+        if not members.any():
+            continue
+        ratio = exact[members] / target[members]
+        free = (exact[members] > lower[members] + 1e-6) & (exact[members] < upper[members] - 1e-6)
+        if free.any():  # one ruler: every unit no bound holds has the same ratio ...
+            lam = np.median(ratio[free])
+            assert np.allclose(ratio[free], lam, rtol=1e-6, atol=1e-9)
+            at_low = exact[members] <= lower[members] + 1e-6
+            at_high = exact[members] >= upper[members] - 1e-6
+            # ... and a bound only ever holds a unit away from it in the bound's direction.
+            assert np.all(ratio[at_low & ~at_high] >= lam - 1e-6)
+            assert np.all(ratio[at_high & ~at_low] <= lam + 1e-6)
+    if model["rounding"] == "hamilton":
+        assert np.all(np.abs(alloc - exact) < 1 + 1e-6)
+
+
+def run_case(model: dict, rows: list[dict]) -> int:
+    with tempfile.TemporaryDirectory() as folder:
+        folder = Path(folder)
+        pd.DataFrame(rows).to_csv(folder / "table.csv", index=False)
+        (folder / "model.toml").write_text(toml_text(model), encoding="utf-8")
+        out = folder / "out"
+        ran = run_cli("run", folder / "model.toml", "--out", out)
+        assert ran.exception is None, repr(ran.exception)
+        assert ran.exit_code in (0, 2, 3), (ran.exit_code, ran.stderr)
+        event(f"exit {ran.exit_code}")
+        if ran.exit_code:
+            assert ran.stderr.startswith("error: ") and ran.stderr.count("\n") == 1
+            assert "Traceback" not in ran.stderr
+            assert not out.exists()
+        else:
+            check_allocation(model, rows, out)
+        return ran.exit_code
+
+
+@settings(max_examples=70, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(cases(broken=False))
+def test_random_valid_models_allocate_or_explain(case):
+    run_case(*case)
+
+
+@settings(max_examples=70, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(cases(broken=True))
+def test_random_broken_models_never_crash(case):
+    run_case(*case)
