@@ -112,11 +112,14 @@ def run(
         console.print(terminal_table(result.frame(), result.spec.name))
         lambdas = ", ".join(f"{name or 'all'}: {lam:.4f}" if lam is not None else
                             f"{name or 'all'}: -" for name, lam in result.lambdas.items())
-        console.print(f"weights: {', '.join(f'{k} {v:.3f}' for k, v in result.weights.items())}")
-        console.print(f"lambda (allocation/target of units no bound holds): {lambdas}")
+        console.print(f"weights: {', '.join(f'{k} {v:.3f}' for k, v in result.weights.items())}",
+                      markup=False)
+        console.print(f"lambda (allocation/target of units no bound holds): {lambdas}",
+                      markup=False)
         if result.spec.actual_note:
-            console.print(f"[yellow]note:[/] {result.spec.actual_note}")
-    console.print(f"wrote {out_dir / 'allocation.csv'} and run.json", highlight=False)
+            console.print(f"[yellow]note:[/] {escape(result.spec.actual_note)}")
+    console.print(f"wrote {out_dir / 'allocation.csv'} and run.json", highlight=False,
+                  markup=False)
 
 
 @app.command()
@@ -134,7 +137,7 @@ def validate(
 
     result = validate_model(model, weights=parse_weights(weight), cap=cap)
     for line in result.lines():
-        console.print(line, highlight=False, soft_wrap=True)
+        console.print(line, highlight=False, soft_wrap=True, markup=False)
 
 
 @app.command()
@@ -155,7 +158,7 @@ def verify(
 
     report = verify_folder(folder, model=model)
     for line in report.lines():
-        console.print(line, highlight=False, soft_wrap=True)
+        console.print(line, highlight=False, soft_wrap=True, markup=False)
     if not report.ok:
         raise typer.Exit(MISMATCH_EXIT_CODE)
 

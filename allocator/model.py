@@ -20,6 +20,7 @@ from allocator.targets import target_components, targets
 
 REST_POOL = ""  # name of the pool of units in no fixed-total group
 EPS = 1e-9
+MIN_TARGET = 1e-6  # posts; smaller targets are zero at the precision of allocation.csv
 
 
 @dataclass(frozen=True)
@@ -154,6 +155,12 @@ def build_problem(spec: ModelSpec, table: UnitTable) -> tuple[Problem, dict[str,
             f"{table.path}: unit {table.ids[i]} is zero on every weighted indicator, so its "
             "zero-based target is 0; give it a positive value or drop it"
         )
+    for i in np.flatnonzero(target < MIN_TARGET):
+        raise InputError(
+            f"{table.path}: unit {table.ids[i]} has a zero-based target of only {target[i]:.1e} "
+            "posts (it is nearly zero on every weighted indicator); give it a larger value or "
+            "drop it"
+        )
     lower, upper, lower_rule, upper_rule = unit_bounds(spec, table)
     problem = Problem(
         ids=table.ids,
@@ -166,4 +173,13 @@ def build_problem(spec: ModelSpec, table: UnitTable) -> tuple[Problem, dict[str,
         total=spec.allocatable_cap,
     )
     check_feasible(problem, table.labels, spec=spec, table=table)
+    if spec.rounding == "huntington-hill":  # its first signpost is 0: every unit gets a post
+        for pool in problem.pools:
+            can_have = int(np.sum(upper[pool.members] >= 1))
+            if can_have > pool.total:
+                units = f"{can_have:,} units of group '{pool.name}'" if pool.name else \
+                    f"{can_have:,} units"
+                raise InputError(f"{spec.source}: rounding 'huntington-hill' gives every unit at "
+                                 f"least one post, but the {units} share {pool.total:,} posts; "
+                                 "choose another rounding method")
     return problem, parts

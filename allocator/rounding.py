@@ -24,6 +24,7 @@ import math
 import numpy as np
 
 from allocator.data import natural_key
+from allocator.errors import InputError
 from allocator.model import Problem
 
 METHODS = ("hamilton", "webster", "dhondt", "huntington-hill")
@@ -76,6 +77,10 @@ def _divisor(method, exact, lower, upper, total, keys):
         if high_d / low_d < 1 + 1e-15:
             break
     seats = count(high_d)
+    if seats.sum() > total:  # Huntington-Hill's first signpost is 0: every unit gets a post
+        raise InputError(f"rounding '{method}' gives every unit at least one post, but "
+                         f"{len(exact):,} units share {total:,} posts; choose another rounding "
+                         "method")
     heap = [(-exact[i] / _signpost(method, seats[i]), -exact[i], keys[i], i)
             for i in range(len(exact)) if seats[i] < upper[i]]
     heapq.heapify(heap)
