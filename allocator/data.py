@@ -78,6 +78,7 @@ def read_raw_table(path: Path, sheet: str | int | None = None) -> pd.DataFrame:
                                   keep_default_na=False, engine="openpyxl")
         elif suffix in (".csv", ".txt"):
             frame = None
+            encoding = TEXT_ENCODINGS[0]
             for encoding in TEXT_ENCODINGS:
                 try:
                     frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding=encoding,
@@ -97,6 +98,16 @@ def read_raw_table(path: Path, sheet: str | int | None = None) -> pd.DataFrame:
         reason = " ".join(str(exc).split()) or type(exc).__name__
         where = f", sheet {sheet!r}" if sheet is not None else ""
         raise InputError(f"{path}{where}: cannot read table ({reason})") from None
+    try:
+        header = _header(path, sheet, encoding if suffix in (".csv", ".txt") else None)
+    except Exception:  # the table itself was read: nothing more to learn from its header
+        header = []
+    seen: dict[str, int] = {}
+    for k, name in enumerate(header):
+        if name and name in seen:
+            raise InputError(f"{path}: column '{name}' appears twice (columns {seen[name] + 1} and "
+                             f"{k + 1} of the header row); rename one")
+        seen[name] = k
     frame.columns = [str(c).strip() for c in frame.columns]
     frame = frame.fillna("").astype(str)
     keep = [r for r in range(len(frame)) if any(str(v).strip() for v in frame.iloc[r])]
@@ -104,6 +115,17 @@ def read_raw_table(path: Path, sheet: str | int | None = None) -> pd.DataFrame:
     frame = frame.iloc[keep].reset_index(drop=True)
     frame.attrs["rows"] = rows
     return frame
+
+
+def _header(path: Path, sheet: str | int | None, encoding: str | None) -> list[str]:
+    """The header row as written (pandas renames repeated names to ``name.1``)."""
+    if encoding is None:
+        raw = pd.read_excel(path, sheet_name=sheet if sheet is not None else 0, header=None,
+                            nrows=1, dtype=str, keep_default_na=False, engine="openpyxl")
+    else:
+        raw = pd.read_csv(path, header=None, nrows=1, dtype=str, keep_default_na=False,
+                          encoding=encoding)
+    return [str(v).strip() for v in raw.iloc[0]] if len(raw) else []
 
 
 def row_numbers(frame: pd.DataFrame) -> list[int]:
