@@ -123,7 +123,8 @@ def cases(draw, broken: bool):
             model["reserve"] = draw(st.sampled_from([cap, cap + 1, 1.0, -1]))
         elif mistake == "type":
             model["indicators"] = draw(st.sampled_from([{}, 5, "pop"]))
-    return model, rows
+    encoding = draw(st.sampled_from(["utf-8", "utf-8-sig", "gb18030"]))
+    return model, rows, encoding
 
 
 def number(text: str) -> float:
@@ -189,10 +190,10 @@ def check_allocation(model: dict, rows: list[dict], out: Path) -> None:
         assert np.all(np.abs(alloc - exact) < 1 + 1e-6)
 
 
-def run_case(model: dict, rows: list[dict]) -> int:
+def run_case(model: dict, rows: list[dict], encoding: str) -> int:
     with tempfile.TemporaryDirectory() as folder:
         folder = Path(folder)
-        pd.DataFrame(rows).to_csv(folder / "table.csv", index=False)
+        pd.DataFrame(rows).to_csv(folder / "table.csv", index=False, encoding=encoding)
         (folder / "model.toml").write_text(toml_text(model), encoding="utf-8")
         out = folder / "out"
         ran = run_cli("run", folder / "model.toml", "--out", out)

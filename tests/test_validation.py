@@ -164,3 +164,9 @@ def test_validate_reports_what_it_checked(tmp_path: Path):
     assert not (tmp_path / "out").exists() and not Path("out", model.stem).exists()
     checked = validate(model)
     assert [p.total for p in checked.problem.pools] == [150, 250]
+
+
+@pytest.mark.parametrize("command", ["validate", "verify", "run"])
+def test_every_command_help_has_an_example(command: str):
+    ran = run_cli(command, "--help")
+    assert ran.exit_code == 0 and "Example: allocator " + command in ran.stdout
