@@ -36,9 +36,11 @@ class Validation:
             m = pool.members
             name = f"group '{pool.name}'" if pool.name else "other units" if any(
                 p.name for p in problem.pools) else "all units"
+            high = problem.upper[m].sum()
+            upper = f"upper bounds allow {high:,.0f}" if high < float("inf") else \
+                "not every unit has an upper bound"
             out.append(f"{name}: {len(m):,} units share {pool.total:,} posts; lower bounds add up "
-                       f"to {problem.lower[m].sum():,.0f}, upper bounds allow "
-                       f"{problem.upper[m].sum():,.0f}")
+                       f"to {problem.lower[m].sum():,.0f}, {upper}")
         out.append("every check passed: the bounds and totals can all hold")
         return out
 

@@ -124,3 +124,18 @@ def test_verify_a_moved_model_and_a_folder_that_is_not_a_result(tmp_path: Path):
     assert (ran.exit_code, ran.stderr) == (
         2, f"error: {tmp_path / 'moved' / 'run.json'}: not found; is {tmp_path / 'moved'} an "
            "allocator output folder?\n")
+
+
+def test_large_real_table_in_reverse_order_gives_the_same_bytes(tmp_path: Path):
+    table = (ROOT / "data" / "china_counties_2020.csv").read_text(encoding="utf-8")
+    header, *rows = table.strip().splitlines()
+    outs = []
+    for name, body in (("given", rows), ("reversed", rows[::-1])):
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / "counties.csv").write_text("\n".join([header, *body]) + "\n", encoding="utf-8")
+        model = (ROOT / "models" / "china_counties_2020.toml").read_text(encoding="utf-8")
+        (folder / "m.toml").write_text(model.replace("../data/china_counties_2020.csv",
+                                                     "counties.csv"), encoding="utf-8")
+        outs.append(run_to(folder / "m.toml", tmp_path / f"out_{name}"))
+    assert outs[0] == outs[1]
