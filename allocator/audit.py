@@ -4,8 +4,11 @@
 and the package versions. :func:`verify` compares the hashes with the files as they are now,
 re-runs the recorded model and compares the new ``allocation.csv`` with the old one, byte by byte.
 
->>> report = verify("out/harbin_2020")                          # doctest: +SKIP
->>> report.ok                                                   # doctest: +SKIP
+>>> import pathlib, tempfile
+>>> from allocator import allocate
+>>> from allocator.export import write_result
+>>> out = write_result(allocate("models/harbin_2020.toml"), pathlib.Path(tempfile.mkdtemp()) / "h")
+>>> verify(out).ok
 True
 """
 
