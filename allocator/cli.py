@@ -109,7 +109,10 @@ def run(
                       rounding=rounding)
     out_dir = write_result(result, out or Path("out") / model.stem, force=force)
     if not quiet:
-        console.print(terminal_table(result.frame(), result.spec.name))
+        frame = result.frame()
+        for column in ("id", "label", "group"):  # cells are user text, never markup
+            frame[column] = frame[column].map(lambda v: escape(v) if isinstance(v, str) else v)
+        console.print(terminal_table(frame, escape(result.spec.name)))
         lambdas = ", ".join(f"{name or 'all'}: {lam:.4f}" if lam is not None else
                             f"{name or 'all'}: -" for name, lam in result.lambdas.items())
         console.print(f"weights: {', '.join(f'{k} {v:.3f}' for k, v in result.weights.items())}",

@@ -173,13 +173,4 @@ def build_problem(spec: ModelSpec, table: UnitTable) -> tuple[Problem, dict[str,
         total=spec.allocatable_cap,
     )
     check_feasible(problem, table.labels, spec=spec, table=table)
-    if spec.rounding == "huntington-hill":  # its first signpost is 0: every unit gets a post
-        for pool in problem.pools:
-            can_have = int(np.sum(upper[pool.members] >= 1))
-            if can_have > pool.total:
-                units = f"{can_have:,} units of group '{pool.name}'" if pool.name else \
-                    f"{can_have:,} units"
-                raise InputError(f"{spec.source}: rounding 'huntington-hill' gives every unit at "
-                                 f"least one post, but the {units} share {pool.total:,} posts; "
-                                 "choose another rounding method")
     return problem, parts

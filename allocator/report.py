@@ -14,7 +14,6 @@ import math
 from collections.abc import Iterator
 
 import pandas as pd
-from rich.markup import escape
 from rich.table import Table
 
 SUM_COLUMNS = ("target", "exact", "allocation", "actual", "difference")
@@ -53,18 +52,17 @@ def _fmt(value, digits: int = 0, suffix: str = "") -> str:
 def terminal_table(frame: pd.DataFrame, title: str, *, max_units: int = 60) -> Table:
     """A rich table of the allocation; above ``max_units`` units, only subtotals and total."""
     units = len(frame) <= max_units
-    table = Table(title=escape(title), show_lines=False)  # user text is never markup
+    table = Table(title=title, show_lines=False)
     for name, justify in [("id", "left"), ("label", "left"), ("group", "left"),
                           ("target", "right"), ("allocation", "right"), ("actual", "right"),
                           ("difference", "right"), ("change %", "right"), ("binding", "left")]:
         table.add_column(name, justify=justify)
     for row in table_rows(frame, units=units):
         style = "bold" if row["subtotal"] else None
-        table.add_row(escape(str(row["id"])), escape(str(row["label"] or "")),
-                      escape(str(row["group"] or "")),
+        table.add_row(str(row["id"]), str(row["label"] or ""), str(row["group"] or ""),
                       _fmt(row["target"], 1), _fmt(row["allocation"]), _fmt(row["actual"]),
                       _fmt(row["difference"]), _fmt(row["change_pct"], 1, "%"),
-                      escape(str(row["binding"] or "")), style=style,
+                      str(row["binding"] or ""), style=style,
                       end_section=bool(row["subtotal"]))
     if not units:
         table.caption = f"{len(frame):,} units: subtotals only; every unit is in allocation.csv"

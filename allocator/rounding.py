@@ -24,7 +24,6 @@ import math
 import numpy as np
 
 from allocator.data import natural_key
-from allocator.errors import InputError
 from allocator.model import Problem
 
 METHODS = ("hamilton", "webster", "dhondt", "huntington-hill")
@@ -76,21 +75,40 @@ def _divisor(method, exact, lower, upper, total, keys):
             high_d = mid
         if high_d / low_d < 1 + 1e-15:
             break
-    seats = count(high_d)
-    if seats.sum() > total:  # Huntington-Hill's first signpost is 0: every unit gets a post
-        raise InputError(f"rounding '{method}' gives every unit at least one post, but "
-                         f"{len(exact):,} units share {total:,} posts; choose another rounding "
-                         "method")
-    heap = [(-exact[i] / _signpost(method, seats[i]), -exact[i], keys[i], i)
-            for i in range(len(exact)) if seats[i] < upper[i]]
-    heapq.heapify(heap)
+    # A slightly larger divisor leaves claims that tie (up to rounding noise) at the boundary to
+    # the priority queue below, where ties are broken by rank, not by floating-point accident.
+    seats = count(high_d * (1 + 1e-9))
+    order = sorted(range(len(exact)), key=lambda i: (-exact[i], keys[i]))
+    rank = np.empty(len(exact), dtype=int)
+    rank[order] = np.arange(len(exact))  # 0 = first in line for a post when priorities tie
+
+    def priority(i, k):  # claim of unit i to its (k + 1)-th post
+        sign = float(_signpost(method, np.array(k, dtype=float)))
+        # 12 significant digits: claims equal in exact arithmetic must tie, then rank decides.
+        return math.inf if sign == 0 else float(f"{exact[i] / sign:.12g}")
+
     left = int(round(total - seats.sum()))
-    while left > 0:
-        _, _, _, i = heapq.heappop(heap)
-        seats[i] += 1
-        left -= 1
-        if seats[i] < upper[i]:
-            heapq.heappush(heap, (-exact[i] / _signpost(method, seats[i]), -exact[i], keys[i], i))
+    if left > 0:
+        heap = [(-priority(i, seats[i]), rank[i], i) for i in range(len(exact)) if seats[i] < upper[i]]
+        heapq.heapify(heap)
+        while left > 0:
+            _, _, i = heapq.heappop(heap)
+            seats[i] += 1
+            left -= 1
+            if seats[i] < upper[i]:
+                heapq.heappush(heap, (-priority(i, seats[i]), rank[i], i))
+    elif left < 0:
+        # Only Huntington-Hill gets here: its first post has an infinite claim, so with fewer posts
+        # than units the weakest claims give their posts back.
+        heap = [(priority(i, seats[i] - 1), -rank[i], i) for i in range(len(exact))
+                if seats[i] > lower[i]]
+        heapq.heapify(heap)
+        while left < 0:
+            _, _, i = heapq.heappop(heap)
+            seats[i] -= 1
+            left += 1
+            if seats[i] > lower[i]:
+                heapq.heappush(heap, (priority(i, seats[i] - 1), -rank[i], i))
     return seats
 
 

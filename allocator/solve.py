@@ -144,14 +144,15 @@ class _LevelLP:
             prob += under[i]
         for k, pool in enumerate(p.pools):
             rhs = pool.total - sum(held.get(i, 0.0) for i in pool.members)
-            scale = max(pool.total, 1)  # a pool may have to share 0 posts
-            terms = [(r[i], t[i] / scale) for i in pool.members if i in r]
+            # Kept in posts, not scaled to order 1: the solvers' feasibility tolerance (about
+            # 1e-7) then means 1e-7 posts, whatever the size of the pool.
+            terms = [(r[i], t[i]) for i in pool.members if i in r]
             if not terms:
-                if abs(rhs) > 1e-6 * scale:
+                if abs(rhs) > 1e-6 * max(pool.total, 1):
                     return None
                 continue
             prob += pulp.LpConstraint(pulp.LpAffineExpression(terms), pulp.LpConstraintEQ,
-                                      f"pool{k}", rhs / scale)
+                                      f"pool{k}", rhs)
         prob.solve(_make_solver(self.solver_name))
         self.solves += 1
         if prob.status == pulp.LpStatusInfeasible:

@@ -15,7 +15,8 @@ import numpy as np
 import pandas as pd
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
-from validation_support import run_cli
+
+from .validation_support import run_cli
 
 GROUPS = ("district", "county", "=city")
 TEXT = st.text(alphabet=st.sampled_from(list("aZ09 _-=+@[]/,\"'\n道区")), min_size=1, max_size=6)

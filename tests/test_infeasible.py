@@ -11,13 +11,14 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from validation_support import run_cli
 
 from allocator import InfeasibleError, load_model
 from allocator.data import load_table
 from allocator.diagnose import elastic_relaxation, explain, find_conflicts
 from allocator.model import Pool, Problem, build_problem
 from allocator.solve import water_fill
+
+from .validation_support import run_cli
 
 ROOT = Path(__file__).parent.parent
 HARBIN = ROOT / "models" / "harbin_2020.toml"

@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from validation_support import GOOD_TABLE, run_cli, write_model
 
 from allocator import InputError
 from allocator.export import neutralise_frame, write_files
+
+from .validation_support import GOOD_TABLE, run_cli, write_model
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:

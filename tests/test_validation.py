@@ -7,10 +7,11 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from validation_support import BAD_INPUTS, GOOD_TABLE, expectation, run_cli, write_model
 
 from allocator import InputError, allocate
 from allocator.validate import validate
+
+from .validation_support import BAD_INPUTS, GOOD_TABLE, expectation, run_cli, write_model
 
 CASES = sorted(BAD_INPUTS.glob("*.toml"))
 

@@ -8,7 +8,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-from validation_support import run_cli, write_model
+
+from .validation_support import run_cli, write_model
 
 ROOT = Path(__file__).parent.parent
 HARBIN_TABLE = (ROOT / "data" / "harbin_2020.csv").read_text(encoding="utf-8")
