@@ -89,8 +89,13 @@ class ModelSpec(_Strict):
             raise ValueError("groups: group totals need a 'group' column")
         if self.population is not None and self.population not in self.indicators:
             raise ValueError(f"population: '{self.population}' is not an indicator name")
-        # Group totals above the allocatable cap are a conflict of constraints (exit 3), found
-        # with the other conflicts when the problem is built.
+        group_sum = sum(g.total for g in self.groups.values())
+        if group_sum > self.allocatable_cap:
+            parts = " + ".join(f"{name} {g.total:,}" for name, g in sorted(self.groups.items()))
+            raise ValueError(
+                f"groups: the group totals add up to {group_sum:,} posts ({parts}) but only "
+                f"{self.allocatable_cap:,} posts are allocatable"
+            )
         b = self.bounds
         if b.floor is not None and b.ceiling is not None and b.floor > b.ceiling:
             raise ValueError(f"bounds: floor {b.floor:g} is above ceiling {b.ceiling:g}")

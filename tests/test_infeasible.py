@@ -105,11 +105,14 @@ def test_several_causes_add_the_smallest_relaxation():
 
 
 def test_command_line_exits_3_with_one_line(tmp_path: Path):
-    ran = run_cli("run", HARBIN, "--cap", "20000", "--out", tmp_path / "out")
+    model = tmp_path / "harbin.toml"
+    text = HARBIN.read_text(encoding="utf-8").replace("../data/", str(ROOT / "data") + "/")
+    model.write_text(text.replace("floor = 1500 ", "floor = 4000 "), encoding="utf-8")
+    ran = run_cli("run", model, "--out", tmp_path / "out")
     assert ran.exit_code == 3 and ran.exception is None
     assert ran.stderr.count("\n") == 1
-    assert ran.stderr.startswith("error: the group totals (county 33,095 + district 27,711) add up "
-                                 "to 60,806 posts but the cap is 20,000")
+    assert ran.stderr.startswith("error: unit 230108 (平房区): its floor needs at least 4,000 posts but "
+                                 "its max_increase (0.3 of 1,731 current posts) allows at most 2,250")
     assert not (tmp_path / "out").exists()
 
 
