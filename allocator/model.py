@@ -109,14 +109,6 @@ def build_pools(spec: ModelSpec, table: UnitTable) -> tuple[Pool, ...]:
         pools.append(Pool(name, members, spec.groups[name].total))
     rest = np.flatnonzero(~in_fixed)
     left = spec.allocatable_cap - sum(p.total for p in pools)
-    if left < 0:
-        totals = " + ".join(f"{p.name} {p.total:,}" for p in pools)
-        raise InfeasibleError(
-            f"the group totals ({totals}) add up to {spec.allocatable_cap - left:,} posts but "
-            f"{'the cap less the reserve' if spec.reserve_posts else 'the cap'} is "
-            f"{spec.allocatable_cap:,} ({-left:,} too many; to fix: raise the cap or lower a "
-            "group total)"
-        )
     if rest.size:
         pools.append(Pool(REST_POOL, rest, left))
     elif left != 0:

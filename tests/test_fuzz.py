@@ -207,6 +207,8 @@ def run_case(model: dict, rows: list[dict], encoding: str) -> int:
             assert not out.exists()
         else:
             check_allocation(model, rows, out)
+        checked = run_cli("validate", folder / "model.toml")  # the same verdict, without solving
+        assert (checked.exit_code, checked.stderr) == (ran.exit_code, ran.stderr)
         return ran.exit_code
 
 
