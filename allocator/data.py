@@ -110,8 +110,11 @@ def read_raw_table(path: Path, sheet: str | int | None = None) -> pd.DataFrame:
         seen[name] = k
     frame.columns = [str(c).strip() for c in frame.columns]
     frame = frame.fillna("").astype(str)
-    keep = [r for r in range(len(frame)) if any(str(v).strip() for v in frame.iloc[r])]
-    rows = [r + 2 for r in keep]
+    filled = np.zeros(len(frame), dtype=bool)
+    for column in range(frame.shape[1]):
+        filled |= (frame.iloc[:, column].str.strip() != "").to_numpy()
+    keep = np.flatnonzero(filled)
+    rows = [int(r) + 2 for r in keep]
     frame = frame.iloc[keep].reset_index(drop=True)
     frame.attrs["rows"] = rows
     return frame
