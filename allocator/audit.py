@@ -67,7 +67,19 @@ def _read_record(folder: Path) -> dict:
     for key in ("model", "model_file", "data_sha256"):
         if not isinstance(record, dict) or key not in record:
             raise InputError(f"{path}: no '{key}' recorded; cannot verify this folder")
+    if not isinstance(record["model"], dict):
+        raise InputError(f"{path}: 'model' is not a table of settings; cannot verify this folder")
     return record
+
+
+def _sha256(path: Path) -> str | None:
+    """A file's SHA-256, or None when it cannot be read."""
+    from allocator.data import file_sha256
+
+    try:
+        return file_sha256(path)
+    except OSError:
+        return None
 
 
 def _model_path(record: dict, model: Path | None) -> Path | None:
@@ -107,7 +119,6 @@ def verify(folder: str | Path, *, model: str | Path | None = None) -> Verificati
     ``run.json``; every other difference is a failed :class:`Check`.
     """
     from allocator.api import allocate, package_versions
-    from allocator.data import file_sha256
     from allocator.export import allocation_csv
 
     folder = Path(folder)
@@ -120,7 +131,7 @@ def verify(folder: str | Path, *, model: str | Path | None = None) -> Verificati
         source = record.get("model_file") or str(folder / "model.toml")
     else:
         source = str(model_path)
-        same = file_sha256(model_path) == record.get("model_sha256")
+        same = _sha256(model_path) == record.get("model_sha256")
         checks.append(Check("model file", same, f"{model_path} " + (
             "unchanged" if same else "has changed since the run (the recorded model is re-run)")))
     try:
@@ -129,7 +140,7 @@ def verify(folder: str | Path, *, model: str | Path | None = None) -> Verificati
         return Verification(folder, (*checks, Check("recorded model", False, str(exc))))
     data_path = spec.data_path()
     if data_path.is_file():
-        same = file_sha256(data_path) == record["data_sha256"]
+        same = _sha256(data_path) == record["data_sha256"]
         checks.append(Check("data file", same, f"{data_path} " + (
             "unchanged" if same else "has changed since the run")))
     else:
@@ -144,7 +155,10 @@ def verify(folder: str | Path, *, model: str | Path | None = None) -> Verificati
     if not old_path.is_file():
         checks.append(Check("allocation.csv", False, f"{old_path} not found"))
     else:
-        same = old_path.read_bytes() == new_text.encode("utf-8")
+        try:
+            same = old_path.read_bytes() == new_text.encode("utf-8")
+        except OSError:
+            same = False
         checks.append(Check("allocation.csv", same, "identical to a fresh run" if same else
                             _compare_tables(old_path, new_text)))
     recorded = record.get("versions") or {}

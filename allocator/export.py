@@ -128,7 +128,12 @@ def check_replaceable(out_dir: Path, model: str | None, *, force: bool = False) 
     if out_dir.resolve() in (here, *here.parents):
         raise InputError(f"{out_dir}: is the current folder or holds it; choose another output "
                          "folder")
-    if force or not any(out_dir.iterdir()):
+    try:
+        empty = not any(out_dir.iterdir())
+    except OSError as exc:
+        raise InputError(f"{out_dir}: cannot read the output folder ({exc.strerror or exc})") \
+            from None
+    if force or empty:
         return
     existing = folder_model(out_dir)
     if not _is_output_folder(out_dir):

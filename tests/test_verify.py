@@ -140,3 +140,21 @@ def test_large_real_table_in_reverse_order_gives_the_same_bytes(tmp_path: Path):
                                                      "counties.csv"), encoding="utf-8")
         outs.append(run_to(folder / "m.toml", tmp_path / f"out_{name}"))
     assert outs[0] == outs[1]
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("{not json", "cannot read"),
+    ("[1, 2]", "no 'model' recorded"),
+    ('{"model": 5, "model_file": "m.toml", "data_sha256": "x"}', "'model' is not a table"),
+    ('{"model": {"cap": "many"}, "model_file": "m.toml", "data_sha256": "x"}', None),
+])
+def test_verify_a_damaged_run_json_in_one_line(text: str, message: str | None, tmp_path: Path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "run.json").write_text(text, encoding="utf-8")
+    ran = run_cli("verify", out)
+    assert ran.exception is None and ran.exit_code in (2, 5)
+    if message is None:  # a recorded model that no longer validates is a failed check
+        assert ran.exit_code == 5 and "FAIL recorded model:" in ran.stdout
+    else:
+        assert ran.exit_code == 2 and ran.stderr.count("\n") == 1 and message in ran.stderr
