@@ -14,7 +14,7 @@ it falls.
 >>> p = Problem(ids=("a", "b"), target=np.array([50.0, 50.0]), lower=np.array([60.0, 60.0]),
 ...     upper=np.full(2, np.inf), lower_rule=("floor", "floor"), upper_rule=("", ""),
 ...     pools=(Pool("", np.arange(2), 100),), total=100)
->>> print(explain(p))
+>>> print(infeasibility(p))
 the floors of the units add up to 120 posts but the cap is 100 (20 too many; to fix: raise the cap to 120)
 >>> round(elastic_relaxation(p).posts, 6)
 20.0
@@ -311,7 +311,7 @@ def _solver():
     return pulp.HiGHS(msg=False)
 
 
-def explain(problem: Problem, *, labels: tuple[str, ...] | None = None,
+def infeasibility(problem: Problem, *, labels: tuple[str, ...] | None = None,
             spec: ModelSpec | None = None, table: UnitTable | None = None,
             use_lp: bool = True) -> str | None:
     """One line saying why the constraints cannot all hold, or None when they can.

@@ -126,9 +126,9 @@ def check_feasible(problem: Problem, labels: tuple[str, ...] | None = None, *,
     The explanation is exact arithmetic (see :mod:`allocator.diagnose`); with ``spec`` and
     ``table`` it also names each rule's setting and the change of one setting that repairs it.
     """
-    from allocator.diagnose import explain
+    from allocator.diagnose import infeasibility
 
-    reason = explain(problem, labels=labels, spec=spec, table=table)
+    reason = infeasibility(problem, labels=labels, spec=spec, table=table)
     if reason is not None:
         raise InfeasibleError(reason)
 

@@ -222,3 +222,21 @@ def test_random_valid_models_allocate_or_explain(case):
 @given(cases(broken=True))
 def test_random_broken_models_never_crash(case):
     run_case(*case)
+
+
+@settings(max_examples=60, deadline=None)
+@given(model_bytes=st.binary(max_size=200), table_bytes=st.binary(max_size=200),
+       keep_model=st.booleans(), suffix=st.sampled_from([".csv", ".xlsx", ".txt"]))
+def test_arbitrary_bytes_as_model_or_table_exit_2(model_bytes, table_bytes, keep_model, suffix):
+    """Garbage in either file: one line and exit 2 (or, by chance, a valid run)."""
+    with tempfile.TemporaryDirectory() as folder:
+        folder = Path(folder)
+        (folder / f"table{suffix}").write_bytes(table_bytes)
+        model = toml_text({"name": "garbage", "data": f"table{suffix}", "id": "code", "cap": 10,
+                           "indicators": {"pop": {"column": "pop", "weight": 1.0}}})
+        (folder / "model.toml").write_bytes(model.encode() if keep_model else model_bytes)
+        ran = run_cli("validate", folder / "model.toml")
+        assert ran.exception is None, repr(ran.exception)
+        assert ran.exit_code in (0, 2), (ran.exit_code, ran.stderr)
+        if ran.exit_code:
+            assert ran.stderr.startswith("error: ") and ran.stderr.count("\n") == 1

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from allocator import InfeasibleError, load_model
 from allocator.data import load_table
-from allocator.diagnose import elastic_relaxation, explain, find_conflicts
+from allocator.diagnose import elastic_relaxation, find_conflicts, infeasibility
 from allocator.model import Pool, Problem, build_problem
 from allocator.solve import water_fill
 
@@ -158,8 +158,8 @@ def test_elastic_lp_and_exact_arithmetic_agree(p: Problem):
         assert np.all(x >= p.lower - 1e-6) and np.all(x <= p.upper + 1e-6)
         for pool in p.pools:
             assert x[pool.members].sum() == pytest.approx(pool.total, abs=1e-6)
-        assert explain(p) is None
+        assert infeasibility(p) is None
     else:
-        text = explain(p)
+        text = infeasibility(p)
         assert text is not None and "\n" not in text and re.search(r"\d", text)
         assert text.strip().lower() != "infeasible"
