@@ -15,7 +15,7 @@ it falls.
 ...     upper=np.full(2, np.inf), lower_rule=("floor", "floor"), upper_rule=("", ""),
 ...     pools=(Pool("", np.arange(2), 100),), total=100)
 >>> print(infeasibility(p))
-the floors of the units add up to 120 posts but the cap is 100 (20 too many; to fix: raise the cap to 120)
+the floors of the units add up to 120 posts but the cap is 100 (20 too many; to fix: raise the cap by 20)
 >>> round(elastic_relaxation(p).posts, 6)
 20.0
 """
@@ -31,8 +31,6 @@ from allocator.config import ModelSpec
 from allocator.data import UnitTable
 from allocator.model import Pool, Problem, unit_bounds
 
-RULE_WORDS = {"floor": "floor", "max_cut": "max_cut", "ceiling": "ceiling",
-              "max_increase": "max_increase"}
 MAX_LISTED = 3  # unit conflicts named one by one before "and N more"
 
 
@@ -74,27 +72,41 @@ def _posts(value: float) -> str:
     return f"{value:,.0f}" if abs(value - round(value)) < 1e-6 else f"{value:,.2f}"
 
 
-def _total_phrase(problem: Problem, pool: Pool, spec: ModelSpec | None) -> tuple[str, str]:
-    """(``"the cap is 60,806"``, ``"the cap"``): how a pool's total is named in messages."""
-    fixed = [p for p in problem.pools if p.name]
+def _total_phrase(problem: Problem, pool: Pool, spec: ModelSpec | None, first: bool) -> str:
+    """How a pool's total is stated in messages, e.g. ``"the cap is 60,806"``; ``first`` when
+    the phrase opens the message."""
     if pool.name:
-        return f"group '{pool.name}' must total {pool.total:,}", f"the total of group '{pool.name}'"
-    if not fixed:
-        if spec is not None and spec.reserve_posts:
-            return (f"the cap less the reserve is {pool.total:,} (cap {spec.cap:,}, reserve "
-                    f"{spec.reserve_posts:,})"), "the cap"
-        return f"the cap is {pool.total:,}", "the cap"
-    return (f"the units outside fixed-total groups share {pool.total:,} posts (the cap less the "
-            "group totals)"), "the cap"
+        return f"group '{pool.name}' must total {pool.total:,}"
+    if any(p.name for p in problem.pools):
+        if first:
+            return (f"the units outside fixed-total groups must share {pool.total:,} posts (the "
+                    "cap less the group totals)")
+        return f"the cap less the group totals leaves them {pool.total:,}"
+    if spec is not None and spec.reserve_posts:
+        return (f"the cap less the reserve is {pool.total:,} (cap {spec.cap:,}, reserve "
+                f"{spec.reserve_posts:,})")
+    return f"the cap is {pool.total:,}"
 
 
-def _scope(pool: Pool) -> str:
-    return f"the units of group '{pool.name}'" if pool.name else "the units"
+def _total_fix(pool: Pool, spec: ModelSpec | None, change: float) -> str:
+    """The change of the pool's total (a group total, or the cap) that repairs it."""
+    verb = "raise" if change > 0 else "lower"
+    if pool.name:
+        return f"{verb} the total of group '{pool.name}' to {pool.total + change:,.0f}"
+    if spec is not None:  # the other units share what the cap leaves: move the cap as much
+        return f"{verb} the cap to {spec.cap + change:,.0f}"
+    return f"{verb} the cap by {abs(change):,.0f}"
+
+
+def _scope(problem: Problem, pool: Pool) -> str:
+    if pool.name:
+        return f"the units of group '{pool.name}'"
+    return "the units outside fixed-total groups" if len(problem.pools) > 1 else "the units"
 
 
 def _rule_counts(rules: list[str]) -> str:
     counts = {r: rules.count(r) for r in sorted(set(rules))}
-    return ", ".join(f"{RULE_WORDS.get(r, r)} on {k} unit{'s' if k > 1 else ''}"
+    return ", ".join(f"{r} on {k} unit{'s' if k > 1 else ''}"
                      for r, k in counts.items())
 
 
@@ -213,9 +225,8 @@ def find_conflicts(problem: Problem, *, labels: tuple[str, ...] | None = None,
     for pool in problem.pools:
         m = pool.members
         low, high = float(lower[m].sum()), float(upper[m].sum())
-        stated, total_name = _total_phrase(problem, pool, spec)
-        scope = _scope(pool)
-        owner = "its units'" if pool.name else "the units'"
+        scope = _scope(problem, pool)
+        owner = "its units'" if pool.name else "their" if len(problem.pools) > 1 else "the units'"
         if low > pool.total:
             rules = [problem.lower_rule[i] for i in m if problem.lower_rule[i]]
             kinds = set(rules)
@@ -225,11 +236,12 @@ def find_conflicts(problem: Problem, *, labels: tuple[str, ...] | None = None,
                 head = f"the floors of {scope} add up to {low:,.0f} posts"
             else:
                 head = f"the lower bounds of {scope} ({_rule_counts(rules)}) add up to {low:,.0f} posts"
-            fixes = [f"raise {total_name} to {low:,.0f}"]
+            fixes = [_total_fix(pool, spec, low - pool.total)]
             if spec is not None and table is not None:
                 fixes += _lower_fixes(spec, table, pool)
             findings.append(Finding(
-                "lower", f"{head} but {stated} ({low - pool.total:,.0f} too many; to fix: "
+                "lower", f"{head} but {_total_phrase(problem, pool, spec, first=False)} "
+                f"({low - pool.total:,.0f} too many; to fix: "
                 f"{' or '.join(fixes)})", low - pool.total, pool=pool.name))
         if high < pool.total:
             rules = [problem.upper_rule[i] for i in m if problem.upper_rule[i]]
@@ -241,11 +253,12 @@ def find_conflicts(problem: Problem, *, labels: tuple[str, ...] | None = None,
                 head = f"{owner} ceilings allow at most {high:,.0f} posts"
             else:
                 head = f"{owner} upper bounds ({_rule_counts(rules)}) allow at most {high:,.0f} posts"
-            fixes = [f"lower {total_name} to {high:,.0f}"]
+            fixes = [_total_fix(pool, spec, high - pool.total)]
             if spec is not None and table is not None:
                 fixes += _upper_fixes(spec, table, pool)
             findings.append(Finding(
-                "upper", f"{stated} but {head} ({pool.total - high:,.0f} too few; to fix: "
+                "upper", f"{_total_phrase(problem, pool, spec, first=True)} but {head} "
+                f"({pool.total - high:,.0f} too few; to fix: "
                 f"{' or '.join(fixes)})", pool.total - high, pool=pool.name))
     return tuple(findings)
 

@@ -95,6 +95,40 @@ def test_suggested_cap_is_the_tightest_fix():
     assert not feasible(spec.model_copy(update={"cap": cap - 1}))
 
 
+def test_cap_fix_for_the_units_outside_fixed_groups():
+    """With one group fixed, the other units share what is left: the fix moves the cap."""
+    from allocator.config import GroupSpec
+
+    spec = harbin(floor=3200.0, max_cut=None, max_increase=None).model_copy(
+        update={"group": "type", "groups": {"county": GroupSpec(total=33095)}})
+    districts = int((DATA["type"] == "district").sum())
+    need = 3200 * districts - (60806 - 33095)
+    text = reason(spec)
+    assert text.startswith(f"the floors of the units outside fixed-total groups add up to "
+                           f"{3200 * districts:,} posts but the cap less the group totals leaves "
+                           f"them 27,711 ({need:,} too many;")
+    cap = int(re.search(r"raise the cap to ([\d,]+)", text).group(1).replace(",", ""))
+    assert cap == 60806 + need
+    assert feasible(spec.model_copy(update={"cap": cap}))
+    assert not feasible(spec.model_copy(update={"cap": cap - 1}))
+
+
+def test_lower_cap_fix_for_the_units_outside_fixed_groups():
+    from allocator.config import GroupSpec
+
+    spec = harbin(cap=70_000, ceiling=3700.0, floor=None, max_cut=None, max_increase=None)
+    spec = spec.model_copy(update={"group": "type", "groups": {"county": GroupSpec(total=33095)}})
+    districts = int((DATA["type"] == "district").sum())
+    text = reason(spec)
+    assert text.startswith(f"the units outside fixed-total groups must share {70_000 - 33095:,} "
+                           f"posts (the cap less the group totals) but their ceilings allow at "
+                           f"most {3700 * districts:,} posts")
+    cap = int(re.search(r"lower the cap to ([\d,]+)", text).group(1).replace(",", ""))
+    assert cap == 33095 + 3700 * districts
+    assert feasible(spec.model_copy(update={"cap": cap}))
+    assert not feasible(spec.model_copy(update={"cap": cap + 1}))
+
+
 def test_several_causes_add_the_smallest_relaxation():
     spec = harbin(groups=True, floor=3500.0)
     text = reason(spec)
