@@ -10,7 +10,7 @@ import json
 import platform
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 
 import pandas as pd
@@ -20,7 +20,6 @@ from allocator.data import file_sha256
 from allocator.errors import InputError
 
 FLOAT_FORMAT = "%.6f"
-MARKER = ".allocator-output"  # left in output folders that have no run.json
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -89,35 +88,30 @@ def run_record(result: AllocationResult) -> dict:
     }
 
 
-def _is_output_folder(folder: Path) -> bool:
-    return (folder / "run.json").is_file() or (folder / MARKER).is_file()
-
-
 def folder_model(folder: Path) -> str | None:
-    """The name of the model whose results a folder holds (from its ``run.json``, or the marker
-    that :func:`write_files` leaves in folders without one), or None.
+    """The name of the model whose results a folder holds (from its ``run.json``), or None.
 
     >>> folder_model(Path("no/such/folder")) is None
     True
     """
-    for name, keys in (("run.json", ("model", "name")), (MARKER, ("model",))):
-        try:
-            value = json.loads((Path(folder) / name).read_text(encoding="utf-8"))
-            for key in keys:
-                value = value[key]
-        except (OSError, ValueError, KeyError, TypeError):
-            continue
-        if isinstance(value, str):
-            return value
-    return None
+    try:
+        record = json.loads((Path(folder) / "run.json").read_text(encoding="utf-8"))
+        name = record["model"]["name"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return name if isinstance(name, str) else None
 
 
-def check_replaceable(out_dir: Path, model: str | None, *, force: bool = False) -> None:
+def check_replaceable(out_dir: Path, model: str | None, *, force: bool = False,
+                      names: Collection[str] = ()) -> None:
     """Raise :class:`InputError` unless ``out_dir`` may be replaced by results of ``model``.
 
-    A missing or empty folder may always be replaced; a folder of results of the same model too.
-    A folder holding another model's results, or files that are not results at all, only with
-    ``force``; a file, the current folder or one of its parents never.
+    A missing or empty folder may always be replaced, and so may the results of the same model
+    (a ``run.json`` naming it) or a folder holding only files named in ``names`` (the files about
+    to be written: an earlier run of the same command). A folder of another model's results, or
+    of other files, only with ``force``; a file, the current folder or one of its parents never.
+
+    >>> check_replaceable(Path("no/such/folder"), "demo")
     """
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
@@ -129,19 +123,24 @@ def check_replaceable(out_dir: Path, model: str | None, *, force: bool = False) 
         raise InputError(f"{out_dir}: is the current folder or holds it; choose another output "
                          "folder")
     try:
-        empty = not any(out_dir.iterdir())
+        entries = sorted(out_dir.iterdir())
     except OSError as exc:
         raise InputError(f"{out_dir}: cannot read the output folder ({exc.strerror or exc})") \
             from None
-    if force or empty:
+    if force or not entries:
         return
-    existing = folder_model(out_dir)
-    if not _is_output_folder(out_dir):
-        raise InputError(f"{out_dir}: holds files that are not allocator results (no run.json); "
+    if (out_dir / "run.json").is_file():
+        existing = folder_model(out_dir)
+        if model is not None and existing is not None and existing != model:
+            raise InputError(f"{out_dir}: holds results of another model ('{existing}', not "
+                             f"'{model}'); choose another output folder, or use --force to "
+                             "replace it")
+        return
+    others = [e.name for e in entries if e.name not in names or not e.is_file()]
+    if others:
+        shown = ", ".join(others[:3]) + (f" and {len(others) - 3} more" if len(others) > 3 else "")
+        raise InputError(f"{out_dir}: holds files that are not allocator results ({shown}); "
                          "choose another output folder, or use --force to replace it")
-    if model is not None and existing is not None and existing != model:
-        raise InputError(f"{out_dir}: holds results of another model ('{existing}', not "
-                         f"'{model}'); choose another output folder, or use --force to replace it")
 
 
 def write_files(out_dir: Path, files: dict[str, Callable[[Path], None]], *,
@@ -151,8 +150,7 @@ def write_files(out_dir: Path, files: dict[str, Callable[[Path], None]], *,
     Every file is written into a temporary folder beside ``out_dir`` first, which then takes its
     place by renaming, so an error never leaves a half-written folder. An existing folder is only
     replaced as :func:`check_replaceable` allows; ``model`` is the name of the model whose results
-    are written (when None, it is read from the ``run.json`` among ``files``, if any). A folder
-    without ``run.json`` gets a small marker file, so that it can be replaced later.
+    are written (when None, it is read from the ``run.json`` among ``files``, if any).
 
     >>> import tempfile, pathlib
     >>> d = pathlib.Path(tempfile.mkdtemp()) / "out"
@@ -161,7 +159,7 @@ def write_files(out_dir: Path, files: dict[str, Callable[[Path], None]], *,
     'hi'
     """
     out_dir = Path(out_dir)
-    check_replaceable(out_dir, model, force=force)  # fail before anything is written
+    check_replaceable(out_dir, model, force=force, names=files)  # fail before writing anything
     try:
         out_dir.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
@@ -171,9 +169,7 @@ def write_files(out_dir: Path, files: dict[str, Callable[[Path], None]], *,
     try:
         for name, writer in files.items():
             writer(staging / name)
-        if not (staging / "run.json").exists():  # mark the folder as replaceable output
-            (staging / MARKER).write_text(json.dumps({"model": model}) + "\n", encoding="utf-8")
-        check_replaceable(out_dir, model or folder_model(staging), force=force)
+        check_replaceable(out_dir, model or folder_model(staging), force=force, names=files)
         if out_dir.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old.", dir=out_dir.parent))
             out_dir.rename(old / "previous")

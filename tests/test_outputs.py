@@ -120,3 +120,18 @@ def test_neutralise_frame_covers_every_text_column_and_header():
     assert safe["'=name"].tolist()[:2] == ["'=A1", "fine"]
     assert safe["count"].tolist() == [-1, 2, 3]
     assert frame["=name"].tolist()[0] == "=A1"  # the input is not changed
+
+
+def test_a_folder_of_this_commands_own_files_is_replaced_without_run_json(tmp_path: Path):
+    out = tmp_path / "out"
+    files = {"sweep.csv": lambda p: p.write_text("a"), "sweep.png": lambda p: p.write_bytes(b"b")}
+    write_files(out, files)
+    write_files(out, files)  # the same command again
+    write_files(out, {"sweep.csv": lambda p: p.write_text("c"), **files})
+    assert sorted(p.name for p in out.iterdir()) == ["sweep.csv", "sweep.png"]
+    (out / "notes.txt").write_text("mine")
+    with pytest.raises(InputError, match=r"holds files that are not allocator results \(notes.txt\)"):
+        write_files(out, files)
+    assert (out / "notes.txt").read_text() == "mine"
+    write_files(out, files, force=True)
+    assert not (out / "notes.txt").exists()
