@@ -273,11 +273,14 @@ def elastic_relaxation(problem: Problem) -> Relaxation:
     n = len(problem)
     lower, upper = problem.lower, problem.upper
     prob = pulp.LpProblem("elastic", pulp.LpMinimize)
-    x = [pulp.LpVariable(f"x{i}", lowBound=0) for i in range(n)]
-    a = [pulp.LpVariable(f"a{i}", lowBound=0) for i in range(n)]
-    b = {i: pulp.LpVariable(f"b{i}", lowBound=0) for i in range(n) if np.isfinite(upper[i])}
-    plus = [pulp.LpVariable(f"p{k}", lowBound=0) for k in range(len(problem.pools))]
-    minus = [pulp.LpVariable(f"m{k}", lowBound=0) for k in range(len(problem.pools))]
+    # PuLP 3.3 adds variables through the problem (constructing them directly is deprecated).
+    add = getattr(prob, "add_variable", None) or (lambda name, lowBound: pulp.LpVariable(
+        name, lowBound=lowBound))
+    x = [add(f"x{i}", lowBound=0) for i in range(n)]
+    a = [add(f"a{i}", lowBound=0) for i in range(n)]
+    b = {i: add(f"b{i}", lowBound=0) for i in range(n) if np.isfinite(upper[i])}
+    plus = [add(f"p{k}", lowBound=0) for k in range(len(problem.pools))]
+    minus = [add(f"m{k}", lowBound=0) for k in range(len(problem.pools))]
     for i in range(n):
         prob += pulp.LpConstraint(pulp.LpAffineExpression([(x[i], 1.0), (a[i], 1.0)]),
                                   pulp.LpConstraintGE, f"lo{i}", float(lower[i]))
