@@ -84,6 +84,8 @@ def _sha256(path: Path) -> str | None:
 
 def _model_path(record: dict, model: Path | None) -> Path | None:
     if model is not None:
+        if not Path(model).is_file():
+            raise InputError(f"{model}: model file not found")
         return Path(model)
     for key in ("model_file", "model_file_absolute"):
         if record.get(key) and Path(record[key]).is_file():
@@ -100,9 +102,9 @@ def _compare_tables(old_path: Path, new_text: str) -> str:
     try:
         old = read_allocation(old_path).set_index("id")["allocation"]
         new = read_allocation(io.StringIO(new_text)).set_index("id")["allocation"]
-    except (OSError, ValueError, KeyError) as exc:
-        return f"the old file cannot be compared ({exc})"
-    joined = pd.concat([old.rename("old"), new.rename("new")], axis=1)
+        joined = pd.concat([old.rename("old"), new.rename("new")], axis=1)
+    except Exception as exc:  # a damaged old file: say so rather than fail
+        return f"the old file cannot be compared ({' '.join(str(exc).split())})"
     changed = joined[joined["old"].ne(joined["new"])]
     if changed.empty:
         return "same allocations, but the files differ in other columns"
