@@ -115,7 +115,7 @@ def allocate(
     spec = model if isinstance(model, ModelSpec) else load_model(model)
     overrides = {k: v for k, v in
                  {"weights": weights, "cap": cap, "solver": solver, "rounding": rounding}.items()
-                 if v}
+                 if v is not None and v != {}}  # cap=0 is an override (and invalid), not "none"
     if overrides:
         spec = spec.with_overrides(**overrides)
     table = load_table(spec)

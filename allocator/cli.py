@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from allocator.api import allocate
 from allocator.errors import AllocatorError, InputError
@@ -41,7 +42,11 @@ def reports_errors(command):
         try:
             return command(*args, **kwargs)
         except AllocatorError as exc:
-            err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+            # The message quotes user text (file names, cells): never read it as markup, and
+            # keep it on one line even when a cell holds a line break.
+            text = str(exc).replace("\r\n", "\\n").replace("\n", "\\n").replace("\r", "\\r")
+            err_console.print(f"[bold red]error:[/] {escape(text)}", highlight=False,
+                              soft_wrap=True)
             raise typer.Exit(exc.exit_code) from None
 
     return wrapper
@@ -90,6 +95,8 @@ def run(
     solver: SolverOpt = None,
     rounding: RoundingOpt = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Do not print the table.")] = False,
+    force: Annotated[bool, typer.Option(
+        "--force", help="Replace the output folder even if it holds another model's results.")] = False,
 ) -> None:
     """Allocate the cap fairly and write allocation.csv and run.json.
 
@@ -100,16 +107,63 @@ def run(
 
     result = allocate(model, weights=parse_weights(weight), cap=cap, solver=solver,
                       rounding=rounding)
-    out_dir = write_result(result, out or Path("out") / model.stem)
+    out_dir = write_result(result, out or Path("out") / model.stem, force=force)
     if not quiet:
-        console.print(terminal_table(result.frame(), result.spec.name))
+        frame = result.frame()
+        for column in ("id", "label", "group"):  # cells are user text, never markup
+            frame[column] = frame[column].map(lambda v: escape(v) if isinstance(v, str) else v)
+        console.print(terminal_table(frame, escape(result.spec.name)))
         lambdas = ", ".join(f"{name or 'all'}: {lam:.4f}" if lam is not None else
                             f"{name or 'all'}: -" for name, lam in result.lambdas.items())
-        console.print(f"weights: {', '.join(f'{k} {v:.3f}' for k, v in result.weights.items())}")
-        console.print(f"lambda (allocation/target of units no bound holds): {lambdas}")
+        console.print(f"weights: {', '.join(f'{k} {v:.3f}' for k, v in result.weights.items())}",
+                      markup=False)
+        console.print(f"lambda (allocation/target of units no bound holds): {lambdas}",
+                      markup=False)
         if result.spec.actual_note:
-            console.print(f"[yellow]note:[/] {result.spec.actual_note}")
-    console.print(f"wrote {out_dir / 'allocation.csv'} and run.json", highlight=False)
+            console.print(f"[yellow]note:[/] {escape(result.spec.actual_note)}")
+    console.print(f"wrote {out_dir / 'allocation.csv'} and run.json", highlight=False,
+                  markup=False)
+
+
+@app.command()
+@reports_errors
+def validate(
+    model: ModelArg,
+    weight: WeightOpt = None,
+    cap: CapOpt = None,
+) -> None:
+    """Check a model and its data without solving: exit 0, 2 (invalid input) or 3 (infeasible).
+
+    Example: allocator validate models/harbin_2020.toml --cap 58000
+    """
+    from allocator.validate import validate as validate_model
+
+    result = validate_model(model, weights=parse_weights(weight), cap=cap)
+    for line in result.lines():
+        console.print(line, highlight=False, soft_wrap=True, markup=False)
+
+
+@app.command()
+@reports_errors
+def verify(
+    folder: Annotated[Path, typer.Argument(help="Output folder of an earlier run.",
+                                           show_default=False)],
+    model: Annotated[Path | None, typer.Option(
+        help="The model file, if it has moved since the run.")] = None,
+) -> None:
+    """Re-run the model recorded in FOLDER/run.json and compare: exit 0 if the result matches its
+    inputs, 5 if not.
+
+    Example: allocator verify out/harbin_2020
+    """
+    from allocator.audit import MISMATCH_EXIT_CODE
+    from allocator.audit import verify as verify_folder
+
+    report = verify_folder(folder, model=model)
+    for line in report.lines():
+        console.print(line, highlight=False, soft_wrap=True, markup=False)
+    if not report.ok:
+        raise typer.Exit(MISMATCH_EXIT_CODE)
 
 
 @app.command()

@@ -24,8 +24,11 @@ RoundingName = Literal["hamilton", "webster", "dhondt", "huntington-hill"]
 TransformName = Literal["linear", "sqrt", "log"]
 
 
+MAX_POSTS = 1_000_000_000  # caps and totals above this are typing errors, not staffing plans
+
+
 class _Strict(BaseModel):
-    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class IndicatorSpec(_Strict):
@@ -50,7 +53,7 @@ class BoundsSpec(_Strict):
 class GroupSpec(_Strict):
     """A fixed total for every unit whose group column holds this group's name."""
 
-    total: int = Field(gt=0)
+    total: int = Field(gt=0, le=MAX_POSTS)
 
 
 class ModelSpec(_Strict):
@@ -66,7 +69,7 @@ class ModelSpec(_Strict):
     actual_note: str | None = None
     population: str | None = None
     sheet: str | int | None = None
-    cap: int = Field(gt=0)
+    cap: int = Field(gt=0, le=MAX_POSTS)
     reserve: int | float = Field(default=0, ge=0)
     solver: SolverName = "highs"
     rounding: RoundingName = "hamilton"
@@ -89,8 +92,9 @@ class ModelSpec(_Strict):
             raise ValueError(f"population: '{self.population}' is not an indicator name")
         group_sum = sum(g.total for g in self.groups.values())
         if group_sum > self.allocatable_cap:
+            parts = " + ".join(f"{name} {g.total:,}" for name, g in sorted(self.groups.items()))
             raise ValueError(
-                f"groups: group totals add up to {group_sum:,} but only "
+                f"groups: the group totals add up to {group_sum:,} posts ({parts}) but only "
                 f"{self.allocatable_cap:,} posts are allocatable"
             )
         b = self.bounds
@@ -150,7 +154,13 @@ class ModelSpec(_Strict):
             raw["solver"] = solver
         if rounding is not None:
             raw["rounding"] = rounding
-        return _validate(raw, self.source or "overrides")
+        given = [f"--weight {k}={v:g}" for k, v in (weights or {}).items()]
+        given += [f"--{k} {v}" for k, v in (("cap", cap), ("solver", solver), ("rounding", rounding))
+                  if v is not None]
+        try:
+            return _validate(raw, self.source or "overrides")
+        except InputError as exc:
+            raise InputError(f"{exc} (with {' '.join(given)})") from None
 
 
 _ALLOWED_KEYS: dict[str, list[str]] = {
@@ -175,14 +185,32 @@ def _describe(error: dict[str, Any]) -> str:
         return f"{key}: {error['msg'].replace('Input should be', 'must be')}, not {error['input']!r}"
     if kind == "value_error":
         return str(error["ctx"]["error"]) if "ctx" in error else error["msg"]
-    return f"{key}: {error['msg'].replace('Input should be', 'must be')} (got {error['input']!r})"
+    text = f"{key}: {error['msg'].replace('Input should be', 'must be')} (got {error['input']!r})"
+    if kind in ("int_type", "float_type") and isinstance(error["input"], str):
+        text += "; write the number without quotes"
+    return text
+
+
+def spec_from_dict(raw: dict[str, Any], source: str) -> ModelSpec:
+    """Validate a model given as a dict (e.g. the ``model`` recorded in ``run.json``); paths in it
+    are relative to ``source``'s folder. Raises :class:`InputError` like :func:`load_model`.
+
+    >>> spec_from_dict({"name": "d", "data": "u.csv", "id": "c", "cap": 10,
+    ...     "indicators": {"a": {"column": "a", "weight": 1}}}, "models/d.toml").data_path()
+    PosixPath('models/u.csv')
+    """
+    return _validate(raw, source)
 
 
 def _validate(raw: dict[str, Any], source: str) -> ModelSpec:
     try:
         return ModelSpec.model_validate({**raw, "source": source})
     except ValidationError as exc:
-        raise InputError(f"{source}: {_describe(exc.errors()[0])}") from None
+        errors = exc.errors()
+        # An unknown key is usually a misspelt one, which also shows up as a missing key:
+        # report the spelling, with its hint, first.
+        errors.sort(key=lambda e: e["type"] != "extra_forbidden")
+        raise InputError(f"{source}: {_describe(errors[0])}") from None
 
 
 def load_model(path: str | Path) -> ModelSpec:

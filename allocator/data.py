@@ -22,6 +22,7 @@ from allocator.config import ModelSpec
 from allocator.errors import InputError, did_you_mean
 
 TEXT_ENCODINGS = ("utf-8-sig", "gb18030")
+MAX_VALUE = 1e15  # larger values would lose precision in sums of shares
 
 
 @dataclass(frozen=True)
@@ -54,19 +55,34 @@ def file_sha256(path: Path) -> str:
 
 
 def read_raw_table(path: Path, sheet: str | int | None = None) -> pd.DataFrame:
-    """Read a CSV (UTF-8, UTF-8 with BOM, or GB18030/GBK) or XLSX file as text cells."""
+    r"""Read a CSV (UTF-8, UTF-8 with BOM, or GB18030/GBK) or XLSX file as text cells.
+
+    Rows whose cells are all empty are dropped. ``frame.attrs["rows"]`` holds, for each row kept,
+    its row number as a spreadsheet shows it (the header is row 1), for messages.
+
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "t.csv"
+    >>> _ = p.write_bytes("代码,人口\n1,10\n\n2,20\n".encode("gbk"))
+    >>> f = read_raw_table(p)
+    >>> f.columns.tolist(), f.attrs["rows"]
+    (['代码', '人口'], [2, 4])
+    """
     if not path.exists():
         raise InputError(f"{path}: data file not found")
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder, not a data file")
     suffix = path.suffix.lower()
     try:
         if suffix in (".xlsx", ".xlsm"):
             frame = pd.read_excel(path, sheet_name=sheet if sheet is not None else 0, dtype=str,
-                                  keep_default_na=False)
+                                  keep_default_na=False, engine="openpyxl")
         elif suffix in (".csv", ".txt"):
             frame = None
+            encoding = TEXT_ENCODINGS[0]
             for encoding in TEXT_ENCODINGS:
                 try:
-                    frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding=encoding)
+                    frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding=encoding,
+                                        skip_blank_lines=False)
                     break
                 except UnicodeDecodeError:
                     continue
@@ -76,12 +92,48 @@ def read_raw_table(path: Path, sheet: str | int | None = None) -> pd.DataFrame:
             raise InputError(f"{path}: unsupported data file type '{suffix}' (use .csv or .xlsx)")
     except InputError:
         raise
-    except (ValueError, KeyError) as exc:  # e.g. a missing sheet
-        raise InputError(f"{path}: cannot read table ({exc})") from None
-    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise InputError(f"{path}: cannot read table ({str(exc).strip()})") from None
+    except pd.errors.EmptyDataError:
+        raise InputError(f"{path}: the file is empty (no header row)") from None
+    except Exception as exc:  # any failure to parse the file is a problem with the file
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        where = f", sheet {sheet!r}" if sheet is not None else ""
+        raise InputError(f"{path}{where}: cannot read table ({reason})") from None
+    try:
+        header = _header(path, sheet, encoding if suffix in (".csv", ".txt") else None)
+    except Exception:  # the table itself was read: nothing more to learn from its header
+        header = []
+    seen: dict[str, int] = {}
+    for k, name in enumerate(header):
+        if name and name in seen:
+            raise InputError(f"{path}: column '{name}' appears twice (columns {seen[name] + 1} and "
+                             f"{k + 1} of the header row); rename one")
+        seen[name] = k
     frame.columns = [str(c).strip() for c in frame.columns]
+    frame = frame.fillna("").astype(str)
+    filled = np.zeros(len(frame), dtype=bool)
+    for column in range(frame.shape[1]):
+        filled |= (frame.iloc[:, column].str.strip() != "").to_numpy()
+    keep = np.flatnonzero(filled)
+    rows = [int(r) + 2 for r in keep]
+    frame = frame.iloc[keep].reset_index(drop=True)
+    frame.attrs["rows"] = rows
     return frame
+
+
+def _header(path: Path, sheet: str | int | None, encoding: str | None) -> list[str]:
+    """The header row as written (pandas renames repeated names to ``name.1``)."""
+    if encoding is None:
+        raw = pd.read_excel(path, sheet_name=sheet if sheet is not None else 0, header=None,
+                            nrows=1, dtype=str, keep_default_na=False, engine="openpyxl")
+    else:
+        raw = pd.read_csv(path, header=None, nrows=1, dtype=str, keep_default_na=False,
+                          encoding=encoding)
+    return [str(v).strip() for v in raw.iloc[0]] if len(raw) else []
+
+
+def row_numbers(frame: pd.DataFrame) -> list[int]:
+    """Spreadsheet row number of each row of a table from :func:`read_raw_table`."""
+    return list(frame.attrs.get("rows") or range(2, len(frame) + 2))
 
 
 def _column(frame: pd.DataFrame, path: Path, column: str, key: str) -> pd.Series:
@@ -95,10 +147,11 @@ def _numbers(frame: pd.DataFrame, path: Path, column: str, key: str, ids: list[s
              *, allow_empty: bool = False) -> np.ndarray:
     """Parse a column as finite, non-negative numbers; name the row of the first bad cell."""
     cells = _column(frame, path, column, key)
+    rows = row_numbers(frame)
     values = np.empty(len(cells))
     for row, text in enumerate(cells):
         text = str(text).strip().replace(",", "")
-        where = f"{path}, row {row + 2} (id {ids[row]}), column '{column}'"
+        where = f"{path}, row {rows[row]} (id {ids[row]}), column '{column}' ({key})"
         if text == "":
             if allow_empty:
                 values[row] = math.nan
@@ -112,6 +165,8 @@ def _numbers(frame: pd.DataFrame, path: Path, column: str, key: str, ids: list[s
             raise InputError(f"{where}: '{text}' is not a finite number")
         if value < 0:
             raise InputError(f"{where}: {text} is negative")
+        if value > MAX_VALUE:
+            raise InputError(f"{where}: {text} is implausibly large (above {MAX_VALUE:.0e})")
         values[row] = value
     return values
 
@@ -123,15 +178,18 @@ def load_table(spec: ModelSpec) -> UnitTable:
     if frame.empty:
         raise InputError(f"{path}: the table has no rows")
     ids = [str(v).strip() for v in _column(frame, path, spec.id, "id")]
+    rows = row_numbers(frame)
     seen: dict[str, int] = {}
     for row, unit in enumerate(ids):
         if unit == "":
-            raise InputError(f"{path}, row {row + 2}, column '{spec.id}': empty unit id")
+            raise InputError(f"{path}, row {rows[row]}, column '{spec.id}' (id): empty unit id")
         if unit in seen:
-            raise InputError(f"{path}, row {row + 2}, column '{spec.id}': duplicate unit id "
-                             f"'{unit}' (first on row {seen[unit] + 2})")
+            raise InputError(f"{path}, row {rows[row]}, column '{spec.id}' (id): duplicate unit id "
+                             f"'{unit}' (first on row {rows[seen[unit]]})")
         seen[unit] = row
-    order = sorted(range(len(ids)), key=lambda r: natural_key(ids[r]))
+    # Ids that differ only in leading zeros ("01", "1") have equal natural keys: the text itself
+    # breaks the tie, so the order never depends on the order of the rows.
+    order = sorted(range(len(ids)), key=lambda r: (natural_key(ids[r]), ids[r]))
 
     def text_column(column: str | None, key: str) -> tuple[str, ...] | None:
         if column is None:
@@ -148,8 +206,8 @@ def load_table(spec: ModelSpec) -> UnitTable:
     for name, ind in spec.indicators.items():
         values = number_column(ind.column, f"indicators.{name}.column")
         if not np.any(values > 0):
-            raise InputError(f"{path}, column '{ind.column}': indicator '{name}' is zero for "
-                             "every unit")
+            raise InputError(f"{path}, column '{ind.column}' (indicators.{name}.column): "
+                             f"indicator '{name}' is zero for every unit")
         indicators[name] = values
     groups = text_column(spec.group, "group")
     if groups is not None:

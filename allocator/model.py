@@ -20,6 +20,7 @@ from allocator.targets import target_components, targets
 
 REST_POOL = ""  # name of the pool of units in no fixed-total group
 EPS = 1e-9
+MIN_TARGET = 1e-6  # posts; smaller targets are zero at the precision of allocation.csv
 
 
 @dataclass(frozen=True)
@@ -118,31 +119,18 @@ def build_pools(spec: ModelSpec, table: UnitTable) -> tuple[Pool, ...]:
     return tuple(pools)
 
 
-def check_feasible(problem: Problem, labels: tuple[str, ...] | None = None) -> None:
-    """Raise :class:`InfeasibleError` naming the first bound or total that cannot hold."""
-    names = labels or problem.ids
-    for i in range(len(problem)):
-        if problem.lower[i] > problem.upper[i]:
-            raise InfeasibleError(
-                f"unit {problem.ids[i]} ({names[i]}): its {problem.lower_rule[i]} needs at least "
-                f"{problem.lower[i]:,.0f} posts but its {problem.upper_rule[i]} allows at most "
-                f"{problem.upper[i]:,.0f}"
-            )
-    for pool in problem.pools:
-        low = problem.lower[pool.members].sum()
-        high = problem.upper[pool.members].sum()
-        rules = sorted({problem.lower_rule[i] for i in pool.members} - {""})
-        if low > pool.total:
-            raise InfeasibleError(
-                f"the lower bounds ({', '.join(rules)}) of {pool.scope} add up to {low:,.0f} "
-                f"posts but {pool.label} is {pool.total:,}"
-            )
-        if high < pool.total:
-            rules = sorted({problem.upper_rule[i] for i in pool.members} - {""})
-            raise InfeasibleError(
-                f"{pool.label} is {pool.total:,} but the upper bounds ({', '.join(rules)}) of "
-                f"{pool.scope} allow at most {high:,.0f} posts"
-            )
+def check_feasible(problem: Problem, labels: tuple[str, ...] | None = None, *,
+                   spec: ModelSpec | None = None, table: UnitTable | None = None) -> None:
+    """Raise :class:`InfeasibleError` explaining every bound or total that cannot hold.
+
+    The explanation is exact arithmetic (see :mod:`allocator.diagnose`); with ``spec`` and
+    ``table`` it also names each rule's setting and the change of one setting that repairs it.
+    """
+    from allocator.diagnose import infeasibility
+
+    reason = infeasibility(problem, labels=labels, spec=spec, table=table)
+    if reason is not None:
+        raise InfeasibleError(reason)
 
 
 def build_problem(spec: ModelSpec, table: UnitTable) -> tuple[Problem, dict[str, np.ndarray]]:
@@ -151,10 +139,19 @@ def build_problem(spec: ModelSpec, table: UnitTable) -> tuple[Problem, dict[str,
     transforms = {name: ind.transform for name, ind in spec.indicators.items()}
     parts = target_components(table.indicators, weights, transforms, spec.allocatable_cap)
     target = targets(parts)
+    if not np.all(np.isfinite(target)):
+        raise InputError(f"{table.path}: the indicator values are too large to add up; "
+                         "give them in larger units (e.g. 10,000 people)")
     for i in np.flatnonzero(target <= 0):
         raise InputError(
             f"{table.path}: unit {table.ids[i]} is zero on every weighted indicator, so its "
             "zero-based target is 0; give it a positive value or drop it"
+        )
+    for i in np.flatnonzero(target < MIN_TARGET):
+        raise InputError(
+            f"{table.path}: unit {table.ids[i]} has a zero-based target of only {target[i]:.1e} "
+            "posts (it is nearly zero on every weighted indicator); give it a larger value or "
+            "drop it"
         )
     lower, upper, lower_rule, upper_rule = unit_bounds(spec, table)
     problem = Problem(
@@ -167,5 +164,5 @@ def build_problem(spec: ModelSpec, table: UnitTable) -> tuple[Problem, dict[str,
         pools=build_pools(spec, table),
         total=spec.allocatable_cap,
     )
-    check_feasible(problem, table.labels)
+    check_feasible(problem, table.labels, spec=spec, table=table)
     return problem, parts
