@@ -9,7 +9,6 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 
 from allocator.api import allocate
 from allocator.errors import AllocatorError, InputError
@@ -21,9 +20,16 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-# Piped or redirected output gets a wide, fixed width so that tables are never cut.
-console = Console() if sys.stdout.isatty() else Console(width=160)
-err_console = Console(stderr=True) if sys.stderr.isatty() else Console(stderr=True, width=10_000)
+# Everything printed holds user text (names, cells, notes), so no console ever reads markup;
+# styles are given with ``style=``. Piped output gets a wide, fixed width so tables are not cut.
+console = Console(markup=False, highlight=False, width=None if sys.stdout.isatty() else 160)
+err_console = Console(stderr=True, markup=False, highlight=False,
+                      width=None if sys.stderr.isatty() else 10_000)
+
+
+def note(text: str) -> None:
+    """Print a note line (e.g. that the comparison figures are illustrative)."""
+    console.print(f"note: {text}", style="yellow", soft_wrap=True)
 
 
 @app.callback()
@@ -42,11 +48,9 @@ def reports_errors(command):
         try:
             return command(*args, **kwargs)
         except AllocatorError as exc:
-            # The message quotes user text (file names, cells): never read it as markup, and
-            # keep it on one line even when a cell holds a line break.
+            # Keep the message on one line even when a quoted cell holds a line break.
             text = str(exc).replace("\r\n", "\\n").replace("\n", "\\n").replace("\r", "\\r")
-            err_console.print(f"[bold red]error:[/] {escape(text)}", highlight=False,
-                              soft_wrap=True)
+            err_console.print(f"error: {text}", style="bold red", soft_wrap=True)
             raise typer.Exit(exc.exit_code) from None
 
     return wrapper
@@ -82,6 +86,9 @@ CapOpt = Annotated[int | None, typer.Option(help="Override the cap (posts, befor
 SolverOpt = Annotated[str | None, typer.Option(help="LP solver: highs (default) or cbc.")]
 RoundingOpt = Annotated[str | None, typer.Option(
     help="Rounding: hamilton (default), webster, dhondt or huntington-hill.")]
+ForceOpt = Annotated[bool, typer.Option(
+    "--force", help="Replace the output folder even if it holds another model's results or "
+                    "other files.")]
 
 
 @app.command()
@@ -95,8 +102,7 @@ def run(
     solver: SolverOpt = None,
     rounding: RoundingOpt = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Do not print the table.")] = False,
-    force: Annotated[bool, typer.Option(
-        "--force", help="Replace the output folder even if it holds another model's results.")] = False,
+    force: ForceOpt = False,
 ) -> None:
     """Allocate the cap fairly and write allocation.csv and run.json.
 
@@ -109,20 +115,14 @@ def run(
                       rounding=rounding)
     out_dir = write_result(result, out or Path("out") / model.stem, force=force)
     if not quiet:
-        frame = result.frame()
-        for column in ("id", "label", "group"):  # cells are user text, never markup
-            frame[column] = frame[column].map(lambda v: escape(v) if isinstance(v, str) else v)
-        console.print(terminal_table(frame, escape(result.spec.name)))
+        console.print(terminal_table(result.frame(), result.spec.name))
         lambdas = ", ".join(f"{name or 'all'}: {lam:.4f}" if lam is not None else
                             f"{name or 'all'}: -" for name, lam in result.lambdas.items())
-        console.print(f"weights: {', '.join(f'{k} {v:.3f}' for k, v in result.weights.items())}",
-                      markup=False)
-        console.print(f"lambda (allocation/target of units no bound holds): {lambdas}",
-                      markup=False)
+        console.print(f"weights: {', '.join(f'{k} {v:.3f}' for k, v in result.weights.items())}")
+        console.print(f"lambda (allocation/target of units no bound holds): {lambdas}")
         if result.spec.actual_note:
-            console.print(f"[yellow]note:[/] {escape(result.spec.actual_note)}")
-    console.print(f"wrote {out_dir / 'allocation.csv'} and run.json", highlight=False,
-                  markup=False)
+            note(result.spec.actual_note)
+    console.print(f"wrote {out_dir / 'allocation.csv'} and run.json")
 
 
 @app.command()
@@ -140,7 +140,7 @@ def validate(
 
     result = validate_model(model, weights=parse_weights(weight), cap=cap)
     for line in result.lines():
-        console.print(line, highlight=False, soft_wrap=True, markup=False)
+        console.print(line, soft_wrap=True)
 
 
 @app.command()
@@ -161,7 +161,7 @@ def verify(
 
     report = verify_folder(folder, model=model)
     for line in report.lines():
-        console.print(line, highlight=False, soft_wrap=True, markup=False)
+        console.print(line, soft_wrap=True)
     if not report.ok:
         raise typer.Exit(MISMATCH_EXIT_CODE)
 
@@ -179,6 +179,7 @@ def report(
     explain: Annotated[str | None, typer.Option(
         metavar="UNIT", help="Unit id or name: print its breakdown and draw its waterfall.")] = None,
     weight: WeightOpt = None,
+    force: ForceOpt = False,
 ) -> None:
     """Write comparison, summary, explanation and inputs tables and charts for planning documents.
 
@@ -194,15 +195,16 @@ def report(
 
     options = ReportOptions(formats=parse_formats(formats), lang=lang, explain=explain,
                             weights=parse_weights(weight))
-    output = write_report(model, out or Path("out") / f"{model.stem}_report", options)
+    output = write_report(model, out or Path("out") / f"{model.stem}_report", options,
+                          force=force)
     console.print(rich_table(output.report.table("summary"), lang))
     if output.explained is not None:
         console.print(breakdown_table(output.report, output.explained, lang))
-    for note in output.notes:
-        console.print(f"[yellow]note:[/] {note}", highlight=False)
+    for text in output.notes:
+        note(text)
     if output.result.spec.actual_note:
-        console.print(f"[yellow]note:[/] {output.result.spec.actual_note}", highlight=False)
-    console.print(f"wrote {output.out_dir}: {', '.join(output.files)}", highlight=False)
+        note(output.result.spec.actual_note)
+    console.print(f"wrote {output.out_dir}: {', '.join(output.files)}")
 
 
 def _frame_table(frame, title: str, caption: str | None = None):
@@ -272,7 +274,8 @@ def sensitivity(
                                           "table and charts.")] = 15,
     charts: Annotated[bool, typer.Option(help="Write PNG charts.")] = True,
     out: Annotated[Path | None, typer.Option(
-        help="Output folder [default: out/<model file stem>/sensitivity_<method>].")] = None,
+        help="Output folder (default: out/<model file stem>_sensitivity_<method>).")] = None,
+    force: ForceOpt = False,
 ) -> None:
     """How the allocation depends on the indicator weights: sweep, one-at-a-time, Monte Carlo.
 
@@ -289,12 +292,12 @@ def sensitivity(
         montecarlo=MonteCarloOptions(samples=samples, concentration=concentration,
                                      uniform=uniform, seed=seed, confidence=confidence, jobs=jobs),
         save_samples=save_samples, rounding=rounding, charts=charts, top=top)
-    out_dir = out or Path("out") / model.stem / f"sensitivity_{method}"
+    out_dir = out or Path("out") / f"{model.stem}_sensitivity_{method}"
     with contextlib.ExitStack() as stack:
         progress = _progress_callback(stack) if method == "montecarlo" else None
-        study = run_study(model, options, out_dir, progress=progress)
+        study = run_study(model, options, out_dir, progress=progress, force=force)
     _render_study(study, top)
-    console.print(f"wrote {', '.join(study.files)} to {study.out_dir}", highlight=False)
+    console.print(f"wrote {', '.join(study.files)} to {study.out_dir}")
 
 
 def _render_study(study, top: int) -> None:
@@ -328,8 +331,7 @@ def _render_study(study, top: int) -> None:
             console.print(f"verdict at {result.options.confidence:.0%} of scenarios "
                           "(over = current posts above the allocation): "
                           + ", ".join(f"{k} {counts.get(k, 0)}" for k in ("over", "under",
-                                                                          "depends")),
-                          highlight=False)
+                                                                          "depends")))
 
 
 @app.command()
@@ -340,8 +342,8 @@ def weights(
     matrix: Annotated[Path | None, typer.Option(
         help="ahp: pairwise-comparison matrix (CSV/XLSX; indicator names in the first column "
              "and the header; cells like 3 or 1/3).")] = None,
-    force: Annotated[bool, typer.Option(
-        "--force", help="ahp: accept a consistency ratio above 0.1.")] = False,
+    accept_inconsistent: Annotated[bool, typer.Option(
+        "--accept-inconsistent", help="ahp: accept a consistency ratio above 0.1.")] = False,
     samples: Annotated[int, typer.Option(
         help="Also run a Monte Carlo study of this many scenarios around the derived weights "
              "(0 = none).")] = 0,
@@ -350,7 +352,8 @@ def weights(
     seed: Annotated[int, typer.Option(help="Monte Carlo: random seed.")] = 0,
     jobs: Annotated[int, typer.Option(help="Monte Carlo: parallel processes.")] = 1,
     out: Annotated[Path | None, typer.Option(
-        help="Output folder [default: out/<model file stem>/weights_<method>].")] = None,
+        help="Output folder (default: out/<model file stem>_weights_<method>).")] = None,
+    force: ForceOpt = False,
 ) -> None:
     """Derive indicator weights from the data (or an AHP matrix) and write a model file with them.
 
@@ -362,32 +365,32 @@ def weights(
 
     from allocator.weights import WeightsOptions, write_derived_weights
 
-    options = WeightsOptions(method=method, matrix=matrix, force=force, samples=samples,
+    options = WeightsOptions(method=method, matrix=matrix,
+                             accept_inconsistent=accept_inconsistent, samples=samples,
                              concentration=concentration, seed=seed, jobs=jobs)
     with contextlib.ExitStack() as stack:
         progress = _progress_callback(stack) if samples > 0 else None
-        output = write_derived_weights(model, options, out or Path("out") / model.stem /
-                                       f"weights_{method}", progress=progress)
+        output = write_derived_weights(
+            model, options, out or Path("out") / f"{model.stem}_weights_{method}",
+            progress=progress, force=force)
     derived = output.derived
     console.print(_frame_table(derived.frame(), f"weights: model and {derived.method}"))
     if derived.jackknife_min is not None:
         console.print("leave_one_out: the range of each derived weight when any one unit is left "
-                      "out (data-driven weights can move a lot).", highlight=False)
+                      "out (data-driven weights can move a lot).")
     if derived.consistency is not None:
         c = derived.consistency
         console.print(f"AHP: lambda_max {c.lambda_max:.4f}, CI {c.ci:.4f}, RI {c.ri:.2f}, "
-                      f"CR {c.cr:.4f} ({'acceptable' if c.acceptable else 'above 0.1, forced'})",
-                      highlight=False)
+                      f"CR {c.cr:.4f} ({'acceptable' if c.acceptable else 'above 0.1, forced'})")
     if output.study is not None:
         summary = output.study.summary
         if "verdict" in summary:
             counts = summary["verdict"].value_counts()
             console.print(f"around the {derived.method} weights, {samples:,} scenarios: "
                           + ", ".join(f"{k} {counts.get(k, 0)}" for k in ("over", "under",
-                                                                          "depends")),
-                          highlight=False)
+                                                                          "depends")))
     console.print(f"wrote {', '.join(output.files)} to {output.out_dir}; run it with: "
-                  f"allocator run {output.model_file}", highlight=False)
+                  f"allocator run {output.model_file}")
 
 
 def main() -> None:

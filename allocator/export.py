@@ -107,9 +107,10 @@ def check_replaceable(out_dir: Path, model: str | None, *, force: bool = False,
     """Raise :class:`InputError` unless ``out_dir`` may be replaced by results of ``model``.
 
     A missing or empty folder may always be replaced, and so may the results of the same model
-    (a ``run.json`` naming it) or a folder holding only files named in ``names`` (the files about
-    to be written: an earlier run of the same command). A folder of another model's results, or
-    of other files, only with ``force``; a file, the current folder or one of its parents never.
+    (a ``run.json`` naming it, and no sub-folders) or a folder holding only files named in
+    ``names`` (the files about to be written: an earlier run of the same command). A folder of
+    another model's results, or of other files or folders, only with ``force``; a file, the
+    current folder or one of its parents never.
 
     >>> check_replaceable(Path("no/such/folder"), "demo")
     """
@@ -135,6 +136,10 @@ def check_replaceable(out_dir: Path, model: str | None, *, force: bool = False,
             raise InputError(f"{out_dir}: holds results of another model ('{existing}', not "
                              f"'{model}'); choose another output folder, or use --force to "
                              "replace it")
+        folders = [e.name for e in entries if e.is_dir()]
+        if folders:  # never written by allocator: replacing the folder would delete them
+            raise InputError(f"{out_dir}: holds folders that would be lost ({', '.join(folders[:3])}"
+                             "); choose another output folder, or use --force to replace it")
         return
     others = [e.name for e in entries if e.name not in names or not e.is_file()]
     if others:

@@ -532,7 +532,7 @@ class ReportOutput:
 
 
 def write_report(model: AllocationResult | ModelSpec | str | Path, out_dir: str | Path,
-                 options: ReportOptions = ReportOptions()) -> ReportOutput:
+                 options: ReportOptions = ReportOptions(), *, force: bool = False) -> ReportOutput:
     """Allocate ``model`` (a model file, a :class:`ModelSpec` or an :class:`AllocationResult`)
     and write the report folder in one atomic step: the tables in every requested format and
     language, the charts, and ``allocation.csv`` and ``run.json`` for provenance.
@@ -589,7 +589,7 @@ def write_report(model: AllocationResult | ModelSpec | str | Path, out_dir: str 
     record = json.dumps(run_record(result), indent=2, ensure_ascii=False) + "\n"
     files["allocation.csv"] = lambda p: p.write_text(csv_text, encoding="utf-8", newline="")
     files["run.json"] = lambda p: p.write_text(record, encoding="utf-8")
-    written = write_files(Path(out_dir), files)
+    written = write_files(Path(out_dir), files, force=force)
     return ReportOutput(out_dir=written, files=tuple(files), result=result, report=report,
                         explained=unit, notes=notes)
 

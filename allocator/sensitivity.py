@@ -804,7 +804,7 @@ def study_files(model: ModelSpec | str | Path | FastAllocator, options: Sensitiv
 
 
 def run_study(model: ModelSpec | str | Path, options: SensitivityOptions, out_dir: Path,
-              *, progress: Progress | None = None) -> StudyOutput:
+              *, progress: Progress | None = None, force: bool = False) -> StudyOutput:
     """Run one sensitivity study and write its CSV files and charts into ``out_dir`` at once.
 
     Files: ``sweep.csv`` + ``sweep.png``; ``oat.csv`` + ``tornado.png``; or
@@ -820,5 +820,5 @@ def run_study(model: ModelSpec | str | Path, options: SensitivityOptions, out_di
     from allocator.export import write_files
 
     files, result = study_files(model, options, progress=progress)
-    written = write_files(out_dir, files)
+    written = write_files(out_dir, files, force=force)
     return StudyOutput(written, tuple(files), result())

@@ -221,11 +221,11 @@ DATA_METHODS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
 
 
 def derive_weights(model: ModelSpec | str | Path, method: str, *, matrix: Path | None = None,
-                   force: bool = False) -> DerivedWeights:
+                   accept_inconsistent: bool = False) -> DerivedWeights:
     """Derive weights for a model's indicators.
 
     ``matrix`` (AHP only) is the pairwise-comparison file; an AHP matrix with CR > 0.1 raises
-    :class:`InputError` unless ``force``.
+    :class:`InputError` unless ``accept_inconsistent``.
 
     >>> derive_weights("models/harbin_2020.toml", "equal").as_dict()
     {'population': 0.25, 'urban_population': 0.25, 'area': 0.25, 'townships': 0.25}
@@ -240,10 +240,10 @@ def derive_weights(model: ModelSpec | str | Path, method: str, *, matrix: Path |
         if matrix is None:
             raise InputError("--method ahp needs --matrix FILE (a pairwise-comparison matrix)")
         weights, check = ahp_weights(read_pairwise(Path(matrix), names))
-        if not check.acceptable and not force:
+        if not check.acceptable and not accept_inconsistent:
             raise InputError(f"{matrix}: consistency ratio CR = {check.cr:.3f} is above "
                              f"{CR_LIMIT} (the comparisons contradict each other); revise the "
-                             "matrix or pass --force")
+                             "matrix or pass --accept-inconsistent")
         return DerivedWeights(method, names, weights, model_weights, consistency=check)
     if matrix is not None:
         raise InputError(f"--matrix is only used with --method ahp, not {method}")
@@ -283,7 +283,7 @@ class WeightsOptions:
 
     method: str = "entropy"
     matrix: Path | None = None
-    force: bool = False
+    accept_inconsistent: bool = False
     samples: int = 0
     concentration: float = 50.0
     seed: int = 0
@@ -302,7 +302,7 @@ class WeightsOutput:
 
 
 def write_derived_weights(model: ModelSpec | str | Path, options: WeightsOptions, out_dir: Path,
-                          *, progress=None) -> WeightsOutput:
+                          *, progress=None, force: bool = False) -> WeightsOutput:
     """Derive weights, write ``weights.csv`` and a ready-to-use model file into ``out_dir``.
 
     With ``options.samples`` > 0 also run the Monte Carlo study of
@@ -313,7 +313,8 @@ def write_derived_weights(model: ModelSpec | str | Path, options: WeightsOptions
     from allocator.sensitivity import MonteCarloOptions, SensitivityOptions, study_files
 
     spec = model if isinstance(model, ModelSpec) else load_model(model)
-    derived = derive_weights(spec, options.method, matrix=options.matrix, force=options.force)
+    derived = derive_weights(spec, options.method, matrix=options.matrix,
+                             accept_inconsistent=options.accept_inconsistent)
     stem = Path(spec.source).stem if spec.source else "model"
     model_name = f"{stem}_{options.method}.toml"
     out_dir = Path(out_dir)
@@ -332,6 +333,6 @@ def write_derived_weights(model: ModelSpec | str | Path, options: WeightsOptions
                                                                  montecarlo=mc),
                                     progress=progress)
         files.update(study)
-    written = write_files(out_dir, files)
+    written = write_files(out_dir, files, force=force)
     return WeightsOutput(derived, written, written / model_name, tuple(files),
                          result() if result else None)

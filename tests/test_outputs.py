@@ -135,3 +135,74 @@ def test_a_folder_of_this_commands_own_files_is_replaced_without_run_json(tmp_pa
     assert (out / "notes.txt").read_text() == "mine"
     write_files(out, files, force=True)
     assert not (out / "notes.txt").exists()
+
+
+def test_a_results_folder_holding_sub_folders_is_not_replaced_without_force(tmp_path: Path):
+    from .conftest import HARBIN
+
+    out = tmp_path / "harbin"
+    assert run_cli("run", str(HARBIN), "-q", "--out", str(out)).exit_code == 0
+    (out / "notes").mkdir()
+    (out / "notes" / "mine.txt").write_text("keep me")
+    refused = run_cli("run", str(HARBIN), "-q", "--out", str(out))
+    assert refused.exit_code == 2 and "folders that would be lost (notes)" in refused.stderr
+    assert (out / "notes" / "mine.txt").read_text() == "keep me"
+    assert run_cli("run", str(HARBIN), "-q", "--out", str(out), "--force").exit_code == 0
+    assert not (out / "notes").exists()
+
+
+@pytest.mark.parametrize("command", [
+    ["report", "--format", "md"],
+    ["sensitivity", "--method", "oat", "--no-charts"],
+    ["weights", "--method", "equal"],
+])
+def test_every_writing_command_refuses_a_foreign_folder_unless_forced(tmp_path: Path, command):
+    from .conftest import HARBIN
+
+    out = tmp_path / "o"
+    out.mkdir()
+    (out / "budget.xlsx").write_text("not ours")
+    args = [command[0], str(HARBIN), *command[1:], "--out", str(out)]
+    refused = run_cli(*args)
+    assert refused.exit_code == 2 and "budget.xlsx" in refused.stderr
+    assert (out / "budget.xlsx").exists()
+    forced = run_cli(*args, "--force")
+    assert forced.exit_code == 0, (forced.stdout + forced.stderr)
+    assert not (out / "budget.xlsx").exists()
+
+
+def test_default_study_folders_sit_beside_the_run_folder_not_inside_it(tmp_path: Path,
+                                                                       monkeypatch):
+    import shutil
+
+    from .conftest import HARBIN
+
+    model = tmp_path / "models" / "harbin_2020.toml"
+    model.parent.mkdir()
+    shutil.copy(HARBIN, model)
+    (tmp_path / "data").mkdir()
+    shutil.copy(HARBIN.parents[1] / "data" / "harbin_2020.csv", tmp_path / "data")
+    monkeypatch.chdir(tmp_path)
+    for args in (["run", "-q"], ["sensitivity", "--method", "oat", "--no-charts"],
+                 ["weights", "--method", "equal"], ["report", "--format", "md"], ["run", "-q"]):
+        result = run_cli(args[0], str(model), *args[1:])
+        assert result.exit_code == 0, (result.stdout + result.stderr)
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        "harbin_2020", "harbin_2020_report", "harbin_2020_sensitivity_oat",
+        "harbin_2020_weights_equal"]
+
+
+def test_markup_like_names_print_literally_in_every_command(tmp_path: Path):
+    from .conftest import write_csv
+    from .conftest import write_model as write_plain_model
+
+    write_csv(tmp_path / "u.csv", ["id", "name", "pop"],
+              [["a", "[/b]", 10], ["b", "[bold]x", 30]])
+    model = write_plain_model(tmp_path / "m.toml", {"name": "[red]m", "data": "u.csv", "id": "id",
+                                                    "label": "name", "cap": 40},
+                              {"pop": {"column": "pop", "weight": 1}})
+    for args in (["run"], ["report", "--format", "md", "--lang", "en"]):
+        result = run_cli(args[0], str(model), *args[1:], "--out", str(tmp_path / args[0]))
+        assert result.exit_code == 0, (result.stdout + result.stderr)
+        assert "Traceback" not in (result.stdout + result.stderr)
+    assert "[/b]" in run_cli("run", str(model), "--out", str(tmp_path / "run")).stdout

@@ -104,7 +104,7 @@ def test_weights_ahp_refuses_inconsistent_matrix(tmp_path):
     out = tmp_path / "w"
     outcome = invoke("weights", HARBIN, "--method", "ahp", "--matrix", matrix, "--out", out)
     assert outcome.exit_code == 2 and "CR = " in outcome.output and not out.exists()
-    forced = invoke("weights", HARBIN, "--method", "ahp", "--matrix", matrix, "--force",
+    forced = invoke("weights", HARBIN, "--method", "ahp", "--matrix", matrix, "--accept-inconsistent",
                     "--out", out)
     assert forced.exit_code == 0, forced.output
     assert "above 0.1, forced" in forced.output

@@ -126,7 +126,7 @@ def test_inconsistent_ahp_is_refused_unless_forced(tmp_path):
     path = _matrix_file(tmp_path, rows)
     with pytest.raises(InputError, match=r"consistency ratio CR = \d\.\d+ is above 0.1"):
         derive_weights(HARBIN, "ahp", matrix=path)
-    forced = derive_weights(HARBIN, "ahp", matrix=path, force=True)
+    forced = derive_weights(HARBIN, "ahp", matrix=path, accept_inconsistent=True)
     assert forced.consistency.cr > 0.1 and forced.weights.sum() == pytest.approx(1)
 
 
