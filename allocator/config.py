@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import math
+import os
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
@@ -122,11 +123,12 @@ class ModelSpec(_Strict):
         return {name: ind.weight / total for name, ind in self.indicators.items()}
 
     def data_path(self) -> Path:
-        """The data table's path, relative to the model file when the model came from one."""
+        """The data table's path, relative to the model file when the model came from one
+        (normalised, so that messages say ``data/x.csv``, not ``models/../data/x.csv``)."""
         path = Path(self.data)
         if not path.is_absolute() and self.source is not None:
             path = Path(self.source).parent / path
-        return path
+        return Path(os.path.normpath(path))
 
     def with_overrides(
         self,
