@@ -1,12 +1,11 @@
 """Charts of sensitivity studies (matplotlib, Agg backend: no display needed).
 
-Unit names are drawn in Chinese when a CJK font is installed; otherwise units are shown by id, so
-that a chart never shows empty boxes.
+Units are shown as ``id name``: the Chinese name when a CJK font is installed, otherwise the
+English name (model key ``label_en``) or the id alone, so that a chart never shows empty boxes.
 """
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 
 import matplotlib
@@ -16,38 +15,39 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
-from matplotlib import font_manager  # noqa: E402
 
+from allocator.charts import cjk_font  # noqa: E402
 from allocator.data import natural_key  # noqa: E402
 
-CJK_FONTS = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "WenQuanYi Zen Hei",
-             "WenQuanYi Micro Hei", "SimHei", "Microsoft YaHei", "PingFang SC", "Heiti SC")
 
+def unit_names(units: pd.DataFrame, ids) -> list[str]:
+    """``id name`` for ``ids`` from a unit frame (``id``, ``label``, optional ``label_en``): the
+    label when it can be drawn (ASCII, or a CJK font is installed), else the English name, else
+    the id alone.
 
-@functools.cache
-def cjk_font() -> str | None:
-    """The first installed font that can draw Chinese names, or None."""
-    installed = {f.name for f in font_manager.fontManager.ttflist}
-    return next((name for name in CJK_FONTS if name in installed), None)
-
-
-def unit_names(ids, labels) -> list[str]:
-    """``id label`` when the label can be drawn, else the id alone.
-
-    >>> unit_names(["230102"], ["Daoli"])
-    ['230102 Daoli']
+    >>> units = pd.DataFrame({"id": ["1", "2"], "label": ["道里区", "Hill"], "label_en": ["Daoli", ""]})
+    >>> unit_names(units, ["1", "2"]) in (["1 Daoli", "2 Hill"], ["1 道里区", "2 Hill"])
+    True
     """
+    def clean(value) -> str:
+        return "" if value is None or value != value else str(value).strip()
+
+    labels = dict(zip(units["id"], units["label"].map(clean), strict=True))
+    english = (dict(zip(units["id"], units["label_en"].map(clean), strict=True))
+               if "label_en" in units else {})
     out = []
-    for unit, label in zip(ids, labels, strict=True):
-        label = "" if label is None or label != label else str(label)
-        drawable = label.isascii() or cjk_font() is not None
-        out.append(f"{unit} {label}".strip() if label and drawable else str(unit))
+    for unit in ids:
+        label = labels.get(unit, "")
+        if not (label and (label.isascii() or cjk_font() is not None)):
+            label = english.get(unit, "")
+        out.append(f"{unit} {label}".strip())
     return out
 
 
 def _figure(rows: int, width: float = 9.0):
-    if cjk_font():
-        plt.rcParams["font.sans-serif"] = [cjk_font(), *plt.rcParams["font.sans-serif"]]
+    font = cjk_font()
+    if font and plt.rcParams["font.sans-serif"][:1] != [font]:
+        plt.rcParams["font.sans-serif"] = [font, *plt.rcParams["font.sans-serif"]]
     height = max(3.5, 0.32 * rows + 1.6)
     return plt.subplots(figsize=(width, height), dpi=120)
 
@@ -64,7 +64,7 @@ def sweep_chart(result, title: str, path: Path, top: int = 15) -> None:
     swing = posts.max(axis=0) - posts.min(axis=0)
     ids = result.units["id"].tolist()
     order = sorted(range(len(ids)), key=lambda i: (-swing[i], natural_key(ids[i])))[:top]
-    names = unit_names([ids[i] for i in order], [result.units["label"].iloc[i] for i in order])
+    names = unit_names(result.units, [ids[i] for i in order])
     fig, ax = _figure(len(order) // 2)
     colors = plt.get_cmap("tab20").colors
     styles = ("-", "--", ":", "-.")
@@ -89,7 +89,7 @@ def sweep_chart(result, title: str, path: Path, top: int = 15) -> None:
 def tornado_chart(result, title: str, path: Path, top: int = 15) -> None:
     """Tornado: the (unit, indicator) pairs whose posts swing most when one weight moves ±delta."""
     frame = result.largest(top).iloc[::-1]
-    names = unit_names(frame["id"], frame["label"])
+    names = unit_names(result.units, frame["id"])
     labels = [f"{n} · {k}" for n, k in zip(names, frame["indicator"], strict=True)]
     fig, ax = _figure(len(frame))
     y = np.arange(len(frame))
@@ -114,7 +114,7 @@ def band_chart(result, title: str, path: Path, top: int = 15) -> None:
     if len(summary) > limit:
         summary = summary.sort_values(["_width", "_key"], ascending=[False, True]).head(limit)
     summary = summary.sort_values(["base", "_key"], ascending=[True, False])
-    names = unit_names(summary["id"], summary["label"])
+    names = unit_names(result.summary, summary["id"])
     fig, ax = _figure(len(summary))
     y = np.arange(len(summary))
     ax.hlines(y, summary["alloc_min"], summary["alloc_max"], color="#9ecae1", linewidth=1.2,

@@ -38,6 +38,7 @@ class UnitTable:
     ceiling: np.ndarray | None
     path: Path
     sha256: str
+    labels_en: tuple[str, ...] | None = None  # English display names (model key ``label_en``)
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -220,6 +221,7 @@ def load_table(spec: ModelSpec) -> UnitTable:
     return UnitTable(
         ids=tuple(ids[r] for r in order),
         labels=text_column(spec.label, "label"),
+        labels_en=text_column(spec.label_en, "label_en"),
         groups=groups,
         indicators=indicators,
         actual=number_column(spec.actual, "actual"),

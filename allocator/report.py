@@ -21,7 +21,7 @@ from rich.table import Table as RichTable
 
 from allocator.api import AllocationResult, package_versions
 from allocator.config import ModelSpec
-from allocator.data import file_sha256, read_raw_table
+from allocator.data import file_sha256
 from allocator.errors import InputError, did_you_mean
 from allocator.explain import Explanation, explain, split_tenths
 from allocator.tables import Column, Report, Row, T, Table
@@ -454,16 +454,9 @@ def inputs_table(result: AllocationResult) -> Table:
 
 def _names_en(result: AllocationResult) -> dict[str, str]:
     """Unit id -> English name from the model's ``label_en`` column (the id where none)."""
-    spec = result.spec
-    if not spec.label_en:
-        return {i: i for i in result.table.ids}
-    frame = read_raw_table(spec.data_path(), spec.sheet)
-    if spec.label_en not in frame.columns:
-        raise InputError(f"{spec.data_path()}: no column '{spec.label_en}' (named by 'label_en' "
-                         f"in the model){did_you_mean(spec.label_en, frame.columns)}")
-    names = dict(zip(frame[spec.id].astype(str).str.strip(),
-                     frame[spec.label_en].astype(str).str.strip(), strict=True))
-    return {i: names.get(i) or i for i in result.table.ids}
+    table = result.table
+    english = table.labels_en or table.ids
+    return {i: name or i for i, name in zip(table.ids, english, strict=True)}
 
 
 def build_report(result: AllocationResult, explanation: Explanation | None = None) -> Report:

@@ -246,12 +246,15 @@ class FastAllocator:
     def unit_frame(self) -> pd.DataFrame:
         """id, label, group and actual of every unit (id order)."""
         n = len(self.table)
-        return pd.DataFrame({
+        frame = pd.DataFrame({
             "id": list(self.table.ids),
             "label": list(self.table.labels) if self.table.labels else [""] * n,
             "group": list(self.table.groups) if self.table.groups else [""] * n,
             "actual": self.table.actual if self.table.actual is not None else np.full(n, np.nan),
         })
+        if self.table.labels_en:
+            frame.insert(2, "label_en", list(self.table.labels_en))
+        return frame
 
 
 def _prepare(model: ModelSpec | str | Path | FastAllocator, rounding: str | None = None
