@@ -124,8 +124,11 @@ def test_highs_and_cbc_give_the_same_whole_posts(tmp_path, params, data):
     assert cbc.solver == "cbc" and highs.solver == "highs"
 
 
-def test_harbin_is_the_same_with_cbc():
-    assert allocate(HARBIN, solver="cbc").posts.tolist() == allocate(HARBIN).posts.tolist()
+@pytest.mark.parametrize("model", [HARBIN, CHINA], ids=["harbin", "china"])
+def test_bundled_models_are_the_same_with_cbc(model):
+    highs, cbc = allocate(model), allocate(model, solver="cbc")
+    assert cbc.posts.tolist() == highs.posts.tolist()
+    assert np.abs(cbc.fair.exact - highs.fair.exact).max() < 1e-9
 
 
 def test_overrides_are_recorded(small_model):
