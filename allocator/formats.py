@@ -450,7 +450,7 @@ margin:2em;color:#111}table{border-collapse:collapse;margin:0.5em 0;font-size:0.
 caption{font-weight:bold;padding:0.4em}thead tr{border-top:2px solid #000;border-bottom:1px solid #000}
 tbody tr:last-child{border-bottom:2px solid #000}th,td{padding:0.2em 0.6em}td.num{text-align:right}
 tr.subtotal td,tr.total td{font-weight:bold}p.note{font-size:0.85em;margin:0.2em 0}
-figure{margin:1em 0}img{max-width:100%}"""
+figure{margin:1em 0}img{max-width:100%}td{white-space:nowrap}div.wide{overflow-x:auto}"""
 
 
 def html_text(report: Report, lang: str, charts: dict[str, bytes] | None = None,
@@ -469,7 +469,7 @@ def html_text(report: Report, lang: str, charts: dict[str, bytes] | None = None,
     if charts:
         parts += [f'<p class="note">{esc(note_prefix(lang) + n)}</p>' for n in chart_notes]
     for number, table in enumerate(report.tables, start=1):
-        parts.append(f'<table id="{esc(table.key)}"><caption>{esc(caption(table, number, lang))}'
+        parts.append(f'<div class="wide"><table id="{esc(table.key)}"><caption>{esc(caption(table, number, lang))}'
                      "</caption><thead><tr>"
                      + "".join(f"<th>{esc(h)}</th>" for h in table.headers(lang))
                      + "</tr></thead><tbody>")
@@ -479,7 +479,7 @@ def html_text(report: Report, lang: str, charts: dict[str, bytes] | None = None,
                 cls = ' class="num"' if table.columns[j].kind in NUMERIC else ""
                 cells.append(f"<td{cls}>{esc(table.text(i, j, lang))}</td>")
             parts.append(f'<tr class="{row.level}">' + "".join(cells) + "</tr>")
-        parts.append("</tbody></table>")
+        parts.append("</tbody></table></div>")
         parts += [f'<p class="note">{esc(line)}</p>' for line in notes(report, table, lang)]
     parts += ["</body>", "</html>", ""]
     return "\n".join(parts)
