@@ -469,8 +469,8 @@ def html_text(report: Report, lang: str, charts: dict[str, bytes] | None = None,
     if charts:
         parts += [f'<p class="note">{esc(note_prefix(lang) + n)}</p>' for n in chart_notes]
     for number, table in enumerate(report.tables, start=1):
-        parts.append(f'<div class="wide"><table id="{esc(table.key)}"><caption>{esc(caption(table, number, lang))}'
-                     "</caption><thead><tr>"
+        parts.append(f'<div class="wide"><table id="{esc(table.key)}">'
+                     f"<caption>{esc(caption(table, number, lang))}</caption><thead><tr>"
                      + "".join(f"<th>{esc(h)}</th>" for h in table.headers(lang))
                      + "</tr></thead><tbody>")
         for i, row in enumerate(table.rows):

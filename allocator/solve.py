@@ -177,9 +177,15 @@ def solve_fair(problem: Problem, solver: str = "highs") -> FairSolution:
 
     * a unit whose own bounds force a deviation d above the round's level is held at its
       bound nearest its target before the round (it cannot do better, and doing worse would raise
-      a larger deviation); the held set is found with at most two extra LPs;
+      a larger deviation). The largest held set that leaves every total reachable is found by
+      arithmetic; it is kept when every held unit's d exceeds the level the LP then finds (a
+      certificate), else the LP is repeated at that level and, when many thresholds lie
+      between, a bisection finds the largest certified held set;
     * a pool whose remaining total equals the sum of its free units' lower (or upper) bounds
       fixes all of them at once.
+
+    Duals are used only for their sign pattern (which units are blocked), never as prices: at a
+    degenerate optimum they are not unique. The answer is then made exact by :func:`polish`.
     """
     n = len(problem)
     t = problem.target
