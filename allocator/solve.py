@@ -35,7 +35,7 @@ import numpy as np
 import pulp
 
 from allocator.errors import InfeasibleError, SolverError
-from allocator.model import Problem
+from allocator.model import Problem, check_feasible
 
 TOL = 1e-9
 
@@ -217,6 +217,7 @@ def solve_fair(problem: Problem, solver: str = "highs") -> FairSolution:
         candidates = np.concatenate([[0.0], np.unique(dmin[active])])
         # The smallest threshold whose held units leave every total reachable (arithmetic only).
         if not reachable(float(candidates[-1]), active):
+            check_feasible(problem)  # raises, saying which bound or total cannot hold
             raise InfeasibleError("the bounds and totals cannot all hold at once")
         lo_k, hi_k = 0, len(candidates) - 1
         while lo_k < hi_k:

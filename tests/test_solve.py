@@ -141,5 +141,5 @@ def test_cbc_gives_the_same_fair_solution_as_highs(p):
 
 def test_infeasible_bounds_are_reported():
     p = make_problem([10, 10], lower=[15, 15], pools=[([0, 1], 20)])
-    with pytest.raises(InfeasibleError):
+    with pytest.raises(InfeasibleError, match="floors of the units add up to 30 posts but the cap is 20"):
         solve_fair(p)
