@@ -98,6 +98,39 @@ def package_versions() -> dict[str, str]:
     return versions
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """Everything before the solve: the model with its overrides applied, its table, its problem
+    and each target broken down by indicator."""
+
+    spec: ModelSpec
+    table: UnitTable
+    problem: Problem
+    components: dict[str, np.ndarray]
+    overrides: dict
+
+
+def prepare(
+    model: ModelSpec | str | Path,
+    *,
+    weights: dict[str, float] | None = None,
+    cap: int | None = None,
+    solver: str | None = None,
+    rounding: str | None = None,
+) -> Prepared:
+    """Load a model (a TOML path or a :class:`ModelSpec`), apply overrides, read and check its
+    table and build its problem; raise as :func:`allocate` does. Shared by every command."""
+    spec = model if isinstance(model, ModelSpec) else load_model(model)
+    overrides = {k: v for k, v in
+                 {"weights": weights, "cap": cap, "solver": solver, "rounding": rounding}.items()
+                 if v is not None and v != {}}  # cap=0 is an override (and invalid), not "none"
+    if overrides:
+        spec = spec.with_overrides(**overrides)
+    table = load_table(spec)
+    problem, components = build_problem(spec, table)
+    return Prepared(spec, table, problem, components, overrides)
+
+
 def allocate(
     model: ModelSpec | str | Path,
     *,
@@ -112,16 +145,10 @@ def allocate(
     or rounding method. Raises :class:`~allocator.errors.InputError` on invalid input and
     :class:`~allocator.errors.InfeasibleError` when the constraints cannot all hold.
     """
-    spec = model if isinstance(model, ModelSpec) else load_model(model)
-    overrides = {k: v for k, v in
-                 {"weights": weights, "cap": cap, "solver": solver, "rounding": rounding}.items()
-                 if v is not None and v != {}}  # cap=0 is an override (and invalid), not "none"
-    if overrides:
-        spec = spec.with_overrides(**overrides)
-    table = load_table(spec)
-    problem, components = build_problem(spec, table)
-    fair = solve_fair(problem, spec.solver)
-    posts = round_allocation(problem, fair.exact, spec.rounding)
-    return AllocationResult(spec=spec, table=table, problem=problem, components=components,
-                            fair=fair, posts=posts, binding=binding_rules(problem, fair.exact),
-                            overrides=overrides)
+    ready = prepare(model, weights=weights, cap=cap, solver=solver, rounding=rounding)
+    problem = ready.problem
+    fair = solve_fair(problem, ready.spec.solver)
+    posts = round_allocation(problem, fair.exact, ready.spec.rounding)
+    return AllocationResult(spec=ready.spec, table=ready.table, problem=problem,
+                            components=ready.components, fair=fair, posts=posts,
+                            binding=binding_rules(problem, fair.exact), overrides=ready.overrides)

@@ -34,10 +34,11 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from allocator.config import ModelSpec, load_model
-from allocator.data import UnitTable, load_table, natural_key
+from allocator.api import prepare
+from allocator.config import ModelSpec
+from allocator.data import UnitTable, natural_key
 from allocator.errors import InputError
-from allocator.model import Problem, build_problem
+from allocator.model import Problem
 from allocator.rounding import QUANTUM_DECIMALS, SNAP, round_pool
 from allocator.targets import transform
 
@@ -170,12 +171,8 @@ class FastAllocator:
     def from_model(cls, model: ModelSpec | str | Path, *, rounding: str | None = None,
                    cap: int | None = None) -> FastAllocator:
         """Load a model (path or spec) once; ``rounding``/``cap`` override the model's."""
-        spec = model if isinstance(model, ModelSpec) else load_model(model)
-        overrides = {k: v for k, v in {"rounding": rounding, "cap": cap}.items() if v}
-        if overrides:
-            spec = spec.with_overrides(**overrides)
-        table = load_table(spec)
-        problem, _ = build_problem(spec, table)
+        ready = prepare(model, rounding=rounding, cap=cap)
+        spec, table, problem = ready.spec, ready.table, ready.problem
         names = tuple(spec.indicators)
         columns = []
         for name in names:

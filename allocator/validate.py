@@ -10,9 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from allocator.config import ModelSpec, load_model
-from allocator.data import UnitTable, load_table
-from allocator.model import Problem, build_problem
+from allocator.api import prepare
+from allocator.config import ModelSpec
+from allocator.data import UnitTable
+from allocator.model import Problem
 
 
 @dataclass(frozen=True)
@@ -53,9 +54,6 @@ def validate(model: ModelSpec | str | Path, *, weights: dict[str, float] | None 
     Raises :class:`~allocator.errors.InputError` (invalid model or data) or
     :class:`~allocator.errors.InfeasibleError` (with the diagnosis) exactly as a run would.
     """
-    spec = model if isinstance(model, ModelSpec) else load_model(model)
-    if weights or cap is not None:
-        spec = spec.with_overrides(weights=weights, cap=cap)
-    table = load_table(spec)
-    problem, _ = build_problem(spec, table)
+    ready = prepare(model, weights=weights, cap=cap)
+    spec, table, problem = ready.spec, ready.table, ready.problem
     return Validation(spec=spec, table=table, problem=problem)
