@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from rich import box
 from rich.table import Table as RichTable
 
 from allocator.api import AllocationResult, package_versions
@@ -60,19 +61,20 @@ def _fmt(value, digits: int = 0, suffix: str = "") -> str:
 
 
 def terminal_table(frame: pd.DataFrame, title: str, *, max_units: int = 60) -> RichTable:
-    """A rich table of the allocation; above ``max_units`` units, only subtotals and total."""
+    """A rich table of the allocation that fits an 80-column terminal: units under their group's
+    subtotal (so no group column), numbers never cut. Above ``max_units`` units, only subtotals
+    and the total."""
     units = len(frame) <= max_units
-    table = RichTable(title=title, show_lines=False)
-    for name, justify in [("id", "left"), ("label", "left"), ("group", "left"),
-                          ("target", "right"), ("allocation", "right"), ("actual", "right"),
-                          ("difference", "right"), ("change %", "right"), ("binding", "left")]:
-        table.add_column(name, justify=justify)
+    table = RichTable(title=title, box=box.SIMPLE_HEAD, pad_edge=False)
+    for name, numeric in [("id", False), ("unit", False), ("target", True), ("posts", True),
+                          ("current", True), ("change", True), ("change %", True),
+                          ("held by", False)]:
+        table.add_column(name, justify="right" if numeric else "left", no_wrap=numeric)
     for row in table_rows(frame, units=units):
-        style = "bold" if row["subtotal"] else None
-        table.add_row(str(row["id"]), str(row["label"] or ""), str(row["group"] or ""),
-                      _fmt(row["target"], 1), _fmt(row["allocation"]), _fmt(row["actual"]),
-                      _fmt(row["difference"]), _fmt(row["change_pct"], 1, "%"),
-                      str(row["binding"] or ""), style=style,
+        table.add_row(str(row["id"]), str(row["label"] or ""), _fmt(row["target"], 1),
+                      _fmt(row["allocation"]), _fmt(row["actual"]), _fmt(row["difference"]),
+                      _fmt(row["change_pct"], 1, "%"), str(row["binding"] or ""),
+                      style="bold" if row["subtotal"] else None,
                       end_section=bool(row["subtotal"]))
     if not units:
         table.caption = f"{len(frame):,} units: subtotals only; every unit is in allocation.csv"
