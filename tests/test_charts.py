@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import warnings
 import xml.etree.ElementTree as ET
-from pathlib import Path
 
 import pytest
 from matplotlib import font_manager, ft2font
@@ -21,7 +20,7 @@ from allocator.charts import (
 )
 from allocator.report import build_report
 
-HARBIN = Path(__file__).resolve().parents[1] / "models" / "harbin_2020.toml"
+from .conftest import HARBIN
 
 
 @pytest.fixture(scope="module")

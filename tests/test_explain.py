@@ -14,8 +14,7 @@ from allocator.errors import InputError
 from allocator.explain import explain, split_tenths, unit_index
 from allocator.solve import water_fill
 
-ROOT = Path(__file__).resolve().parents[1]
-HARBIN = ROOT / "models" / "harbin_2020.toml"
+from .conftest import HARBIN, ROOT
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,6 @@ import io
 import re
 import warnings
 from html.parser import HTMLParser
-from pathlib import Path
 
 import pytest
 from docx import Document
@@ -23,8 +22,8 @@ from allocator.errors import InputError
 from allocator.formats import tex_escape
 from allocator.report import ReportOptions, write_report
 
-ROOT = Path(__file__).resolve().parents[1]
-HARBIN = ROOT / "models" / "harbin_2020.toml"
+from .conftest import HARBIN, ROOT
+
 HEADERS = {"zh": ("代码", "单位", "优化配置数", "现有编制数", "零基测算数", "增减数", "增减比例"),
            "en": ("Code", "Unit", "Allocation", "Current posts", "Zero-based target", "Change",
                   "Change %")}

@@ -18,10 +18,9 @@ from allocator.diagnose import elastic_relaxation, find_conflicts, infeasibility
 from allocator.model import Pool, Problem, build_problem
 from allocator.solve import water_fill
 
+from .conftest import HARBIN, ROOT
 from .validation_support import run_cli
 
-ROOT = Path(__file__).parent.parent
-HARBIN = ROOT / "models" / "harbin_2020.toml"
 DATA = pd.read_csv(ROOT / "data" / "harbin_2020.csv")
 
 

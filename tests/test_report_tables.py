@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from itertools import combinations
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,7 +12,7 @@ from hypothesis import strategies as st
 from allocator import allocate
 from allocator.report import build_report, coefficient_of_variation, gini
 
-HARBIN = Path(__file__).resolve().parents[1] / "models" / "harbin_2020.toml"
+from .conftest import HARBIN
 
 
 @pytest.fixture(scope="module")

@@ -28,9 +28,7 @@ from allocator.sensitivity import (
 )
 from allocator.solve import solve_fair, water_fill
 
-ROOT = Path(__file__).resolve().parents[1]
-HARBIN = ROOT / "models" / "harbin_2020.toml"
-CHINA = ROOT / "models" / "china_counties_2020.toml"
+from .conftest import CHINA, HARBIN
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -11,7 +10,8 @@ from typer.testing import CliRunner
 from allocator.api import allocate
 from allocator.cli import app
 
-ROOT = Path(__file__).resolve().parents[1]
+from .conftest import ROOT
+
 HARBIN = str(ROOT / "models" / "harbin_2020.toml")
 runner = CliRunner()
 

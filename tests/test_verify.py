@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from .conftest import ROOT
 from .validation_support import run_cli, write_model
 
-ROOT = Path(__file__).parent.parent
 HARBIN_TABLE = (ROOT / "data" / "harbin_2020.csv").read_text(encoding="utf-8")
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -28,8 +26,8 @@ from allocator.weights import (
     write_derived_weights,
 )
 
-ROOT = Path(__file__).resolve().parents[1]
-HARBIN = ROOT / "models" / "harbin_2020.toml"
+from .conftest import HARBIN
+
 NAMES = ("population", "urban_population", "area", "townships")
 
 positive_matrices = st.integers(3, 12).flatmap(
