@@ -190,24 +190,36 @@ def allocation_chart(report: Report, text: ChartText):
     title = TITLES["allocation" if has_actual else "allocation_only"]
     units, heading = _limit(units, "change" if has_actual else "allocation", title.get(text.lang),
                             text.lang, LARGEST_CHANGE if has_actual else LARGEST_VALUE)
-    units.sort(key=lambda u: u["allocation"])
+    fig, ax = _paired_bars(units, text, before=("actual", T("现有编制数", "Current posts"))
+                           if has_actual else None,
+                           after=("allocation", T("优化配置数", "Allocation")),
+                           xlabel=T("编制数", "Posts"), title=heading)
+    ax.xaxis.set_major_formatter("{x:,.0f}")
+    _footnote(fig, report, text)
+    return fig
+
+
+def _paired_bars(units: list[dict], text: ChartText, *, before: tuple[str, T] | None,
+                 after: tuple[str, T], xlabel: T, title: str):
+    """Horizontal bars per unit, sorted by the ``after`` value (largest on top): a grey bar for
+    ``before`` (when given) beside a blue bar for ``after``."""
+    after_key, after_label = after
+    units = sorted(units, key=lambda u: u[after_key])
     fig = _figure(max(3.0, 0.28 * len(units) + 1.2))
     ax = fig.add_subplot()
     y = list(range(len(units)))
-    if has_actual:
-        ax.barh([v - 0.2 for v in y], [u["actual"] for u in units], height=0.4, color=GREY,
-                label=T("现有编制数", "Current posts").get(text.lang))
-    ax.barh([v + (0.2 if has_actual else 0) for v in y], [u["allocation"] for u in units],
-            height=0.4 if has_actual else 0.7, color=BLUE,
-            label=T("优化配置数", "Allocation").get(text.lang))
+    if before is not None:
+        before_key, before_label = before
+        ax.barh([v - 0.2 for v in y], [u[before_key] for u in units], height=0.4, color=GREY,
+                label=before_label.get(text.lang))
+    ax.barh([v + (0.2 if before else 0) for v in y], [u[after_key] for u in units],
+            height=0.4 if before else 0.7, color=BLUE, label=after_label.get(text.lang))
     ax.set_yticks(y, [text.names[u["id"]] for u in units])
-    ax.set_xlabel(T("编制数", "Posts").get(text.lang))
-    ax.set_title(heading)
-    ax.xaxis.set_major_formatter("{x:,.0f}")
+    ax.set_xlabel(xlabel.get(text.lang))
+    ax.set_title(title)
     ax.legend(loc="lower right")
     ax.grid(axis="x", alpha=0.3)
-    _footnote(fig, report, text)
-    return fig
+    return fig, ax
 
 
 def per10k_chart(report: Report, text: ChartText):
@@ -225,21 +237,10 @@ def per10k_chart(report: Report, text: ChartText):
             u["gap"] = u["per10k_after"] - (u.get("per10k_before") or 0)
         units, title = _limit(units, "gap", title, text.lang,
                               LARGEST_CHANGE if before else LARGEST_VALUE)
-    units.sort(key=lambda u: u["per10k_after"])
-    fig = _figure(max(3.0, 0.28 * len(units) + 1.2))
-    ax = fig.add_subplot()
-    y = list(range(len(units)))
-    if before:
-        ax.barh([v - 0.2 for v in y], [u["per10k_before"] for u in units], height=0.4,
-                color=GREY, label=T("调整前", "Current").get(text.lang))
-    ax.barh([v + (0.2 if before else 0) for v in y], [u["per10k_after"] for u in units],
-            height=0.4 if before else 0.7, color=BLUE,
-            label=T("调整后", "Allocated").get(text.lang))
-    ax.set_yticks(y, [text.names[u["id"]] for u in units])
-    ax.set_xlabel(T("每万人编制数", "Posts per 10,000 residents").get(text.lang))
-    ax.set_title(title)
-    ax.legend(loc="lower right")
-    ax.grid(axis="x", alpha=0.3)
+    fig, _ = _paired_bars(units, text, before=("per10k_before", T("调整前", "Current"))
+                          if before else None,
+                          after=("per10k_after", T("调整后", "Allocated")),
+                          xlabel=T("每万人编制数", "Posts per 10,000 residents"), title=title)
     _footnote(fig, report, text)
     return fig
 
