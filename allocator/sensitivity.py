@@ -732,12 +732,9 @@ class StudyOutput:
 
 
 def _csv_writer(frame: pd.DataFrame):
-    from allocator.export import FLOAT_FORMAT, neutralise
+    from allocator.export import FLOAT_FORMAT, neutralise_frame
 
-    frame = frame.copy()
-    for column in ("id", "label", "group"):
-        if column in frame:
-            frame[column] = frame[column].map(neutralise)
+    frame = neutralise_frame(frame)  # every text cell, e.g. label_en and indicator names too
     for column in frame.columns:  # whole posts print as whole numbers
         values = frame[column]
         if (column in ("actual", "difference") or column.startswith("diff_")) \

@@ -309,7 +309,7 @@ def write_derived_weights(model: ModelSpec | str | Path, options: WeightsOptions
     :func:`allocator.sensitivity.montecarlo` around the derived weights (its summary, indices
     and band chart go into the same folder), to show how much the allocation rests on them.
     """
-    from allocator.export import write_files
+    from allocator.export import neutralise_frame, write_files
     from allocator.sensitivity import MonteCarloOptions, SensitivityOptions, study_files
 
     spec = model if isinstance(model, ModelSpec) else load_model(model)
@@ -319,7 +319,8 @@ def write_derived_weights(model: ModelSpec | str | Path, options: WeightsOptions
     model_name = f"{stem}_{options.method}.toml"
     out_dir = Path(out_dir)
     toml_text = model_file_text(spec, derived.as_dict(), options.method, out_dir / model_name)
-    csv_text = derived.frame().to_csv(index=False, float_format="%.6f", lineterminator="\n")
+    csv_text = neutralise_frame(derived.frame()).to_csv(index=False, float_format="%.6f",
+                                                        lineterminator="\n")
     files = {
         "weights.csv": lambda p: p.write_text(csv_text, encoding="utf-8", newline=""),
         model_name: lambda p: p.write_text(toml_text, encoding="utf-8"),

@@ -206,3 +206,23 @@ def test_markup_like_names_print_literally_in_every_command(tmp_path: Path):
         assert result.exit_code == 0, (result.stdout + result.stderr)
         assert "Traceback" not in (result.stdout + result.stderr)
     assert "[/b]" in run_cli("run", str(model), "--out", str(tmp_path / "run")).stdout
+
+
+def test_study_and_weights_csvs_neutralise_every_text_cell(tmp_path: Path):
+    from .conftest import write_csv
+    from .conftest import write_model as write_plain_model
+
+    write_csv(tmp_path / "u.csv", ["id", "name", "name_en", "pop", "area"],
+              [["a", "=HYPERLINK(1)", "@evil", 10, 5], ["b", "ok", "+1", 30, 2]])
+    model = write_plain_model(tmp_path / "m.toml", {
+        "name": "m", "data": "u.csv", "id": "id", "label": "name", "label_en": "name_en",
+        "cap": 40}, {"pop": {"column": "pop", "weight": 1}, "area": {"column": "area", "weight": 1}})
+    for args, name in ((["sensitivity", "--method", "oat", "--no-charts"], "oat.csv"),
+                       (["weights", "--method", "equal"], "weights.csv")):
+        out = tmp_path / args[0]
+        assert run_cli(args[0], str(model), *args[1:], "--out", str(out)).exit_code == 0
+        rows = list(csv.reader(io.StringIO((out / name).read_text(encoding="utf-8"))))
+        cells = [c for row in rows for c in row]
+        assert not any(c.startswith(("=", "+", "@")) for c in cells), cells
+    oat_cells = (tmp_path / "sensitivity" / "oat.csv").read_text(encoding="utf-8")
+    assert "'=HYPERLINK(1)" in oat_cells
