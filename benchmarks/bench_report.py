@@ -11,9 +11,9 @@ import warnings
 from pathlib import Path
 
 from allocator import allocate
-from allocator.charts import FontFallbackWarning, render_charts
-from allocator.formats import report_files
-from allocator.report import build_report
+from allocator.report.build import build_report
+from allocator.report.charts import FontFallbackWarning, render_charts
+from allocator.report.formats import report_files
 
 ROOT = Path(__file__).resolve().parents[1]
 MODELS = ("harbin_2020", "china_counties_2020")

@@ -23,8 +23,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from allocator.api import allocate  # noqa: E402
-from allocator.sensitivity import MonteCarloOptions, montecarlo  # noqa: E402
+from allocator.pipeline.allocate import allocate  # noqa: E402
+from allocator.studies.sensitivity import MonteCarloOptions, montecarlo  # noqa: E402
 
 CLI = [sys.executable, "-c", "from allocator.cli import main; main()"]
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from allocator.model import Pool, Problem
+from allocator.core.problem import Pool, Problem
 
 ROOT = Path(__file__).resolve().parents[1]
 HARBIN = ROOT / "models" / "harbin_2020.toml"

@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from allocator import allocate
-from allocator.solve import water_fill
+from allocator.core.waterfill import water_fill
 
 from .conftest import CHINA, HARBIN, write_csv, write_model
 

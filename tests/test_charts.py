@@ -10,15 +10,16 @@ import pytest
 from matplotlib import font_manager, ft2font
 from matplotlib.text import Text
 
-from allocator import allocate, charts
-from allocator.charts import (
+from allocator import allocate
+from allocator.report import charts
+from allocator.report.build import build_report
+from allocator.report.charts import (
     FontFallbackWarning,
     allocation_chart,
     chart_text,
     render_charts,
     waterfall_chart,
 )
-from allocator.report import build_report
 
 from .conftest import HARBIN
 

@@ -10,9 +10,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from allocator import allocate
+from allocator.core.explain import explain, split_tenths
+from allocator.core.waterfill import water_fill
 from allocator.errors import InputError
-from allocator.explain import explain, split_tenths, unit_index
-from allocator.solve import water_fill
+from allocator.pipeline.allocate import unit_index
 
 from .conftest import HARBIN, ROOT
 

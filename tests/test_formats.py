@@ -16,11 +16,11 @@ from openpyxl import load_workbook
 from typer.testing import CliRunner
 
 from allocator import allocate
-from allocator.charts import FontFallbackWarning
 from allocator.cli import app
 from allocator.errors import InputError
-from allocator.formats import tex_escape
-from allocator.report import ReportOptions, write_report
+from allocator.report.build import ReportOptions, write_report
+from allocator.report.charts import FontFallbackWarning
+from allocator.report.formats import tex_escape
 
 from .conftest import HARBIN, ROOT
 
@@ -273,7 +273,7 @@ def _is_number(text: str) -> bool:
 
 def test_bad_options_write_nothing(tmp_path, result):
     out = tmp_path / "out"
-    with pytest.raises(InputError, match="--explain 平方区: no unit.*did you mean '平房区'"):
+    with pytest.raises(InputError, match="no unit with id or name '平方区'.*did you mean '平房区'"):
         write_report(result, out, ReportOptions(explain="平方区"))
     with pytest.raises(InputError, match="--lang fr"):
         write_report(result, out, ReportOptions(lang="fr"))

@@ -13,10 +13,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from allocator import InfeasibleError, load_model
-from allocator.data import load_table
-from allocator.diagnose import elastic_relaxation, find_conflicts, infeasibility
-from allocator.model import Pool, Problem, build_problem
-from allocator.solve import water_fill
+from allocator.core.assemble import build_problem
+from allocator.core.feasibility import elastic_relaxation, find_conflicts, infeasibility
+from allocator.core.problem import Pool, Problem
+from allocator.core.waterfill import water_fill
+from allocator.table import load_table
 
 from .conftest import HARBIN, ROOT
 from .validation_support import run_cli
@@ -96,7 +97,7 @@ def test_suggested_cap_is_the_tightest_fix():
 
 def test_cap_fix_for_the_units_outside_fixed_groups():
     """With one group fixed, the other units share what is left: the fix moves the cap."""
-    from allocator.config import GroupSpec
+    from allocator.schema import GroupSpec
 
     spec = harbin(floor=3200.0, max_cut=None, max_increase=None).model_copy(
         update={"group": "type", "groups": {"county": GroupSpec(total=33095)}})
@@ -113,7 +114,7 @@ def test_cap_fix_for_the_units_outside_fixed_groups():
 
 
 def test_lower_cap_fix_for_the_units_outside_fixed_groups():
-    from allocator.config import GroupSpec
+    from allocator.schema import GroupSpec
 
     spec = harbin(cap=70_000, ceiling=3700.0, floor=None, max_cut=None, max_increase=None)
     spec = spec.model_copy(update={"group": "type", "groups": {"county": GroupSpec(total=33095)}})

@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 
 from allocator import InputError
-from allocator.export import neutralise_frame, write_files
+from allocator.outputs.cells import neutralise_frame
+from allocator.outputs.folders import write_files
 
 from .validation_support import GOOD_TABLE, run_cli, write_model
 

@@ -10,7 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from allocator import allocate
-from allocator.report import build_report, coefficient_of_variation, gini
+from allocator.core.equity import coefficient_of_variation, gini
+from allocator.report.build import build_report
 
 from .conftest import HARBIN
 

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from allocator.rounding import METHODS, round_allocation, round_pool
-from allocator.solve import water_fill
+from allocator.core.rounding import METHODS, round_allocation, round_pool
+from allocator.core.waterfill import water_fill
 
 from .conftest import make_problem
 

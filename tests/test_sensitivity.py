@@ -11,12 +11,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from allocator.api import allocate
-from allocator.config import load_model
+from allocator.core.fair import solve_fair
+from allocator.core.problem import Pool, Problem
+from allocator.core.rounding import round_pool
+from allocator.core.waterfill import water_fill
 from allocator.errors import InputError
-from allocator.model import Pool, Problem
-from allocator.rounding import round_pool
-from allocator.sensitivity import (
+from allocator.pipeline.allocate import allocate
+from allocator.schema import load_model
+from allocator.studies.sensitivity import (
     FastAllocator,
     MonteCarloOptions,
     batch_hamilton,
@@ -26,7 +28,6 @@ from allocator.sensitivity import (
     sweep,
     vary_weight,
 )
-from allocator.solve import solve_fair, water_fill
 
 from .conftest import CHINA, HARBIN
 
@@ -144,7 +145,7 @@ def test_saved_samples_reproduce_with_allocator_run(tmp_path, harbin):
     from typer.testing import CliRunner
 
     from allocator.cli import app
-    from allocator.export import read_allocation
+    from allocator.outputs.runfiles import read_allocation
 
     path = tmp_path / "samples.csv"
     montecarlo(harbin, MonteCarloOptions(samples=300, concentration=5, seed=7), samples_path=path)

@@ -7,8 +7,8 @@ import csv
 import pytest
 from typer.testing import CliRunner
 
-from allocator.api import allocate
 from allocator.cli import app
+from allocator.pipeline.allocate import allocate
 
 from .conftest import ROOT
 

@@ -5,8 +5,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from allocator.core.fair import solve_fair
+from allocator.core.waterfill import binding_rules, pool_lambdas, water_fill
 from allocator.errors import InfeasibleError
-from allocator.solve import binding_rules, pool_lambdas, solve_fair, water_fill
 
 from .conftest import make_problem
 

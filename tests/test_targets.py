@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from allocator import allocate
-from allocator.targets import target_components, targets, transform
+from allocator.core.targets import target_components, targets, transform
 
 from .conftest import write_csv, write_model
 

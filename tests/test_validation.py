@@ -9,7 +9,7 @@ import openpyxl
 import pytest
 
 from allocator import InputError, allocate
-from allocator.validate import validate
+from allocator.pipeline.validate import validate
 
 from .validation_support import BAD_INPUTS, GOOD_TABLE, expectation, run_cli, write_model
 

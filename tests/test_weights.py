@@ -11,10 +11,10 @@ from pymcdm.weights import critic_weights as ref_critic
 from pymcdm.weights import entropy_weights as ref_entropy
 from pymcdm.weights.subjective import AHP
 
-from allocator.api import allocate
-from allocator.config import load_model
 from allocator.errors import InputError
-from allocator.weights import (
+from allocator.pipeline.allocate import allocate
+from allocator.schema import load_model
+from allocator.studies.weights import (
     SAATY_RI,
     WeightsOptions,
     ahp_weights,

@@ -20,12 +20,13 @@ import pandas as pd
 from rich import box
 from rich.table import Table as RichTable
 
-from allocator.api import AllocationResult, package_versions
-from allocator.config import ModelSpec
-from allocator.data import file_sha256
+from allocator.core.equity import coefficient_of_variation, gini
+from allocator.core.explain import Explanation, explain, split_tenths
 from allocator.errors import InputError, did_you_mean
-from allocator.explain import Explanation, explain, split_tenths
-from allocator.tables import Column, Report, Row, T, Table
+from allocator.pipeline.allocate import AllocationResult, package_versions
+from allocator.report.model import Column, Report, Row, T, Table
+from allocator.schema import ModelSpec
+from allocator.table import file_sha256
 
 SUM_COLUMNS = ("target", "exact", "allocation", "actual", "difference")
 
@@ -141,32 +142,6 @@ def _grouped_rows(n: int, groups: tuple[str, ...] | None, unit_row, total_row) -
         rows.extend(unit_row(i) for i in range(n))
     rows.append(total_row(np.arange(n), TOTAL, "total"))
     return tuple(rows)
-
-
-def coefficient_of_variation(values: np.ndarray) -> float | None:
-    """Standard deviation (population form) over the mean; None when the mean is 0.
-
-    >>> round(coefficient_of_variation(np.array([1.0, 3.0])), 6)
-    0.5
-    """
-    values = np.asarray(values, dtype=float)
-    mean = values.mean() if values.size else 0.0
-    return float(values.std() / mean) if mean > 0 else None
-
-
-def gini(values: np.ndarray) -> float | None:
-    """Gini coefficient of non-negative values, each unit counted once (0 = all equal; None
-    when all are 0).
-
-    >>> gini(np.array([1.0, 1.0, 1.0])), round(gini(np.array([0.0, 0.0, 0.0, 4.0])), 6)
-    (0.0, 0.75)
-    """
-    x = np.sort(np.asarray(values, dtype=float))
-    n = x.size
-    if n == 0 or x.sum() <= 0:
-        return None
-    ranks = np.arange(1, n + 1)
-    return float(2 * np.sum(ranks * x) / (n * x.sum()) - (n + 1) / n)
 
 
 def _ratio(num, den, scale: float = 1.0):
@@ -542,10 +517,11 @@ def write_report(model: AllocationResult | ModelSpec | str | Path, out_dir: str 
     import json
     import warnings
 
-    from allocator.api import allocate
-    from allocator.charts import FontFallbackWarning, render_charts
-    from allocator.export import allocation_csv, run_record, write_files
-    from allocator.formats import report_files
+    from allocator.outputs.folders import write_files
+    from allocator.outputs.runfiles import allocation_csv, run_record
+    from allocator.pipeline.allocate import allocate
+    from allocator.report.charts import FontFallbackWarning, render_charts
+    from allocator.report.formats import report_files
 
     if options.lang not in ("zh", "en"):
         raise InputError(f"--lang {options.lang}: use zh or en")
@@ -561,7 +537,7 @@ def write_report(model: AllocationResult | ModelSpec | str | Path, out_dir: str 
         result = allocate(model, weights=options.weights or None)
     unit = None
     if options.explain is not None:
-        from allocator.explain import unit_index
+        from allocator.pipeline.allocate import unit_index
 
         unit = result.table.ids[unit_index(result, options.explain)]
     report = build_report(result)
@@ -591,7 +567,7 @@ def write_report(model: AllocationResult | ModelSpec | str | Path, out_dir: str 
 
 def rich_table(table: Table, lang: str) -> RichTable:
     """Any report table for the terminal, with the same text as every export."""
-    from allocator.tables import NUMERIC
+    from allocator.report.model import NUMERIC
 
     out = RichTable(title=table.title.get(lang))
     for j, column in enumerate(table.columns):

@@ -10,10 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from allocator.api import prepare
-from allocator.config import ModelSpec
-from allocator.data import UnitTable
-from allocator.model import Problem
+from allocator.core.problem import Problem
+from allocator.pipeline.allocate import prepare
+from allocator.schema import ModelSpec
+from allocator.units import UnitTable
 
 
 @dataclass(frozen=True)

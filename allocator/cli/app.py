@@ -10,8 +10,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from allocator.api import allocate
 from allocator.errors import AllocatorError, InputError
+from allocator.pipeline.allocate import allocate
 
 app = typer.Typer(
     name="allocator",
@@ -108,8 +108,8 @@ def run(
 
     Example: allocator run models/harbin_2020.toml --weight area=0.3 --out out/harbin_area30
     """
-    from allocator.export import write_result
-    from allocator.report import terminal_table
+    from allocator.outputs.runfiles import write_result
+    from allocator.report.build import terminal_table
 
     result = allocate(model, weights=parse_weights(weight), cap=cap, solver=solver,
                       rounding=rounding)
@@ -136,7 +136,7 @@ def validate(
 
     Example: allocator validate models/harbin_2020.toml --cap 58000
     """
-    from allocator.validate import validate as validate_model
+    from allocator.pipeline.validate import validate as validate_model
 
     result = validate_model(model, weights=parse_weights(weight), cap=cap)
     for line in result.lines():
@@ -156,8 +156,8 @@ def verify(
 
     Example: allocator verify out/harbin_2020
     """
-    from allocator.audit import MISMATCH_EXIT_CODE
-    from allocator.audit import verify as verify_folder
+    from allocator.outputs.audit import MISMATCH_EXIT_CODE
+    from allocator.outputs.audit import verify as verify_folder
 
     report = verify_folder(folder, model=model)
     for line in report.lines():
@@ -185,7 +185,7 @@ def report(
 
     Example: allocator report models/harbin_2020.toml --format xlsx,docx --lang zh --explain 230108
     """
-    from allocator.report import (
+    from allocator.report.build import (
         ReportOptions,
         breakdown_table,
         parse_formats,
@@ -285,7 +285,7 @@ def sensitivity(
     """
     import contextlib
 
-    from allocator.sensitivity import MonteCarloOptions, SensitivityOptions, run_study
+    from allocator.studies.sensitivity import MonteCarloOptions, SensitivityOptions, run_study
 
     options = SensitivityOptions(
         method=method, indicator=indicator, start=start, stop=stop, steps=steps, delta=delta,
@@ -301,7 +301,7 @@ def sensitivity(
 
 
 def _render_study(study, top: int) -> None:
-    from allocator.sensitivity import MonteCarloResult, OatResult, SweepResult
+    from allocator.studies.sensitivity import MonteCarloResult, OatResult, SweepResult
 
     result = study.result
     if isinstance(result, SweepResult):
@@ -363,7 +363,7 @@ def weights(
     """
     import contextlib
 
-    from allocator.weights import WeightsOptions, write_derived_weights
+    from allocator.studies.weights import WeightsOptions, write_derived_weights
 
     options = WeightsOptions(method=method, matrix=matrix,
                              accept_inconsistent=accept_inconsistent, samples=samples,

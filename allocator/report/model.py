@@ -3,7 +3,7 @@
 Every format (CSV, XLSX, DOCX, Markdown, LaTeX, HTML) and every chart reads its numbers through
 :meth:`Table.value` and its text through :meth:`Table.text`, so the numbers cannot differ between
 formats. Numbers are rounded once, here, to the column's digits; text cells pass through
-:func:`allocator.export.neutralise` so that no export can turn them into spreadsheet formulas.
+:func:`allocator.outputs.runfiles.neutralise` so that no export can turn them into spreadsheet formulas.
 
 >>> t = Table("demo", T("示例", "Demo"),
 ...           (Column("name", "单位", "Unit"), Column("posts", "编制数", "Posts", "int"),
@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal, NamedTuple
 
-from allocator.export import neutralise
+from allocator.outputs.cells import neutralise
 
 Lang = Literal["zh", "en"]
 Kind = Literal["text", "int", "float", "pct"]

@@ -1,11 +1,11 @@
-"""Writers for every export format, all reading one :class:`~allocator.tables.Report`.
+"""Writers for every export format, all reading one :class:`~allocator.report.model.Report`.
 
 CSV (UTF-8 with BOM, one file per table), XLSX (formatted, one sheet per table), DOCX (three-line
 tables with numbered captions and notes), Markdown, LaTeX (booktabs) and a self-contained HTML
 report. Numbers come from :meth:`Table.value` / :meth:`Table.text` only, so they cannot differ
 between formats, and text cells are already neutralised against spreadsheet formulas.
 
->>> from allocator.tables import Column, Report, Row, T, Table
+>>> from allocator.report.model import Column, Report, Row, T, Table
 >>> table = Table("t", T("示例", "Demo"), (Column("a", "单位", "Unit"),
 ...                Column("b", "编制数", "Posts", "int")), (Row(("x|y", 1200)),))
 >>> print(markdown_text(Report(T("报告", "Report"), (table,), (T("示意", "Illustrative"),)), "en"))
@@ -34,7 +34,7 @@ import unicodedata
 from collections.abc import Callable
 from pathlib import Path
 
-from allocator.tables import NUMERIC, Report, T, Table, number_format, text_in
+from allocator.report.model import NUMERIC, Report, T, Table, number_format, text_in
 
 FORMATS: tuple[str, ...] = ("csv", "xlsx", "docx", "md", "tex", "html")
 SHEET_NAMES = {
@@ -488,7 +488,7 @@ def html_text(report: Report, lang: str, charts: dict[str, bytes] | None = None,
 def report_files(report: Report, lang: str, formats: tuple[str, ...],
                  charts: dict[str, bytes] | None = None,
                  chart_notes: tuple[str, ...] = ()) -> dict[str, Callable[[Path], None]]:
-    """File name -> writer for each requested format (for :func:`allocator.export.write_files`)."""
+    """File name -> writer for each requested format (for :func:`allocator.outputs.runfiles.write_files`)."""
     files: dict[str, Callable[[Path], None]] = {}
     for fmt in formats:
         if fmt == "csv":

@@ -2,13 +2,13 @@
 
 Bounds and pools do not depend on the weights, only the targets do, and for this problem's
 structure (per-unit bounds and disjoint pools with exact totals) the fair allocation has an exact
-closed form, x_i = clip(lambda_pool * t_i, lower_i, upper_i) (see :mod:`allocator.solve`). So a
+closed form, x_i = clip(lambda_pool * t_i, lower_i, upper_i) (see :mod:`allocator.core.fair`). So a
 study builds the model once (:class:`FastAllocator`) and then, for a whole batch of weight vectors
 at once: targets = C * W @ F^T (F = each indicator's transformed column divided by its sum), the
 per-pool water level lambda (exactly, see :func:`batch_water_fill`), and Hamilton rounding with
-the same quantisation and tie rule as :func:`allocator.rounding.round_pool`. Divisor rounding
-methods are applied per scenario with :func:`allocator.rounding.round_pool` itself. The tests
-check, scenario by scenario, that the whole posts equal those of :func:`allocator.api.allocate`
+the same quantisation and tie rule as :func:`allocator.core.rounding.round_pool`. Divisor rounding
+methods are applied per scenario with :func:`allocator.core.rounding.round_pool` itself. The tests
+check, scenario by scenario, that the whole posts equal those of :func:`allocator.pipeline.allocate.allocate`
 (the LP path).
 
 Monte Carlo runs in fixed-size chunks, each seeded from ``numpy.random.SeedSequence(seed)`` by its
@@ -34,13 +34,14 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from allocator.api import prepare
-from allocator.config import ModelSpec
-from allocator.data import UnitTable, natural_key
+from allocator.core.problem import Problem
+from allocator.core.rounding import QUANTUM_DECIMALS, SNAP, round_pool
+from allocator.core.targets import transform
 from allocator.errors import InputError
-from allocator.model import Problem
-from allocator.rounding import QUANTUM_DECIMALS, SNAP, round_pool
-from allocator.targets import transform
+from allocator.ordering import natural_key
+from allocator.pipeline.allocate import prepare
+from allocator.schema import ModelSpec
+from allocator.units import UnitTable
 
 Progress = Callable[[int, int], None]
 """Called as ``progress(done, total)`` after each chunk of scenarios."""
@@ -610,7 +611,7 @@ def _chunks(fast: FastAllocator, alpha: np.ndarray, options: MonteCarloOptions
 
 def samples_header(names: tuple[str, ...], ids: tuple[str, ...]) -> str:
     """Header of ``montecarlo_samples.csv``: scenario, w_<indicator>..., <unit id>..."""
-    from allocator.export import neutralise
+    from allocator.outputs.cells import neutralise
 
     cells = ["scenario", *(f"w_{n}" for n in names), *(str(neutralise(i)) for i in ids)]
     return ",".join(_csv_cell(c) for c in cells) + "\n"
@@ -732,7 +733,7 @@ class StudyOutput:
 
 
 def _csv_writer(frame: pd.DataFrame):
-    from allocator.export import FLOAT_FORMAT, neutralise_frame
+    from allocator.outputs.cells import FLOAT_FORMAT, neutralise_frame
 
     frame = neutralise_frame(frame)  # every text cell, e.g. label_en and indicator names too
     for column in frame.columns:  # whole posts print as whole numbers
@@ -768,7 +769,7 @@ def study_files(model: ModelSpec | str | Path | FastAllocator, options: Sensitiv
         holder["result"] = result
         files["sweep.csv"] = _csv_writer(result.frame())
         if options.charts:
-            from allocator.charts_sensitivity import sweep_chart
+            from allocator.report.study_charts import sweep_chart
 
             files["sweep.png"] = lambda p: sweep_chart(result, title, p, top=options.top)
     elif options.method == "oat":
@@ -776,7 +777,7 @@ def study_files(model: ModelSpec | str | Path | FastAllocator, options: Sensitiv
         holder["result"] = result
         files["oat.csv"] = _csv_writer(result.frame())
         if options.charts:
-            from allocator.charts_sensitivity import tornado_chart
+            from allocator.report.study_charts import tornado_chart
 
             files["tornado.png"] = lambda p: tornado_chart(result, title, p, top=options.top)
     else:
@@ -793,7 +794,7 @@ def study_files(model: ModelSpec | str | Path | FastAllocator, options: Sensitiv
         files["montecarlo_summary.csv"] = lambda p: _csv_writer(holder["result"].summary)(p)
         files["montecarlo_indices.csv"] = lambda p: _csv_writer(holder["result"].indices)(p)
         if options.charts:
-            from allocator.charts_sensitivity import band_chart
+            from allocator.report.study_charts import band_chart
 
             files["montecarlo_bands.png"] = lambda p: band_chart(holder["result"], title, p,
                                                                  top=options.top)
@@ -814,7 +815,7 @@ def run_study(model: ModelSpec | str | Path, options: SensitivityOptions, out_di
     >>> out.files, (out.out_dir / "oat.csv").exists()
     (('oat.csv',), True)
     """
-    from allocator.export import write_files
+    from allocator.outputs.folders import write_files
 
     files, result = study_files(model, options, progress=progress)
     written = write_files(out_dir, files, force=force)

@@ -9,7 +9,7 @@ English unit names (the model's ``label_en`` column, or the ids) and say so once
 :class:`FontFallbackWarning`: a chart never shows boxes for missing glyphs.
 
 >>> from allocator import allocate
->>> from allocator.report import build_report
+>>> from allocator.report.build import build_report
 >>> charts = render_charts(build_report(allocate("models/harbin_2020.toml")), "en")  # doctest: +SKIP
 >>> sorted(charts.files)                                                           # doctest: +SKIP
 ['allocation.png', 'allocation.svg', 'per10k.png', 'per10k.svg']
@@ -22,7 +22,7 @@ import io
 import warnings
 from dataclasses import dataclass, field
 
-from allocator.tables import Report, T, Table
+from allocator.report.model import Report, T, Table
 
 CJK_PROBE = "编制数优化配置现有"
 PREFERRED_CJK = ("Noto Sans CJK SC", "Source Han Sans SC", "Noto Sans SC", "WenQuanYi Zen Hei",

@@ -17,11 +17,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from allocator.config import ModelSpec, load_model
-from allocator.data import UnitTable, load_table
-from allocator.model import Problem, build_problem
-from allocator.rounding import round_allocation
-from allocator.solve import FairSolution, Status, binding_rules, solve_fair
+from allocator.core.assemble import build_problem
+from allocator.core.fair import FairSolution, solve_fair
+from allocator.core.problem import Problem
+from allocator.core.rounding import round_allocation
+from allocator.core.solvers import Status
+from allocator.core.waterfill import binding_rules
+from allocator.errors import InputError, did_you_mean
+from allocator.schema import ModelSpec, load_model
+from allocator.table import load_table
+from allocator.units import UnitTable
 
 COLUMNS = ("id", "label", "group", "target", "exact", "allocation", "actual", "difference",
            "change_pct", "binding")
@@ -48,6 +53,11 @@ class AllocationResult:
     def weights(self) -> dict[str, float]:
         """Indicator weights as used (normalised to sum to 1)."""
         return self.spec.normalised_weights()
+
+    @property
+    def exact(self) -> np.ndarray:
+        """The fair continuous allocation, before rounding to whole posts."""
+        return self.fair.exact
 
     @property
     def lambdas(self) -> dict[str, float | None]:
@@ -152,3 +162,21 @@ def allocate(
     return AllocationResult(spec=ready.spec, table=ready.table, problem=problem,
                             components=ready.components, fair=fair, posts=posts,
                             binding=binding_rules(problem, fair.exact), overrides=ready.overrides)
+
+
+def unit_index(result: AllocationResult, unit: str) -> int:
+    """Position of a unit given by id, name or English name; :class:`InputError` if none.
+
+    >>> from types import SimpleNamespace
+    >>> r = SimpleNamespace(table=SimpleNamespace(ids=("1", "2"), labels=("甲", "乙")))
+    >>> unit_index(r, "乙"), unit_index(r, "1")
+    (1, 0)
+    """
+    table = result.table
+    key = str(unit).strip()
+    if key in table.ids:
+        return table.ids.index(key)
+    if table.labels and key in table.labels:
+        return table.labels.index(key)
+    names = list(table.ids) + list(table.labels or ())
+    raise InputError(f"no unit with id or name '{key}'{did_you_mean(key, names)}")

@@ -10,7 +10,7 @@ When several constraints conflict at once, :func:`elastic_relaxation` solves an 
 it falls.
 
 >>> import numpy as np
->>> from allocator.model import Pool, Problem
+>>> from allocator.core.problem import Pool, Problem
 >>> p = Problem(ids=("a", "b"), target=np.array([50.0, 50.0]), lower=np.array([60.0, 60.0]),
 ...     upper=np.full(2, np.inf), lower_rule=("floor", "floor"), upper_rule=("", ""),
 ...     pools=(Pool("", np.arange(2), 100),), total=100)
@@ -26,10 +26,13 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+import pulp
 
-from allocator.config import ModelSpec
-from allocator.data import UnitTable
-from allocator.model import Pool, Problem, unit_bounds
+from allocator.core.problem import Pool, Problem, unit_bounds
+from allocator.core.solvers import make_solver
+from allocator.errors import InfeasibleError
+from allocator.schema import ModelSpec
+from allocator.units import UnitTable
 
 MAX_LISTED = 3  # unit conflicts named one by one before "and N more"
 
@@ -263,13 +266,11 @@ def find_conflicts(problem: Problem, *, labels: tuple[str, ...] | None = None,
     return tuple(findings)
 
 
-def elastic_relaxation(problem: Problem) -> Relaxation:
+def elastic_relaxation(problem: Problem, solver: str = "highs") -> Relaxation:
     """The smallest total relaxation, in posts, that lets every bound and total hold (an LP with
     an elastic variable on each constraint). Among equally small relaxations, totals are kept and
     bounds relaxed. Zero when the constraints can all hold already.
     """
-    import pulp
-
     n = len(problem)
     lower, upper = problem.lower, problem.upper
     prob = pulp.LpProblem("elastic", pulp.LpMinimize)
@@ -293,15 +294,15 @@ def elastic_relaxation(problem: Problem) -> Relaxation:
                                   float(pool.total))
     bound_slack = pulp.LpAffineExpression([(v, 1.0) for v in a + list(b.values())])
     total_slack = pulp.LpAffineExpression([(v, 1.0) for v in plus + minus])
-    solver = _solver()
+    lp_solver = make_solver(solver, method="choose")
     prob += bound_slack + total_slack
-    prob.solve(solver)
+    prob.solve(lp_solver)
     best = pulp.value(prob.objective) or 0.0
     # Second stage: among the smallest relaxations, keep the totals (the cap and group totals).
     prob += pulp.LpConstraint(bound_slack + total_slack, pulp.LpConstraintLE, "best",
                               best + 1e-9 * max(1.0, best))
     prob.setObjective(total_slack)
-    prob.solve(solver)
+    prob.solve(lp_solver)
     parts = []
     for k, pool in enumerate(problem.pools):
         where = f"group '{pool.name}'" if pool.name else "other units"
@@ -318,18 +319,9 @@ def elastic_relaxation(problem: Problem) -> Relaxation:
     return Relaxation(posts=round(float(best), 6), parts=tuple(parts))
 
 
-def _solver():
-    import pulp
-
-    from allocator.solve import _silence_highs_banner
-
-    _silence_highs_banner()
-    return pulp.HiGHS(msg=False)
-
-
 def infeasibility(problem: Problem, *, labels: tuple[str, ...] | None = None,
             spec: ModelSpec | None = None, table: UnitTable | None = None,
-            use_lp: bool = True) -> str | None:
+            use_lp: bool = True, solver: str = "highs") -> str | None:
     """One line saying why the constraints cannot all hold, or None when they can.
 
     Lists every exact finding (at most three unit conflicts by name); when there is more than one,
@@ -348,5 +340,18 @@ def infeasibility(problem: Problem, *, labels: tuple[str, ...] | None = None,
     parts += [f.message for f in others]
     text = "; ".join(parts)
     if len(findings) > 1 and use_lp:
-        text += "; " + elastic_relaxation(problem).describe()
+        text += "; " + elastic_relaxation(problem, solver).describe()
     return text
+
+
+def check_feasible(problem: Problem, labels: tuple[str, ...] | None = None, *,
+                   spec: ModelSpec | None = None, table: UnitTable | None = None,
+                   solver: str = "highs") -> None:
+    """Raise :class:`InfeasibleError` explaining every bound or total that cannot hold.
+
+    The explanation is exact arithmetic (:func:`find_conflicts`); with ``spec`` and
+    ``table`` it also names each rule's setting and the change of one setting that repairs it.
+    """
+    reason = infeasibility(problem, labels=labels, spec=spec, table=table, solver=solver)
+    if reason is not None:
+        raise InfeasibleError(reason)

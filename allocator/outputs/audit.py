@@ -6,7 +6,7 @@ re-runs the recorded model and compares the new ``allocation.csv`` with the old 
 
 >>> import pathlib, tempfile
 >>> from allocator import allocate
->>> from allocator.export import write_result
+>>> from allocator.outputs.runfiles import write_result
 >>> out = write_result(allocate("models/harbin_2020.toml"), pathlib.Path(tempfile.mkdtemp()) / "h")
 >>> verify(out).ok
 True
@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from allocator.config import spec_from_dict
 from allocator.errors import AllocatorError, InputError
+from allocator.schema import spec_from_dict
 
 MISMATCH_EXIT_CODE = 5  # what `allocator verify` exits with when a check fails
 
@@ -74,7 +74,7 @@ def _read_record(folder: Path) -> dict:
 
 def _sha256(path: Path) -> str | None:
     """A file's SHA-256, or None when it cannot be read."""
-    from allocator.data import file_sha256
+    from allocator.table import file_sha256
 
     try:
         return file_sha256(path)
@@ -97,7 +97,7 @@ def _compare_tables(old_path: Path, new_text: str) -> str:
     """Which units' allocations differ between the old file and the new text."""
     import io
 
-    from allocator.export import read_allocation
+    from allocator.outputs.runfiles import read_allocation
 
     try:
         old = read_allocation(old_path).set_index("id")["allocation"]
@@ -120,8 +120,8 @@ def verify(folder: str | Path, *, model: str | Path | None = None) -> Verificati
     are as given on the command line). Raises :class:`InputError` when the folder has no readable
     ``run.json``; every other difference is a failed :class:`Check`.
     """
-    from allocator.api import allocate, package_versions
-    from allocator.export import allocation_csv
+    from allocator.outputs.runfiles import allocation_csv
+    from allocator.pipeline.allocate import allocate, package_versions
 
     folder = Path(folder)
     record = _read_record(folder)

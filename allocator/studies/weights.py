@@ -34,10 +34,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from allocator.config import ModelSpec, load_model
-from allocator.data import load_table, read_raw_table
+from allocator.core.targets import transform
 from allocator.errors import InputError, did_you_mean
-from allocator.targets import transform
+from allocator.schema import ModelSpec, load_model
+from allocator.table import load_table, read_raw_table
 
 METHODS = ("equal", "entropy", "critic", "ahp")
 CR_LIMIT = 0.1
@@ -306,11 +306,12 @@ def write_derived_weights(model: ModelSpec | str | Path, options: WeightsOptions
     """Derive weights, write ``weights.csv`` and a ready-to-use model file into ``out_dir``.
 
     With ``options.samples`` > 0 also run the Monte Carlo study of
-    :func:`allocator.sensitivity.montecarlo` around the derived weights (its summary, indices
+    :func:`allocator.studies.sensitivity.montecarlo` around the derived weights (its summary, indices
     and band chart go into the same folder), to show how much the allocation rests on them.
     """
-    from allocator.export import neutralise_frame, write_files
-    from allocator.sensitivity import MonteCarloOptions, SensitivityOptions, study_files
+    from allocator.outputs.cells import neutralise_frame
+    from allocator.outputs.folders import write_files
+    from allocator.studies.sensitivity import MonteCarloOptions, SensitivityOptions, study_files
 
     spec = model if isinstance(model, ModelSpec) else load_model(model)
     derived = derive_weights(spec, options.method, matrix=options.matrix,

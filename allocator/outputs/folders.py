@@ -1,91 +1,19 @@
-"""Export stage: write a result's files into an output folder, all or nothing.
+"""Output folders written all or nothing.
 
 Files are first written into a temporary folder beside the destination, which then replaces the
-destination in one rename, so an error never leaves a half-written output folder behind.
+destination in one rename, so an error never leaves a half-written output folder behind. A folder
+is replaced only when it holds what this tool wrote for the same model, or with ``force``.
 """
 
 from __future__ import annotations
 
 import json
-import platform
 import shutil
 import tempfile
 from collections.abc import Callable, Collection
 from pathlib import Path
 
-import pandas as pd
-
-from allocator.api import AllocationResult, package_versions
-from allocator.data import file_sha256
 from allocator.errors import InputError
-
-FLOAT_FORMAT = "%.6f"
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def neutralise(text):
-    """Make a text cell safe for spreadsheets: a leading ``= + - @`` (or tab/CR) would start a
-    formula, so such cells get a leading apostrophe. Numbers and non-text pass through.
-
-    >>> neutralise("=SUM(A1:A9)"), neutralise("道里区"), neutralise(-3)
-    ("'=SUM(A1:A9)", '道里区', -3)
-    """
-    if isinstance(text, str) and text.startswith(FORMULA_STARTS):
-        return "'" + text
-    return text
-
-
-def neutralise_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    """A copy of ``frame`` with every text cell (and column name) passed through :func:`neutralise`;
-    use it on every table that is exported.
-
-    >>> neutralise_frame(pd.DataFrame({"name": ["=1+1", "ok"], "n": [-1, 2]})).to_dict("list")
-    {'name': ["'=1+1", 'ok'], 'n': [-1, 2]}
-    """
-    out = frame.copy()
-    for column in out.columns:
-        if out[column].dtype == object or pd.api.types.is_string_dtype(out[column]):
-            out[column] = out[column].map(neutralise)
-    out.columns = [neutralise(c) for c in out.columns]
-    return out
-
-
-def allocation_csv(result: AllocationResult) -> str:
-    """The machine-readable table: stable English columns, one row per unit, id order."""
-    frame = neutralise_frame(result.frame())
-    if result.table.actual is not None:
-        frame["actual"] = frame["actual"].round().astype("Int64") \
-            if (frame["actual"] % 1 == 0).all() else frame["actual"]
-        frame["difference"] = frame["allocation"] - frame["actual"]
-    return frame.to_csv(index=False, float_format=FLOAT_FORMAT, lineterminator="\n")
-
-
-def run_record(result: AllocationResult) -> dict:
-    """What ``run.json`` holds: the model as used, input hashes, versions and the outcome."""
-    spec = result.spec
-    model_file = Path(spec.source) if spec.source else None
-    return {
-        "model": spec.model_dump(mode="json", exclude_none=True),
-        "model_file": str(model_file) if model_file else None,
-        "model_file_absolute": str(model_file.resolve()) if model_file else None,
-        "model_sha256": file_sha256(model_file) if model_file and model_file.is_file() else None,
-        "overrides": result.overrides,
-        "weights_used": result.weights,
-        "cap": spec.cap,
-        "reserve": spec.reserve_posts,
-        "allocatable": spec.allocatable_cap,
-        "data_file": str(result.table.path),
-        "data_sha256": result.table.sha256,
-        "units": len(result.table),
-        "status": result.status.value,
-        "solver": result.solver,
-        "solver_version": result.solver_version,
-        "rounding": spec.rounding,
-        "lambdas": result.lambdas,
-        "levels": list(result.fair.levels),
-        "lp_solves": result.fair.lp_solves,
-        "versions": {**package_versions(), "python": platform.python_version()},
-    }
 
 
 def folder_model(folder: Path) -> str | None:
@@ -190,22 +118,3 @@ def write_files(out_dir: Path, files: dict[str, Callable[[Path], None]], *,
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return out_dir
-
-
-def write_result(result: AllocationResult, out_dir: Path, *, force: bool = False) -> Path:
-    """Write ``allocation.csv`` and ``run.json`` for a result into ``out_dir``.
-
-    Refuses (:class:`InputError`) to replace a folder of another model's results unless ``force``.
-    """
-    csv_text = allocation_csv(result)
-    record = json.dumps(run_record(result), indent=2, ensure_ascii=False, sort_keys=False) + "\n"
-    return write_files(out_dir, {
-        "allocation.csv": lambda p: p.write_text(csv_text, encoding="utf-8", newline=""),
-        "run.json": lambda p: p.write_text(record, encoding="utf-8"),
-    }, model=result.spec.name, force=force)
-
-
-def read_allocation(path: Path) -> pd.DataFrame:
-    """Read an ``allocation.csv`` back (ids as text)."""
-    return pd.read_csv(path, dtype={"id": str, "label": str, "group": str, "binding": str},
-                       keep_default_na=False, na_values=[""])

@@ -20,21 +20,38 @@ True
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
-from allocator.api import AllocationResult
-from allocator.errors import InputError, did_you_mean
-from allocator.solve import fill_level
+from allocator.core.problem import Problem
+from allocator.core.waterfill import fill_level
 
 STEPS = ("scaling", "group_total", "floor", "ceiling", "change_limit", "rounding")
 RULE_STEP = {"floor": "floor", "ceiling": "ceiling", "max_cut": "change_limit",
              "max_increase": "change_limit"}
 
 
-@dataclass(frozen=True)
+class Explainable(Protocol):
+    """What an explanation reads from an allocation (an :class:`~allocator.AllocationResult`)."""
+
+    @property
+    def problem(self) -> Problem: ...
+    @property
+    def components(self) -> Mapping[str, np.ndarray]: ...
+    @property
+    def exact(self) -> np.ndarray: ...
+    @property
+    def posts(self) -> np.ndarray: ...
+    @property
+    def binding(self) -> tuple[str, ...]: ...
+    @property
+    def lambdas(self) -> Mapping[str, float | None]: ...
+
+
+@dataclass(frozen=True, eq=False)
 class Explanation:
     """Target by indicator and the adjustments from target to allocation, per unit."""
 
@@ -52,7 +69,7 @@ class Explanation:
                 + [(k, float(v[i])) for k, v in self.steps.items()])
 
 
-def explain(result: AllocationResult) -> Explanation:
+def explain(result: Explainable) -> Explanation:
     """Break every unit's allocation down into its target's indicator parts and adjustments.
 
     Only the steps the model can produce are listed (``group_total`` needs fixed group totals,
@@ -60,7 +77,7 @@ def explain(result: AllocationResult) -> Explanation:
     """
     p = result.problem
     t = p.target
-    exact = result.fair.exact
+    exact = result.exact
     posts = result.posts.astype(float)
     rules = set(p.lower_rule) | set(p.upper_rule)
     fixed_groups = any(pool.name for pool in p.pools)
@@ -91,24 +108,6 @@ def explain(result: AllocationResult) -> Explanation:
     steps["rounding"] = posts - before_rounding
     return Explanation(ids=p.ids, components=dict(result.components), target=t, steps=steps,
                        allocation=result.posts, lambda_all=float(lambda_all), lambdas=lambdas)
-
-
-def unit_index(result: AllocationResult, unit: str) -> int:
-    """Position of a unit given by id, name or English name; :class:`InputError` if none.
-
-    >>> from types import SimpleNamespace
-    >>> r = SimpleNamespace(table=SimpleNamespace(ids=("1", "2"), labels=("甲", "乙")))
-    >>> unit_index(r, "乙"), unit_index(r, "1")
-    (1, 0)
-    """
-    table = result.table
-    key = str(unit).strip()
-    if key in table.ids:
-        return table.ids.index(key)
-    if table.labels and key in table.labels:
-        return table.labels.index(key)
-    names = list(table.ids) + list(table.labels or ())
-    raise InputError(f"--explain {unit}: no unit with that id or name{did_you_mean(key, names)}")
 
 
 def split_tenths(parts: Sequence[float], total_tenths: int) -> list[int]:

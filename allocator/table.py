@@ -1,53 +1,31 @@
-"""Data stage: read the unit table named by a model and check every value it uses.
+r"""Data stage: read the unit table named by a model and check every value it uses.
 
 Units are put in a canonical order (natural sort of their ids), so that everything downstream
 is independent of the row order of the input file.
 
->>> natural_key("A10") > natural_key("A9")
-True
+>>> import tempfile, pathlib
+>>> p = pathlib.Path(tempfile.mkdtemp()) / "t.csv"
+>>> _ = p.write_text("id,pop\nA10,1\nA9,2\n", encoding="utf-8")
+>>> read_raw_table(p)["id"].tolist()
+['A10', 'A9']
 """
 
 from __future__ import annotations
 
 import hashlib
 import math
-import re
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from allocator.config import ModelSpec
 from allocator.errors import InputError, did_you_mean
+from allocator.ordering import natural_key
+from allocator.schema import ModelSpec
+from allocator.units import UnitTable
 
 TEXT_ENCODINGS = ("utf-8-sig", "gb18030")
 MAX_VALUE = 1e15  # larger values would lose precision in sums of shares
-
-
-@dataclass(frozen=True)
-class UnitTable:
-    """The units of one model, in canonical (id) order, with every column the model uses."""
-
-    ids: tuple[str, ...]
-    labels: tuple[str, ...] | None
-    groups: tuple[str, ...] | None
-    indicators: dict[str, np.ndarray]
-    actual: np.ndarray | None
-    floor: np.ndarray | None
-    ceiling: np.ndarray | None
-    path: Path
-    sha256: str
-    labels_en: tuple[str, ...] | None = None  # English display names (model key ``label_en``)
-
-    def __len__(self) -> int:
-        return len(self.ids)
-
-
-def natural_key(text: str) -> tuple:
-    """Sort key that orders embedded numbers by value ("U2" before "U10")."""
-    return tuple((0, int(part), "") if part.isdigit() else (1, 0, part)
-                 for part in re.split(r"(\d+)", text) if part)
 
 
 def file_sha256(path: Path) -> str:

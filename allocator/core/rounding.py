@@ -23,8 +23,8 @@ import math
 
 import numpy as np
 
-from allocator.data import natural_key
-from allocator.model import Problem
+from allocator.core.problem import Problem
+from allocator.ordering import natural_key
 
 METHODS = ("hamilton", "webster", "dhondt", "huntington-hill")
 SNAP = 1e-7  # exact values this close to an integer count as that integer

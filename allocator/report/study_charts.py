@@ -16,8 +16,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from allocator.charts import cjk_font  # noqa: E402
-from allocator.data import natural_key  # noqa: E402
+from allocator.ordering import natural_key  # noqa: E402
+from allocator.report.charts import cjk_font  # noqa: E402
 
 
 def unit_names(units: pd.DataFrame, ids) -> list[str]:

@@ -13,10 +13,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from allocator.config import ModelSpec
-from allocator.data import UnitTable
-from allocator.errors import InfeasibleError, InputError
-from allocator.targets import target_components, targets
+from allocator.errors import InfeasibleError
+from allocator.schema import ModelSpec
+from allocator.units import UnitTable
 
 REST_POOL = ""  # name of the pool of units in no fixed-total group
 EPS = 1e-9
@@ -117,52 +116,3 @@ def build_pools(spec: ModelSpec, table: UnitTable) -> tuple[Pool, ...]:
             f"{spec.allocatable_cap - left:,} but {spec.allocatable_cap:,} posts are allocatable"
         )
     return tuple(pools)
-
-
-def check_feasible(problem: Problem, labels: tuple[str, ...] | None = None, *,
-                   spec: ModelSpec | None = None, table: UnitTable | None = None) -> None:
-    """Raise :class:`InfeasibleError` explaining every bound or total that cannot hold.
-
-    The explanation is exact arithmetic (see :mod:`allocator.diagnose`); with ``spec`` and
-    ``table`` it also names each rule's setting and the change of one setting that repairs it.
-    """
-    from allocator.diagnose import infeasibility
-
-    reason = infeasibility(problem, labels=labels, spec=spec, table=table)
-    if reason is not None:
-        raise InfeasibleError(reason)
-
-
-def build_problem(spec: ModelSpec, table: UnitTable) -> tuple[Problem, dict[str, np.ndarray]]:
-    """The allocation problem and each unit's target broken down by indicator."""
-    weights = spec.normalised_weights()
-    transforms = {name: ind.transform for name, ind in spec.indicators.items()}
-    parts = target_components(table.indicators, weights, transforms, spec.allocatable_cap)
-    target = targets(parts)
-    if not np.all(np.isfinite(target)):
-        raise InputError(f"{table.path}: the indicator values are too large to add up; "
-                         "give them in larger units (e.g. 10,000 people)")
-    for i in np.flatnonzero(target <= 0):
-        raise InputError(
-            f"{table.path}: unit {table.ids[i]} is zero on every weighted indicator, so its "
-            "zero-based target is 0; give it a positive value or drop it"
-        )
-    for i in np.flatnonzero(target < MIN_TARGET):
-        raise InputError(
-            f"{table.path}: unit {table.ids[i]} has a zero-based target of only {target[i]:.1e} "
-            "posts (it is nearly zero on every weighted indicator); give it a larger value or "
-            "drop it"
-        )
-    lower, upper, lower_rule, upper_rule = unit_bounds(spec, table)
-    problem = Problem(
-        ids=table.ids,
-        target=target,
-        lower=lower,
-        upper=upper,
-        lower_rule=lower_rule,
-        upper_rule=upper_rule,
-        pools=build_pools(spec, table),
-        total=spec.allocatable_cap,
-    )
-    check_feasible(problem, table.labels, spec=spec, table=table)
-    return problem, parts

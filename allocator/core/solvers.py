@@ -1,0 +1,74 @@
+"""Solver construction: the one place that builds a HiGHS or CBC solver for PuLP, used by the fair
+LP and the elastic diagnosis alike, and the status a solve ends in.
+
+>>> make_solver("cbc").name
+'PULP_CBC_CMD'
+"""
+
+from __future__ import annotations
+
+import enum
+import functools
+import os
+import sys
+import warnings
+from importlib import metadata
+
+import pulp
+
+from allocator.errors import SolverError
+
+
+class Status(enum.Enum):
+    """Outcome of a solve, mapped once from the solver's own codes."""
+
+    OPTIMAL = "optimal"
+    INFEASIBLE = "infeasible"
+    FAILED = "failed"
+
+
+def solver_version(name: str) -> str:
+    """Version string of the solver backend, e.g. ``highspy 1.7.2``."""
+    if name == "highs":
+        try:
+            return f"highspy {metadata.version('highspy')}"
+        except metadata.PackageNotFoundError:
+            return "highspy (unknown version)"
+    return f"CBC bundled with PuLP {pulp.__version__}"
+
+
+@functools.cache
+def silence_highs_banner() -> None:
+    """HiGHS prints a banner to the C-level stdout on its first construction in a process;
+    construct it once with stdout pointed at /dev/null so that it never reaches a report."""
+    import highspy
+
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 1)
+            highspy.Highs()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+def make_solver(name: str, *, method: str = "ipm") -> pulp.LpSolver:
+    """A PuLP solver for ``name`` (``highs`` or ``cbc``), quiet; ``method`` is HiGHS's LP algorithm
+    (``ipm`` with crossover gives a vertex solution, so duals are basic as with CBC)."""
+    if name == "highs":
+        silence_highs_banner()
+        # Interior point with crossover: a vertex solution (so duals are basic, as with CBC),
+        # and about twice as fast as simplex on these highly degenerate min-max LPs.
+        solver = pulp.HiGHS(msg=False, solver=method, run_crossover="on")
+    elif name == "cbc":
+        with warnings.catch_warnings():  # PuLP 3.x announces CBC's move in 4.0 on every call
+            warnings.simplefilter("ignore", DeprecationWarning)
+            solver = pulp.PULP_CBC_CMD(msg=False)
+    else:
+        raise SolverError(f"unknown solver '{name}' (use highs or cbc)")
+    if not solver.available():
+        raise SolverError(f"solver '{name}' is not available on this machine")
+    return solver
+

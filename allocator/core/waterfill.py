@@ -1,0 +1,148 @@
+"""The closed form of the fair allocation, and what can be read off any fair allocation.
+
+With a cap, per-unit bounds and disjoint pools with exact totals, the lexicographic min-max of
+|x_i/t_i - 1| has the closed form x_i = clip(lambda_p * t_i, lower_i, upper_i), one lambda per pool
+(water-filling). It is the test oracle for the LP and the fast path for studies.
+
+>>> import numpy as np
+>>> from allocator.core.problem import Pool, Problem
+>>> p = Problem(ids=("a", "b", "c"), target=np.array([10.0, 30.0, 60.0]),
+...     lower=np.array([20.0, 0, 0]), upper=np.full(3, np.inf), lower_rule=("floor", "", ""),
+...     upper_rule=("", "", ""), pools=(Pool("", np.arange(3), 100),), total=100)
+>>> water_fill(p).round(6).tolist()
+[20.0, 26.666667, 53.333333]
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from allocator.core.problem import Problem
+
+
+def min_deviation(problem: Problem) -> np.ndarray:
+    """The relative deviation each unit's own bounds force on it: max(0, lo/t - 1, 1 - hi/t)."""
+    t = problem.target
+    return np.maximum(0.0, np.maximum(problem.lower / t - 1, 1 - problem.upper / t))
+
+
+def nearest_feasible(problem: Problem) -> np.ndarray:
+    """Each unit's own target clipped to its bounds."""
+    return np.clip(problem.target, problem.lower, problem.upper)
+
+
+def water_fill(problem: Problem) -> np.ndarray:
+    """Closed-form fair allocation: x_i = clip(lambda_p * t_i, lower_i, upper_i) per pool.
+
+    Exact for this problem's structure (per-unit bounds and disjoint pools with exact totals).
+    """
+    x = np.empty(len(problem))
+    for pool in problem.pools:
+        m = pool.members
+        lam = fill_level(problem.target[m], problem.lower[m], problem.upper[m], pool.total)
+        x[m] = np.clip(lam * problem.target[m], problem.lower[m], problem.upper[m])
+    return x
+
+
+def fill_level(t: np.ndarray, lo: np.ndarray, hi: np.ndarray, total: float) -> float:
+    """The lambda with sum(clip(lambda * t, lo, hi)) == total (t > 0, sum lo <= total <= sum hi).
+
+    >>> fill_level(np.array([1.0, 1.0]), np.array([0.0, 0.0]), np.array([np.inf, 1.0]), 5.0)
+    4.0
+    """
+    a, b = lo / t, hi / t
+    points = np.unique(np.concatenate([a, b[np.isfinite(b)]]))
+    order_a, order_b = np.argsort(a), np.argsort(b)
+    a_sorted, b_sorted = a[order_a], b[order_b]
+    lo_suffix = np.concatenate([np.cumsum(lo[order_a][::-1])[::-1], [0.0]])
+    t_prefix_a = np.concatenate([[0.0], np.cumsum(t[order_a])])
+    hi_prefix = np.concatenate([[0.0], np.cumsum(np.where(np.isfinite(hi), hi, 0)[order_b])])
+    t_prefix_b = np.concatenate([[0.0], np.cumsum(t[order_b])])
+
+    def parts(lam):
+        k_a = np.searchsorted(a_sorted, lam, side="right")  # units with a <= lam are not at lo
+        k_b = np.searchsorted(b_sorted, lam, side="left")  # units with b < lam are at hi
+        return lo_suffix[k_a] + hi_prefix[k_b], t_prefix_a[k_a] - t_prefix_b[k_b]
+
+    fixed_at, slope = parts(points)
+    value = fixed_at + slope * points
+    k = int(np.searchsorted(value, total - 1e-12 * max(total, 1.0), side="left"))
+    if k == 0:
+        return float(points[0])
+    # total lies beyond value[k-1]: f is linear in lambda between points[k-1] and the next point.
+    left = points[k - 1]
+    probe = 0.5 * (left + points[k]) if k < len(points) else left + 1.0
+    base, mid_slope = parts(np.array([probe]))
+    if mid_slope[0] <= 0:
+        return float(left)
+    return float((total - base[0]) / mid_slope[0])
+
+
+def polish(problem: Problem, x: np.ndarray) -> np.ndarray:
+    """Make an LP answer exact, starting from its active set.
+
+    Solvers return values accurate to about 1e-9 (HiGHS) or 1e-6 (CBC). Units within 1e-5
+    (relative) of a bound are taken as held there; the other units of each pool share the rest of
+    its total in proportion to their targets (one ratio per pool, as at the fair optimum). A unit
+    held on the wrong side of that ratio is released, a free unit beyond a bound is held, until
+    nothing changes (a few steps). The result no longer depends on which solver found the active
+    set. A pool that does not settle keeps the solver's values.
+    """
+    x = x.copy()
+    lower, upper, t = problem.lower, problem.upper, problem.target
+    finite_upper = np.where(np.isfinite(upper), upper, 1.0)
+    for pool in problem.pools:
+        m = pool.members
+        lo, hi, tm = lower[m], upper[m], t[m]
+        at_low = np.abs(x[m] - lo) <= 1e-5 * np.maximum(1.0, lo)
+        at_high = ~at_low & (np.abs(x[m] - hi) <= 1e-5 * np.maximum(1.0, finite_upper[m]))
+        for _ in range(len(m) + 2):
+            free = ~(at_low | at_high)
+            rest = pool.total - lo[at_low].sum() - hi[at_high].sum()
+            if not free.any():
+                if abs(rest) <= 1e-6 * max(pool.total, 1):
+                    x[m] = np.where(at_low, lo, hi)
+                break
+            lam = rest / tm[free].sum()
+            value = lam * tm
+            release = (at_low & (value > lo * (1 + 1e-12))) | (at_high & (value < hi * (1 - 1e-12)))
+            hold_low, hold_high = free & (value < lo), free & (value > hi)
+            if not (release.any() or hold_low.any() or hold_high.any()):
+                x[m] = np.where(at_low, lo, np.where(at_high, hi, value))
+                break
+            at_low = (at_low & ~release) | hold_low
+            at_high = (at_high & ~release) | hold_high
+    return x
+
+
+def pool_lambdas(problem: Problem, exact: np.ndarray) -> dict[str, float | None]:
+    """The common ratio allocation/target of each pool's units that no bound holds (or None)."""
+    out: dict[str, float | None] = {}
+    for pool in problem.pools:
+        m = pool.members
+        free = (exact[m] > problem.lower[m] + 1e-7) & (exact[m] < problem.upper[m] - 1e-7)
+        ratios = exact[m][free] / problem.target[m][free]
+        out[pool.name] = float(np.median(ratios)) if ratios.size else None
+    return out
+
+
+def binding_rules(problem: Problem, exact: np.ndarray) -> tuple[str, ...]:
+    """For each unit, the rule of the bound that holds it away from its pool's common ratio.
+
+    Empty for a unit that no bound holds. A unit at its lower bound is held by it when it would
+    otherwise get less (its ratio is above the pool's lambda), and likewise at its upper bound.
+    """
+    lambdas = pool_lambdas(problem, exact)
+    rules = [""] * len(problem)
+    for pool in problem.pools:
+        lam = lambdas[pool.name]
+        for i in pool.members:
+            ratio = exact[i] / problem.target[i]
+            at_low = exact[i] <= problem.lower[i] + 1e-7 and problem.lower_rule[i]
+            at_high = exact[i] >= problem.upper[i] - 1e-7 and problem.upper_rule[i]
+            if at_low and (lam is None or ratio > lam + 1e-9):
+                rules[i] = problem.lower_rule[i]
+            elif at_high and (lam is None or ratio < lam - 1e-9):
+                rules[i] = problem.upper_rule[i]
+    return tuple(rules)
+

@@ -1,0 +1,72 @@
+"""The files of one run: ``allocation.csv`` (one row per unit) and ``run.json`` (the model as used,
+input hashes, versions, status), written together into one folder."""
+
+from __future__ import annotations
+
+import json
+import platform
+from pathlib import Path
+
+import pandas as pd
+
+from allocator.outputs.cells import FLOAT_FORMAT, neutralise_frame
+from allocator.outputs.folders import write_files
+from allocator.pipeline.allocate import AllocationResult, package_versions
+from allocator.table import file_sha256
+
+
+def allocation_csv(result: AllocationResult) -> str:
+    """The machine-readable table: stable English columns, one row per unit, id order."""
+    frame = neutralise_frame(result.frame())
+    if result.table.actual is not None:
+        frame["actual"] = frame["actual"].round().astype("Int64") \
+            if (frame["actual"] % 1 == 0).all() else frame["actual"]
+        frame["difference"] = frame["allocation"] - frame["actual"]
+    return frame.to_csv(index=False, float_format=FLOAT_FORMAT, lineterminator="\n")
+
+
+def run_record(result: AllocationResult) -> dict:
+    """What ``run.json`` holds: the model as used, input hashes, versions and the outcome."""
+    spec = result.spec
+    model_file = Path(spec.source) if spec.source else None
+    return {
+        "model": spec.model_dump(mode="json", exclude_none=True),
+        "model_file": str(model_file) if model_file else None,
+        "model_file_absolute": str(model_file.resolve()) if model_file else None,
+        "model_sha256": file_sha256(model_file) if model_file and model_file.is_file() else None,
+        "overrides": result.overrides,
+        "weights_used": result.weights,
+        "cap": spec.cap,
+        "reserve": spec.reserve_posts,
+        "allocatable": spec.allocatable_cap,
+        "data_file": str(result.table.path),
+        "data_sha256": result.table.sha256,
+        "units": len(result.table),
+        "status": result.status.value,
+        "solver": result.solver,
+        "solver_version": result.solver_version,
+        "rounding": spec.rounding,
+        "lambdas": result.lambdas,
+        "levels": list(result.fair.levels),
+        "lp_solves": result.fair.lp_solves,
+        "versions": {**package_versions(), "python": platform.python_version()},
+    }
+
+
+def write_result(result: AllocationResult, out_dir: Path, *, force: bool = False) -> Path:
+    """Write ``allocation.csv`` and ``run.json`` for a result into ``out_dir``.
+
+    Refuses (:class:`InputError`) to replace a folder of another model's results unless ``force``.
+    """
+    csv_text = allocation_csv(result)
+    record = json.dumps(run_record(result), indent=2, ensure_ascii=False, sort_keys=False) + "\n"
+    return write_files(out_dir, {
+        "allocation.csv": lambda p: p.write_text(csv_text, encoding="utf-8", newline=""),
+        "run.json": lambda p: p.write_text(record, encoding="utf-8"),
+    }, model=result.spec.name, force=force)
+
+
+def read_allocation(path: Path) -> pd.DataFrame:
+    """Read an ``allocation.csv`` back (ids as text)."""
+    return pd.read_csv(path, dtype={"id": str, "label": str, "group": str, "binding": str},
+                       keep_default_na=False, na_values=[""])
