@@ -14,16 +14,12 @@ import math
 import os
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from allocator.choices import Rounding, Solver, Transform
 from allocator.errors import InputError, did_you_mean
-
-SolverName = Literal["highs", "cbc"]
-RoundingName = Literal["hamilton", "webster", "dhondt", "huntington-hill"]
-TransformName = Literal["linear", "sqrt", "log"]
-
 
 MAX_POSTS = 1_000_000_000  # caps and totals above this are typing errors, not staffing plans
 
@@ -37,7 +33,7 @@ class IndicatorSpec(_Strict):
 
     column: str
     weight: float = Field(ge=0)
-    transform: TransformName = "linear"
+    transform: Transform = Field(default=Transform.LINEAR, strict=False)
 
 
 class BoundsSpec(_Strict):
@@ -72,8 +68,8 @@ class ModelSpec(_Strict):
     sheet: str | int | None = None
     cap: int = Field(gt=0, le=MAX_POSTS)
     reserve: int | float = Field(default=0, ge=0)
-    solver: SolverName = "highs"
-    rounding: RoundingName = "hamilton"
+    solver: Solver = Field(default=Solver.HIGHS, strict=False)
+    rounding: Rounding = Field(default=Rounding.HAMILTON, strict=False)
     indicators: dict[str, IndicatorSpec] = Field(min_length=1)
     bounds: BoundsSpec = BoundsSpec()
     groups: dict[str, GroupSpec] = Field(default_factory=dict)
@@ -183,7 +179,7 @@ def _describe(error: dict[str, Any]) -> str:
         return f"unknown key '{key}'{did_you_mean(loc[-1], allowed)}"
     if kind == "missing":
         return f"missing key '{key}'"
-    if kind == "literal_error":
+    if kind in ("literal_error", "enum"):
         return f"{key}: {error['msg'].replace('Input should be', 'must be')}, not {error['input']!r}"
     if kind == "value_error":
         return str(error["ctx"]["error"]) if "ctx" in error else error["msg"]
