@@ -17,17 +17,11 @@ from allocator.core.rounding import round_pool
 from allocator.core.waterfill import water_fill
 from allocator.errors import InputError
 from allocator.pipeline.allocate import allocate
+from allocator.report.studies import montecarlo_to_file
 from allocator.schema import load_model
-from allocator.studies.sensitivity import (
-    FastAllocator,
-    MonteCarloOptions,
-    batch_hamilton,
-    batch_water_fill,
-    montecarlo,
-    oat,
-    sweep,
-    vary_weight,
-)
+from allocator.studies.batch import FastAllocator, batch_hamilton, batch_water_fill
+from allocator.studies.montecarlo import MonteCarloOptions, montecarlo
+from allocator.studies.oneway import oat, sweep, vary_weight
 
 from .conftest import CHINA, HARBIN
 
@@ -148,7 +142,7 @@ def test_saved_samples_reproduce_with_allocator_run(tmp_path, harbin):
     from allocator.outputs.runfiles import read_allocation
 
     path = tmp_path / "samples.csv"
-    montecarlo(harbin, MonteCarloOptions(samples=300, concentration=5, seed=7), samples_path=path)
+    montecarlo_to_file(harbin, MonteCarloOptions(samples=300, concentration=5, seed=7), path)
     with path.open(encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     assert len(rows) == 300 and [int(r["scenario"]) for r in rows] == list(range(1, 301))
@@ -177,8 +171,7 @@ def _read_samples(path: Path, ids) -> np.ndarray:
 
 def test_summary_agrees_with_the_scenarios(tmp_path, harbin):
     path = tmp_path / "s.csv"
-    mc = montecarlo(harbin, MonteCarloOptions(samples=1500, concentration=8, seed=1),
-                    samples_path=path)
+    mc = montecarlo_to_file(harbin, MonteCarloOptions(samples=1500, concentration=8, seed=1), path)
     posts = _read_samples(path, harbin.problem.ids)
     s = mc.summary
     for label, q in (("min", 0), ("p5", 0.05), ("p50", 0.5), ("p95", 0.95), ("max", 1)):
@@ -211,9 +204,9 @@ def test_quantiles_are_ordered(harbin, seed, concentration, uniform, samples):
 
 def test_results_do_not_depend_on_jobs(tmp_path, harbin):
     options = MonteCarloOptions(samples=700, seed=4, chunk_size=100)
-    one = montecarlo(harbin, options, samples_path=tmp_path / "one.csv")
-    two = montecarlo(harbin, MonteCarloOptions(samples=700, seed=4, chunk_size=100, jobs=2),
-                     samples_path=tmp_path / "two.csv")
+    one = montecarlo_to_file(harbin, options, tmp_path / "one.csv")
+    two = montecarlo_to_file(harbin, MonteCarloOptions(samples=700, seed=4, chunk_size=100, jobs=2),
+                             tmp_path / "two.csv")
     assert (tmp_path / "one.csv").read_bytes() == (tmp_path / "two.csv").read_bytes()
     assert one.summary.equals(two.summary)
 
@@ -221,11 +214,11 @@ def test_results_do_not_depend_on_jobs(tmp_path, harbin):
 def test_zero_weight_indicators_stay_zero_and_uniform_covers_the_simplex(tmp_path):
     fast = FastAllocator.from_model(load_model(HARBIN).with_overrides(weights={"townships": 0}))
     path = tmp_path / "s.csv"
-    montecarlo(fast, MonteCarloOptions(samples=200), samples_path=path)
+    montecarlo_to_file(fast, MonteCarloOptions(samples=200), path)
     with path.open(encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     assert all(float(r["w_townships"]) == 0 for r in rows)
-    montecarlo(fast, MonteCarloOptions(samples=200, uniform=True), samples_path=path)
+    montecarlo_to_file(fast, MonteCarloOptions(samples=200, uniform=True), path)
     with path.open(encoding="utf-8") as handle:
         w = np.array([[float(r[f"w_{n}"]) for n in fast.names] for r in csv.DictReader(handle)])
     assert (w[:, 3] > 0).all()
@@ -237,8 +230,7 @@ def test_first_order_indices_agree_with_salib(tmp_path, harbin):
     from SALib.analyze import delta
 
     path = tmp_path / "s.csv"
-    mc = montecarlo(harbin, MonteCarloOptions(samples=4000, concentration=10, seed=2),
-                    samples_path=path)
+    mc = montecarlo_to_file(harbin, MonteCarloOptions(samples=4000, concentration=10, seed=2), path)
     with path.open(encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     x = np.array([[float(r[f"w_{n}"]) for n in harbin.names] for r in rows])
@@ -296,9 +288,9 @@ def test_bad_options_are_input_errors(harbin):
         sweep(harbin, "areaa", [0.1])
     with pytest.raises(InputError, match="between 0 and 1"):
         sweep(harbin, "area", [1.5])
-    with pytest.raises(InputError, match="--delta"):
+    with pytest.raises(InputError, match="delta 0"):
         oat(harbin, 0)
-    with pytest.raises(InputError, match="--samples"):
+    with pytest.raises(InputError, match="samples 0"):
         montecarlo(harbin, MonteCarloOptions(samples=0))
 
 
