@@ -145,9 +145,16 @@ def study_files(options: SensitivityOptions) -> tuple[str, ...]:
     >>> study_files(SensitivityOptions(save_samples=True, charts=False))
     ('montecarlo_samples.csv', 'montecarlo_summary.csv', 'montecarlo_indices.csv')
     """
-    names = tuple(n for n in FILES[StudyMethod(options.method)]
-                  if options.charts or not n.endswith(".png"))
+    names = tuple(n for n in FILES[_method(options)] if options.charts or not n.endswith(".png"))
     return (SAMPLES, *names) if _streams(options) else names
+
+
+def _method(options: SensitivityOptions) -> StudyMethod:
+    methods = choice_names(StudyMethod)
+    if options.method not in methods:
+        raise InputError(f"method '{options.method}': use one of {', '.join(methods)}"
+                         f"{did_you_mean(options.method, methods)}")
+    return StudyMethod(options.method)
 
 
 def _streams(options: SensitivityOptions) -> bool:
@@ -156,10 +163,7 @@ def _streams(options: SensitivityOptions) -> bool:
 
 def _checked(model: StudyModel, options: SensitivityOptions) -> FastAllocator:
     """The model prepared for the study, once the options are known to work."""
-    methods = choice_names(StudyMethod)
-    if options.method not in methods:
-        raise InputError(f"method '{options.method}': use one of {', '.join(methods)}"
-                         f"{did_you_mean(options.method, methods)}")
+    _method(options)
     fast = fast_allocator(model, options.rounding)
     if options.method == StudyMethod.SWEEP:
         if options.indicator is None:
