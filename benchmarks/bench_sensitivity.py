@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from allocator.pipeline.allocate import allocate  # noqa: E402
-from allocator.studies.sensitivity import MonteCarloOptions, montecarlo  # noqa: E402
+from allocator.studies.montecarlo import MonteCarloOptions, montecarlo  # noqa: E402
 
 CLI = [sys.executable, "-c", "from allocator.cli import main; main()"]
 

@@ -17,17 +17,12 @@ from allocator.core.rounding import round_pool
 from allocator.core.waterfill import water_fill
 from allocator.errors import InputError
 from allocator.pipeline.allocate import allocate
+from allocator.report.studies import SensitivityOptions, montecarlo_to_file, run_study, study_files
 from allocator.schema import load_model
-from allocator.studies.sensitivity import (
-    FastAllocator,
-    MonteCarloOptions,
-    batch_hamilton,
-    batch_water_fill,
-    montecarlo,
-    oat,
-    sweep,
-    vary_weight,
-)
+from allocator.studies.batch import FastAllocator, batch_hamilton, batch_water_fill
+from allocator.studies.montecarlo import MonteCarloOptions, montecarlo
+from allocator.studies.oneway import oat, sweep, vary_weight
+from allocator.studies.weights import derive_weights
 
 from .conftest import CHINA, HARBIN
 
@@ -148,7 +143,7 @@ def test_saved_samples_reproduce_with_allocator_run(tmp_path, harbin):
     from allocator.outputs.runfiles import read_allocation
 
     path = tmp_path / "samples.csv"
-    montecarlo(harbin, MonteCarloOptions(samples=300, concentration=5, seed=7), samples_path=path)
+    montecarlo_to_file(harbin, MonteCarloOptions(samples=300, concentration=5, seed=7), path)
     with path.open(encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     assert len(rows) == 300 and [int(r["scenario"]) for r in rows] == list(range(1, 301))
@@ -177,8 +172,7 @@ def _read_samples(path: Path, ids) -> np.ndarray:
 
 def test_summary_agrees_with_the_scenarios(tmp_path, harbin):
     path = tmp_path / "s.csv"
-    mc = montecarlo(harbin, MonteCarloOptions(samples=1500, concentration=8, seed=1),
-                    samples_path=path)
+    mc = montecarlo_to_file(harbin, MonteCarloOptions(samples=1500, concentration=8, seed=1), path)
     posts = _read_samples(path, harbin.problem.ids)
     s = mc.summary
     for label, q in (("min", 0), ("p5", 0.05), ("p50", 0.5), ("p95", 0.95), ("max", 1)):
@@ -211,9 +205,9 @@ def test_quantiles_are_ordered(harbin, seed, concentration, uniform, samples):
 
 def test_results_do_not_depend_on_jobs(tmp_path, harbin):
     options = MonteCarloOptions(samples=700, seed=4, chunk_size=100)
-    one = montecarlo(harbin, options, samples_path=tmp_path / "one.csv")
-    two = montecarlo(harbin, MonteCarloOptions(samples=700, seed=4, chunk_size=100, jobs=2),
-                     samples_path=tmp_path / "two.csv")
+    one = montecarlo_to_file(harbin, options, tmp_path / "one.csv")
+    two = montecarlo_to_file(harbin, MonteCarloOptions(samples=700, seed=4, chunk_size=100, jobs=2),
+                             tmp_path / "two.csv")
     assert (tmp_path / "one.csv").read_bytes() == (tmp_path / "two.csv").read_bytes()
     assert one.summary.equals(two.summary)
 
@@ -221,11 +215,11 @@ def test_results_do_not_depend_on_jobs(tmp_path, harbin):
 def test_zero_weight_indicators_stay_zero_and_uniform_covers_the_simplex(tmp_path):
     fast = FastAllocator.from_model(load_model(HARBIN).with_overrides(weights={"townships": 0}))
     path = tmp_path / "s.csv"
-    montecarlo(fast, MonteCarloOptions(samples=200), samples_path=path)
+    montecarlo_to_file(fast, MonteCarloOptions(samples=200), path)
     with path.open(encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     assert all(float(r["w_townships"]) == 0 for r in rows)
-    montecarlo(fast, MonteCarloOptions(samples=200, uniform=True), samples_path=path)
+    montecarlo_to_file(fast, MonteCarloOptions(samples=200, uniform=True), path)
     with path.open(encoding="utf-8") as handle:
         w = np.array([[float(r[f"w_{n}"]) for n in fast.names] for r in csv.DictReader(handle)])
     assert (w[:, 3] > 0).all()
@@ -237,8 +231,7 @@ def test_first_order_indices_agree_with_salib(tmp_path, harbin):
     from SALib.analyze import delta
 
     path = tmp_path / "s.csv"
-    mc = montecarlo(harbin, MonteCarloOptions(samples=4000, concentration=10, seed=2),
-                    samples_path=path)
+    mc = montecarlo_to_file(harbin, MonteCarloOptions(samples=4000, concentration=10, seed=2), path)
     with path.open(encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     x = np.array([[float(r[f"w_{n}"]) for n in harbin.names] for r in rows])
@@ -296,9 +289,9 @@ def test_bad_options_are_input_errors(harbin):
         sweep(harbin, "areaa", [0.1])
     with pytest.raises(InputError, match="between 0 and 1"):
         sweep(harbin, "area", [1.5])
-    with pytest.raises(InputError, match="--delta"):
+    with pytest.raises(InputError, match="delta 0"):
         oat(harbin, 0)
-    with pytest.raises(InputError, match="--samples"):
+    with pytest.raises(InputError, match="samples 0"):
         montecarlo(harbin, MonteCarloOptions(samples=0))
 
 
@@ -307,3 +300,84 @@ def test_progress_reports_every_chunk_up_to_the_total(harbin):
     montecarlo(harbin, MonteCarloOptions(samples=250, chunk_size=100),
                progress=lambda done, total: calls.append((done, total)))
     assert calls == [(100, 250), (200, 250), (250, 250)]
+
+
+# ---- study folders: computed first, then written; the samples streamed through a sink --------
+
+
+def test_chunks_reach_the_sink_in_scenario_order(tmp_path, harbin):
+    options = MonteCarloOptions(samples=450, seed=5, chunk_size=100, jobs=2)
+    chunks = []
+    montecarlo(harbin, options, on_chunk=lambda first, w, posts: chunks.append((first, w, posts)))
+    assert [first for first, _, _ in chunks] == [1, 101, 201, 301, 401]
+    path = tmp_path / "s.csv"
+    montecarlo_to_file(harbin, options, path)
+    with path.open(encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    w = np.vstack([c[1] for c in chunks])
+    assert [[float(r[f"w_{n}"]) for n in harbin.names] for r in rows] == w.tolist()
+    assert [[int(r[i]) for i in harbin.problem.ids] for r in rows] == \
+        np.vstack([c[2] for c in chunks]).tolist()
+
+
+@pytest.mark.parametrize(("options", "files"), [
+    (SensitivityOptions(method="sweep", indicator="area"), ("sweep.csv", "sweep.png")),
+    (SensitivityOptions(method="oat", charts=False), ("oat.csv",)),
+    (SensitivityOptions(save_samples=True), ("montecarlo_samples.csv", "montecarlo_summary.csv",
+                                             "montecarlo_indices.csv", "montecarlo_bands.png")),
+])
+def test_study_files_follow_the_options(options, files):
+    assert study_files(options) == files
+
+
+def test_a_study_that_fails_while_streaming_leaves_the_old_folder_alone(tmp_path, harbin):
+    out = tmp_path / "mc"
+    options = SensitivityOptions(montecarlo=MonteCarloOptions(samples=300, chunk_size=100),
+                                 save_samples=True, charts=False)
+    first = run_study(HARBIN, options, out)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    assert set(before) == set(first.files)
+
+    def stop(done, total):
+        if done > 100:
+            raise RuntimeError("interrupted")
+
+    with pytest.raises(RuntimeError, match="interrupted"):
+        run_study(harbin, options, out, progress=stop)
+    assert [p.name for p in tmp_path.iterdir()] == ["mc"]  # no staging folder left behind
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
+def test_library_messages_name_no_command_line_flags(harbin):
+    calls = [
+        lambda: sweep(harbin, "areaa", [0.1]),
+        lambda: oat(harbin, 2),
+        lambda: run_study(harbin, SensitivityOptions(method="tornado"), Path("never")),
+        lambda: run_study(harbin, SensitivityOptions(method="sweep"), Path("never")),
+        lambda: run_study(harbin, SensitivityOptions(method="sweep", indicator="area", steps=1),
+                          Path("never")),
+        lambda: derive_weights(HARBIN, "ahp"),
+        lambda: derive_weights(HARBIN, "entrop"),
+        lambda: derive_weights(HARBIN, "equal", matrix=Path("m.csv")),
+        *(lambda o=o: montecarlo(harbin, o) for o in (
+            MonteCarloOptions(samples=0), MonteCarloOptions(concentration=0),
+            MonteCarloOptions(confidence=0.2), MonteCarloOptions(jobs=0),
+            MonteCarloOptions(seed=-1))),
+    ]
+    for call in calls:
+        with pytest.raises(InputError) as caught:
+            call()
+        assert "--" not in str(caught.value), str(caught.value)
+    assert not Path("never").exists()
+
+
+def test_studies_import_neither_outputs_nor_report():
+    import subprocess
+    import sys
+
+    code = ("import sys, allocator.studies.batch, allocator.studies.oneway, "
+            "allocator.studies.montecarlo, allocator.studies.weights, allocator.studies.pairwise\n"
+            "print(sorted(m for m in sys.modules if m.startswith(('allocator.outputs', "
+            "'allocator.report', 'allocator.cli'))))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

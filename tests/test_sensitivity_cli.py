@@ -70,11 +70,11 @@ def test_montecarlo_writes_summary_samples_and_bands(tmp_path):
 
 @pytest.mark.parametrize(("args", "message"), [
     (["--method", "sweep", "--indicator", "aera"], "did you mean 'area'"),
-    (["--method", "sweep"], "needs --indicator"),
+    (["--method", "sweep"], "a sweep needs an indicator"),
     (["--method", "sweep", "--indicator", "area", "--to", "1.5"], "between 0 and 1"),
     (["--method", "tornado"], "use one of sweep, oat, montecarlo"),
-    (["--samples", "0"], "--samples 0"),
-    (["--concentration", "0"], "--concentration"),
+    (["--samples", "0"], "samples 0: must be at least 1"),
+    (["--concentration", "0"], "concentration 0"),
     (["--rounding", "banker"], "rounding"),
 ])
 def test_bad_input_is_one_line_exit_2_and_writes_nothing(tmp_path, args, message):

@@ -13,17 +13,16 @@ from pymcdm.weights.subjective import AHP
 
 from allocator.errors import InputError
 from allocator.pipeline.allocate import allocate
+from allocator.report.studies import WeightsOptions, write_derived_weights
 from allocator.schema import load_model
+from allocator.studies.pairwise import read_pairwise
 from allocator.studies.weights import (
     SAATY_RI,
-    WeightsOptions,
     ahp_weights,
     critic_weights,
     derive_weights,
     entropy_weights,
     indicator_matrix,
-    read_pairwise,
-    write_derived_weights,
 )
 
 from .conftest import HARBIN

@@ -285,7 +285,8 @@ def sensitivity(
     """
     import contextlib
 
-    from allocator.studies.sensitivity import MonteCarloOptions, SensitivityOptions, run_study
+    from allocator.report.studies import SensitivityOptions, run_study
+    from allocator.studies.montecarlo import MonteCarloOptions
 
     options = SensitivityOptions(
         method=method, indicator=indicator, start=start, stop=stop, steps=steps, delta=delta,
@@ -301,7 +302,8 @@ def sensitivity(
 
 
 def _render_study(study, top: int) -> None:
-    from allocator.studies.sensitivity import MonteCarloResult, OatResult, SweepResult
+    from allocator.studies.montecarlo import MonteCarloResult
+    from allocator.studies.oneway import OatResult, SweepResult
 
     result = study.result
     if isinstance(result, SweepResult):
@@ -363,7 +365,7 @@ def weights(
     """
     import contextlib
 
-    from allocator.studies.weights import WeightsOptions, write_derived_weights
+    from allocator.report.studies import WeightsOptions, write_derived_weights
 
     options = WeightsOptions(method=method, matrix=matrix,
                              accept_inconsistent=accept_inconsistent, samples=samples,

@@ -7,10 +7,11 @@ is replaced only when it holds what this tool wrote for the same model, or with 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import tempfile
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
 
 from allocator.errors import InputError
@@ -76,6 +77,50 @@ def check_replaceable(out_dir: Path, model: str | None, *, force: bool = False,
                          "choose another output folder, or use --force to replace it")
 
 
+@contextlib.contextmanager
+def staged_folder(out_dir: Path, names: Collection[str], *, model: str | None = None,
+                  force: bool = False) -> Iterator[Path]:
+    """A temporary folder beside ``out_dir`` that replaces it whole when the block ends.
+
+    For a folder whose files are computed first and written after: fill the yielded folder with
+    the files ``names`` (checked against :func:`check_replaceable` before and after); when the
+    block raises, nothing is replaced and the temporary folder is removed. ``model`` as in
+    :func:`write_files`.
+
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp()) / "out"
+    >>> with staged_folder(d, ["a.txt"]) as folder:
+    ...     _ = (folder / "a.txt").write_text("hi")
+    >>> (d / "a.txt").read_text()
+    'hi'
+    """
+    out_dir = Path(out_dir)
+    check_replaceable(out_dir, model, force=force, names=names)  # fail before writing anything
+    try:
+        out_dir.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    except OSError as exc:
+        raise InputError(f"{out_dir}: cannot create the output folder ({exc.strerror or exc})") \
+            from None
+    try:
+        yield staging
+        check_replaceable(out_dir, model or folder_model(staging), force=force, names=names)
+        if out_dir.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old.", dir=out_dir.parent))
+            out_dir.rename(old / "previous")
+            staging.rename(out_dir)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            staging.rename(out_dir)
+    except OSError as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise InputError(f"{out_dir}: cannot write the output folder ({exc.strerror or exc})") \
+            from None
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
 def write_files(out_dir: Path, files: dict[str, Callable[[Path], None]], *,
                 model: str | None = None, force: bool = False) -> Path:
     """Create ``out_dir`` holding ``files`` (name -> writer of that path), replacing it whole.
@@ -91,30 +136,7 @@ def write_files(out_dir: Path, files: dict[str, Callable[[Path], None]], *,
     >>> (d / "a.txt").read_text()
     'hi'
     """
-    out_dir = Path(out_dir)
-    check_replaceable(out_dir, model, force=force, names=files)  # fail before writing anything
-    try:
-        out_dir.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
-    except OSError as exc:
-        raise InputError(f"{out_dir}: cannot create the output folder ({exc.strerror or exc})") \
-            from None
-    try:
+    with staged_folder(out_dir, files, model=model, force=force) as staging:
         for name, writer in files.items():
             writer(staging / name)
-        check_replaceable(out_dir, model or folder_model(staging), force=force, names=files)
-        if out_dir.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old.", dir=out_dir.parent))
-            out_dir.rename(old / "previous")
-            staging.rename(out_dir)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            staging.rename(out_dir)
-    except OSError as exc:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise InputError(f"{out_dir}: cannot write the output folder ({exc.strerror or exc})") \
-            from None
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    return out_dir
+    return Path(out_dir)

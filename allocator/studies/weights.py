@@ -25,21 +25,21 @@ each weight when any one unit is left out.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from allocator.choices import WeightingMethod
+from allocator.choices import names as choice_names
 from allocator.core.targets import transform
 from allocator.errors import InputError, did_you_mean
 from allocator.schema import ModelSpec, load_model
-from allocator.table import load_table, read_raw_table
+from allocator.studies.pairwise import read_pairwise
+from allocator.table import load_table
 
-METHODS = ("equal", "entropy", "critic", "ahp")
 CR_LIMIT = 0.1
 # Saaty's random consistency index for k = 1..15 criteria.
 SAATY_RI = (0.0, 0.0, 0.58, 0.90, 1.12, 1.24, 1.32, 1.41, 1.45, 1.49, 1.51, 1.48, 1.56, 1.57, 1.59)
@@ -121,67 +121,7 @@ def ahp_weights(matrix: np.ndarray) -> tuple[np.ndarray, Consistency]:
     return w, Consistency(lambda_max, ci, ri, ci / ri)
 
 
-def _cell(text: str, where: str) -> float | None:
-    text = str(text).strip()
-    if text == "":
-        return None
-    try:
-        value = float(Fraction(text))
-    except (ValueError, ZeroDivisionError):
-        raise InputError(f"{where}: '{text}' is not a number or fraction such as 1/3") from None
-    if not value > 0 or not np.isfinite(value):
-        raise InputError(f"{where}: '{text}' must be a positive number")
-    return value
-
-
-def read_pairwise(path: Path, names: tuple[str, ...]) -> np.ndarray:
-    """Read a pairwise-comparison matrix (CSV/XLSX): first column and header name the indicators.
-
-    Cell (row i, column j) says how much more important indicator i is than j (Saaty's 1-9,
-    fractions such as 1/3 allowed). Cells below the diagonal may be left empty: they are then
-    the reciprocals. The result is in the order of ``names``.
-    """
-    frame = read_raw_table(Path(path))
-    if frame.shape[1] < 2:
-        raise InputError(f"{path}: expected the indicator names in the first column and header")
-    rows = [str(v).strip() for v in frame.iloc[:, 0]]
-    cols = [str(c).strip() for c in frame.columns[1:]]
-    for kind, found in (("row", rows), ("column", cols)):
-        for name in found:
-            if name not in names:
-                raise InputError(f"{path}: {kind} '{name}' is not an indicator of the model"
-                                 f"{did_you_mean(name, names)}")
-        for name in names:
-            if found.count(name) != 1:
-                raise InputError(f"{path}: indicator '{name}' must appear once as a {kind} "
-                                 f"(found {found.count(name)})")
-    k = len(names)
-    a = np.full((k, k), np.nan)
-    for r, row_name in enumerate(rows):
-        for c, col_name in enumerate(cols):
-            value = _cell(frame.iat[r, c + 1], f"{path}, row {r + 2} ({row_name}), "
-                                               f"column '{col_name}'")
-            if value is not None:
-                a[names.index(row_name), names.index(col_name)] = value
-    for i in range(k):
-        if not np.isnan(a[i, i]) and abs(a[i, i] - 1) > 1e-9:
-            raise InputError(f"{path}: the diagonal cell of '{names[i]}' must be 1, not {a[i, i]:g}")
-        a[i, i] = 1.0
-        for j in range(i + 1, k):
-            if np.isnan(a[i, j]) and np.isnan(a[j, i]):
-                raise InputError(f"{path}: no comparison of '{names[i]}' with '{names[j]}'")
-            if np.isnan(a[j, i]):
-                a[j, i] = 1.0 / a[i, j]
-            elif np.isnan(a[i, j]):
-                a[i, j] = 1.0 / a[j, i]
-            elif abs(a[i, j] * a[j, i] - 1) > 0.01:
-                raise InputError(f"{path}: '{names[i]}' vs '{names[j]}' is {a[i, j]:g} but "
-                                 f"'{names[j]}' vs '{names[i]}' is {a[j, i]:g}; they must be "
-                                 "reciprocals")
-    return a
-
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class DerivedWeights:
     """Weights derived by one method, next to the model's own."""
 
@@ -216,7 +156,8 @@ def indicator_matrix(spec: ModelSpec) -> tuple[tuple[str, ...], np.ndarray]:
 
 
 DATA_METHODS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
-    "equal": equal_weights, "entropy": entropy_weights, "critic": critic_weights,
+    WeightingMethod.EQUAL: equal_weights, WeightingMethod.ENTROPY: entropy_weights,
+    WeightingMethod.CRITIC: critic_weights,
 }
 
 
@@ -231,110 +172,28 @@ def derive_weights(model: ModelSpec | str | Path, method: str, *, matrix: Path |
     {'population': 0.25, 'urban_population': 0.25, 'area': 0.25, 'townships': 0.25}
     """
     spec = model if isinstance(model, ModelSpec) else load_model(model)
-    names = tuple(spec.indicators)
-    model_weights = np.array([spec.normalised_weights()[n] for n in names])
-    if method not in METHODS:
-        raise InputError(f"--method {method}: use one of {', '.join(METHODS)}"
-                         f"{did_you_mean(method, METHODS)}")
-    if method == "ahp":
+    indicators = tuple(spec.indicators)
+    model_weights = np.array([spec.normalised_weights()[n] for n in indicators])
+    methods = choice_names(WeightingMethod)
+    if method not in methods:
+        raise InputError(f"method '{method}': use one of {', '.join(methods)}"
+                         f"{did_you_mean(method, methods)}")
+    if method == WeightingMethod.AHP:
         if matrix is None:
-            raise InputError("--method ahp needs --matrix FILE (a pairwise-comparison matrix)")
-        weights, check = ahp_weights(read_pairwise(Path(matrix), names))
+            raise InputError("AHP weights need a pairwise-comparison matrix")
+        weights, check = ahp_weights(read_pairwise(Path(matrix), indicators))
         if not check.acceptable and not accept_inconsistent:
             raise InputError(f"{matrix}: consistency ratio CR = {check.cr:.3f} is above "
                              f"{CR_LIMIT} (the comparisons contradict each other); revise the "
-                             "matrix or pass --accept-inconsistent")
-        return DerivedWeights(method, names, weights, model_weights, consistency=check)
+                             "matrix or accept it as inconsistent")
+        return DerivedWeights(method, indicators, weights, model_weights, consistency=check)
     if matrix is not None:
-        raise InputError(f"--matrix is only used with --method ahp, not {method}")
+        raise InputError(f"a pairwise-comparison matrix is only used by AHP, not by {method}")
     _, x = indicator_matrix(spec)
     derive = DATA_METHODS[method]
     weights = derive(x)
     low = high = None
-    if method != "equal":
+    if method != WeightingMethod.EQUAL:
         rest = np.vstack([derive(np.delete(x, i, axis=0)) for i in range(x.shape[0])])
         low, high = rest.min(axis=0), rest.max(axis=0)
-    return DerivedWeights(method, names, weights, model_weights, low, high)
-
-
-def model_file_text(spec: ModelSpec, weights: dict[str, float], method: str,
-                    path: Path) -> str:
-    """A model file like ``spec`` with ``weights``, its data path relative to ``path``."""
-    import tomli_w
-
-    raw = spec.model_dump(mode="json", exclude_none=True)
-    raw["name"] = f"{spec.name} (weights: {method})"
-    data = spec.data_path().resolve()
-    try:
-        raw["data"] = Path(os.path.relpath(data, Path(path).resolve().parent)).as_posix()
-    except ValueError:  # on another drive (Windows): no relative path exists
-        raw["data"] = data.as_posix()
-    for name, value in weights.items():
-        raw["indicators"][name]["weight"] = float(value)
-    source = spec.source or "a model"
-    header = (f"# Written by 'allocator weights --method {method}' from {source}.\n"
-              f"# Weights derived by {method}; everything else as in the original model.\n")
-    return header + tomli_w.dumps(raw)
-
-
-@dataclass(frozen=True)
-class WeightsOptions:
-    """What ``allocator weights`` needs: the method, the AHP matrix, and an optional study."""
-
-    method: str = "entropy"
-    matrix: Path | None = None
-    accept_inconsistent: bool = False
-    samples: int = 0
-    concentration: float = 50.0
-    seed: int = 0
-    jobs: int = 1
-
-
-@dataclass(frozen=True)
-class WeightsOutput:
-    """The derived weights, the files written, and the Monte Carlo study around them (if any)."""
-
-    derived: DerivedWeights
-    out_dir: Path
-    model_file: Path
-    files: tuple[str, ...]
-    study: object | None = None
-
-
-def write_derived_weights(model: ModelSpec | str | Path, options: WeightsOptions, out_dir: Path,
-                          *, progress=None, force: bool = False) -> WeightsOutput:
-    """Derive weights, write ``weights.csv`` and a ready-to-use model file into ``out_dir``.
-
-    With ``options.samples`` > 0 also run the Monte Carlo study of
-    :func:`allocator.studies.sensitivity.montecarlo` around the derived weights (its summary, indices
-    and band chart go into the same folder), to show how much the allocation rests on them.
-    """
-    from allocator.outputs.cells import neutralise_frame
-    from allocator.outputs.folders import write_files
-    from allocator.studies.sensitivity import MonteCarloOptions, SensitivityOptions, study_files
-
-    spec = model if isinstance(model, ModelSpec) else load_model(model)
-    derived = derive_weights(spec, options.method, matrix=options.matrix,
-                             accept_inconsistent=options.accept_inconsistent)
-    stem = Path(spec.source).stem if spec.source else "model"
-    model_name = f"{stem}_{options.method}.toml"
-    out_dir = Path(out_dir)
-    toml_text = model_file_text(spec, derived.as_dict(), options.method, out_dir / model_name)
-    csv_text = neutralise_frame(derived.frame()).to_csv(index=False, float_format="%.6f",
-                                                        lineterminator="\n")
-    files = {
-        "weights.csv": lambda p: p.write_text(csv_text, encoding="utf-8", newline=""),
-        model_name: lambda p: p.write_text(toml_text, encoding="utf-8"),
-    }
-    result = None
-    if options.samples > 0:
-        new_spec = spec.with_overrides(weights=derived.as_dict())
-        mc = MonteCarloOptions(samples=options.samples, concentration=options.concentration,
-                               seed=options.seed, jobs=options.jobs)
-        study, result = study_files(new_spec, SensitivityOptions(method="montecarlo",
-                                                                 montecarlo=mc),
-                                    progress=progress)
-        files.update(study)
-    written = write_files(out_dir, files, force=force)
-    return WeightsOutput(derived, written, written / model_name, tuple(files),
-                         result() if result else None)
+    return DerivedWeights(method, indicators, weights, model_weights, low, high)

@@ -1,0 +1,245 @@
+"""The fast path of the studies: one model, many weight vectors, whole posts for each at once.
+
+Bounds and pools do not depend on the weights, only the targets do, and for this problem's
+structure (per-unit bounds and disjoint pools with exact totals) the fair allocation has an exact
+closed form, x_i = clip(lambda_pool * t_i, lower_i, upper_i) (see :mod:`allocator.core.fair`). So a
+study builds the model once (:class:`FastAllocator`) and then, for a whole batch of weight vectors
+at once: targets = C * W @ F^T (F = each indicator's transformed column divided by its sum), the
+per-pool water level lambda (exactly, see :func:`batch_water_fill`), and Hamilton rounding with
+the same quantisation and tie rule as :func:`allocator.core.rounding.round_pool`. Divisor rounding
+methods are applied per scenario with :func:`allocator.core.rounding.round_pool` itself. The tests
+check, scenario by scenario, that the whole posts equal those of
+:func:`allocator.pipeline.allocate.allocate` (the LP path).
+
+>>> fast = FastAllocator.from_model("models/harbin_2020.toml")   # from the repository root
+>>> posts = fast.posts(np.array([[0.25, 0.25, 0.25, 0.25], [0.7, 0.1, 0.1, 0.1]]))
+>>> posts.shape, posts.sum(axis=1).tolist()
+((2, 18), [60806, 60806])
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from allocator.choices import Rounding
+from allocator.core.problem import Problem
+from allocator.core.rounding import QUANTUM_DECIMALS, SNAP, round_pool
+from allocator.core.targets import transform
+from allocator.errors import InputError
+from allocator.ordering import natural_key
+from allocator.pipeline.allocate import prepare
+from allocator.schema import ModelSpec
+from allocator.units import UnitTable
+
+
+def batch_water_fill(target: np.ndarray, lower: np.ndarray, upper: np.ndarray,
+                     total: float, *, iterations: int = 8) -> np.ndarray:
+    """Row-wise closed form: x = clip(lambda_r * t_r, lower, upper) with sum(x_r) == total.
+
+    ``target`` is (scenarios, units) and positive; ``lower``/``upper`` (units,) are shared.
+    Each row's lambda is found exactly: first by guessing which units sit at a bound, solving
+    lambda = (total - their bounds) / (sum of the other targets) and keeping the answer only when
+    it puts exactly the guessed units at their bounds (a few rounds); rows that do not settle
+    within ``iterations`` rounds are solved by sorting their breakpoints lower/t and upper/t, on
+    which sum(clip(lambda * t, lower, upper)) is piecewise linear and continuous.
+
+    >>> batch_water_fill(np.array([[10.0, 30.0, 60.0]]), np.array([20.0, 0, 0]),
+    ...                  np.full(3, np.inf), 100).round(6).tolist()
+    [[20.0, 26.666667, 53.333333]]
+    """
+    t = np.asarray(target, dtype=float)
+    m = t.shape[0]
+    lam = np.full(m, np.nan)
+    finite_upper = np.where(np.isfinite(upper), upper, 0.0)
+    guess = total / t.sum(axis=1)
+    at_low = guess[:, None] * t <= lower
+    at_high = (guess[:, None] * t >= upper) & ~at_low
+    open_rows = np.arange(m)
+    for _ in range(iterations):
+        free = ~(at_low | at_high)
+        held = (at_low * lower).sum(axis=1) + (at_high * finite_upper).sum(axis=1)
+        slope = (free * t[open_rows]).sum(axis=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            new = (total - held) / slope
+        x = new[:, None] * t[open_rows]
+        low = x <= lower
+        high = (x >= upper) & ~low
+        settled = (slope > 0) & (low == at_low).all(axis=1) & (high == at_high).all(axis=1)
+        lam[open_rows[settled]] = new[settled]
+        keep = ~settled
+        open_rows, at_low, at_high = open_rows[keep], low[keep], high[keep]
+        if open_rows.size == 0:
+            break
+    if open_rows.size:
+        lam[open_rows] = _sorted_levels(t[open_rows], lower, upper, total)
+    return np.clip(lam[:, None] * t, lower, upper)
+
+
+def _sorted_levels(t: np.ndarray, lower: np.ndarray, upper: np.ndarray,
+                   total: float) -> np.ndarray:
+    """Each row's lambda from its sorted breakpoints (the general, slower path)."""
+    m, p = t.shape
+    finite = np.isfinite(upper)
+    points = np.concatenate([lower / t, upper / t], axis=1)
+    # Event j < p: unit j leaves its lower bound; event p + j: unit j reaches its upper bound.
+    d_const = np.concatenate([-lower, np.where(finite, upper, 0.0)])
+    d_slope = np.concatenate([t, -np.where(finite, t, 0.0)], axis=1)
+    order = np.argsort(points, axis=1, kind="stable")
+    flat = order + (2 * p) * np.arange(m)[:, None]
+    points = points.ravel()[flat]
+    const = lower.sum() + np.cumsum(d_const[order], axis=1)
+    slope = np.cumsum(d_slope.ravel()[flat], axis=1)
+    with np.errstate(invalid="ignore"):
+        value = np.where(np.isfinite(points), const + slope * points, np.inf)
+    reached = value >= total - 1e-12 * max(total, 1.0)
+    k = np.argmax(reached, axis=1)
+    rows = np.arange(m)
+    prev = np.maximum(k - 1, 0)
+    c, s = const[rows, prev], slope[rows, prev]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lam = np.where(s > 0, (total - c) / s, points[rows, prev])
+    return np.where(k == 0, points[:, 0], lam)
+
+
+def batch_hamilton(exact: np.ndarray, lower: np.ndarray, upper: np.ndarray, total: int,
+                   key_rank: np.ndarray) -> np.ndarray:
+    """Row-wise largest remainder, identical to ``round_pool(..., "hamilton", ids)``.
+
+    Exact values are quantised to 1e-6 posts; each row gets floor values (inside the bounds), then
+    one more post for the largest remainders, ties to the larger exact value, then to the unit
+    first in natural id order (``key_rank``).
+
+    >>> batch_hamilton(np.array([[1.5, 1.5, 3.0]]), np.zeros(3), np.full(3, np.inf), 6,
+    ...                np.array([1, 0, 2])).tolist()
+    [[1, 2, 3]]
+    """
+    e = np.round(np.asarray(exact, dtype=float), QUANTUM_DECIMALS)
+    base = np.clip(np.floor(e + SNAP), lower, upper)
+    left = np.rint(total - base.sum(axis=1)).astype(np.int64)
+    if np.any(left < 0):
+        raise ValueError("exact values exceed the pool total")
+    keys = np.broadcast_to(key_rank, e.shape)
+    order = np.lexsort((keys, -e, -(e - base)), axis=-1)
+    room = np.take_along_axis(base < upper, order, axis=1)
+    extra = room & (np.cumsum(room, axis=1) <= left[:, None])
+    rows = np.arange(e.shape[0])[:, None]
+    base[rows, order] += extra
+    return base.astype(np.int64)
+
+
+@dataclass(frozen=True, eq=False)
+class FastAllocator:
+    """A model prepared once for the allocation of many weight vectors (closed form).
+
+    ``shares[:, k]`` is indicator k's transformed column divided by its sum, so the targets of a
+    batch of normalised weight vectors W (scenarios x indicators) are ``cap * W @ shares.T``.
+    """
+
+    spec: ModelSpec
+    table: UnitTable
+    problem: Problem
+    names: tuple[str, ...]
+    shares: np.ndarray
+    rounding: str
+    key_rank: np.ndarray
+
+    @classmethod
+    def from_model(cls, model: ModelSpec | str | Path, *, rounding: str | None = None,
+                   cap: int | None = None) -> FastAllocator:
+        """Load a model (path or spec) once; ``rounding``/``cap`` override the model's."""
+        ready = prepare(model, rounding=rounding, cap=cap)
+        spec, table, problem = ready.spec, ready.table, ready.problem
+        names = tuple(spec.indicators)
+        columns = []
+        for name in names:
+            damped = transform(table.indicators[name], spec.indicators[name].transform)
+            columns.append(damped / damped.sum())
+        order = sorted(range(len(problem)), key=lambda i: natural_key(problem.ids[i]))
+        key_rank = np.empty(len(problem), dtype=np.int64)
+        key_rank[order] = np.arange(len(problem))
+        return cls(spec=spec, table=table, problem=problem, names=names,
+                   shares=np.column_stack(columns), rounding=spec.rounding, key_rank=key_rank)
+
+    @property
+    def centre(self) -> np.ndarray:
+        """The model's own weights, normalised, in indicator order."""
+        weights = self.spec.normalised_weights()
+        return np.array([weights[name] for name in self.names])
+
+    def weight_vector(self, weights: dict[str, float]) -> np.ndarray:
+        """A dict of weights (by indicator name, missing = 0) as a normalised vector."""
+        for name in weights:
+            if name not in self.names:
+                raise InputError(f"weight '{name}': no such indicator (indicators: "
+                                 f"{', '.join(self.names)})")
+        w = np.array([float(weights.get(name, 0.0)) for name in self.names])
+        if np.any(w < 0) or not np.all(np.isfinite(w)) or w.sum() <= 0:
+            raise InputError("weights must be finite, >= 0 and not all 0")
+        return w / w.sum()
+
+    def targets(self, weights: np.ndarray) -> np.ndarray:
+        """Targets (scenarios x units) for rows of normalised weights."""
+        w = np.atleast_2d(np.asarray(weights, dtype=float))
+        t = w @ (self.spec.allocatable_cap * self.shares.T)
+        bad = np.argwhere(t <= 0)
+        if bad.size:
+            row, unit = bad[0]
+            shown = ", ".join(f"{n}={v:.4g}" for n, v in zip(self.names, w[row], strict=True))
+            raise InputError(f"weights {shown}: unit {self.problem.ids[unit]} is zero on every "
+                             "weighted indicator, so its target is 0")
+        return t
+
+    def exact(self, weights: np.ndarray) -> np.ndarray:
+        """The fair continuous allocation (scenarios x units), by the closed form."""
+        t = self.targets(weights)
+        x = np.empty_like(t)
+        p = self.problem
+        for pool in p.pools:
+            m = pool.members
+            x[:, m] = batch_water_fill(t[:, m], p.lower[m], p.upper[m], pool.total)
+        return x
+
+    def posts(self, weights: np.ndarray) -> np.ndarray:
+        """Whole posts (scenarios x units, int64), equal to ``allocate(...).posts`` per row."""
+        x = self.exact(weights)
+        out = np.empty(x.shape, dtype=np.int64)
+        p = self.problem
+        for pool in p.pools:
+            m = pool.members
+            if self.rounding == Rounding.HAMILTON:
+                out[:, m] = batch_hamilton(x[:, m], p.lower[m], p.upper[m], pool.total,
+                                           self.key_rank[m])
+            else:
+                ids = tuple(p.ids[i] for i in m)
+                for r in range(x.shape[0]):
+                    out[r, m] = round_pool(x[r, m], p.lower[m], p.upper[m], pool.total,
+                                           self.rounding, ids)
+        return out
+
+    def unit_frame(self) -> pd.DataFrame:
+        """id, label, group and actual of every unit (id order)."""
+        n = len(self.table)
+        frame = pd.DataFrame({
+            "id": list(self.table.ids),
+            "label": list(self.table.labels) if self.table.labels else [""] * n,
+            "group": list(self.table.groups) if self.table.groups else [""] * n,
+            "actual": self.table.actual if self.table.actual is not None else np.full(n, np.nan),
+        })
+        if self.table.labels_en:
+            frame.insert(2, "label_en", list(self.table.labels_en))
+        return frame
+
+
+StudyModel = ModelSpec | str | Path | FastAllocator
+"""What a study starts from: a model file, a model, or a model already prepared."""
+
+
+def fast_allocator(model: StudyModel, rounding: str | None = None) -> FastAllocator:
+    """``model`` prepared for many weight vectors (as is when it already is a FastAllocator)."""
+    if isinstance(model, FastAllocator):
+        return model
+    return FastAllocator.from_model(model, rounding=rounding)
