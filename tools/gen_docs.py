@@ -141,22 +141,21 @@ def default_text(field: Any) -> str:
     return f"`{value!r}`"
 
 
-def model_sections(model: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
+def model_sections(model: Any, section: str = "") -> Iterator[tuple[str, Any]]:
     """``(section, model class)`` for a model and every table under it, depth first.
 
     >>> from allocator.schema import ModelSpec
     >>> [name for name, _ in model_sections(ModelSpec)]
     ['', 'indicators.NAME', 'bounds', 'groups.NAME']
     """
-    yield prefix, model
-    for key, field in model.model_fields.items():
-        if field.exclude:
-            continue
+    yield section, model
+    for key, field in documented_fields(model):
+        path = f"{section}.{key}" if section else key
         for arg in _union_args(field.annotation):
             if _is_model(arg):
-                yield from model_sections(arg, f"{prefix}{key}.")
+                yield from model_sections(arg, path)
             elif (inner := _table_of(arg)) is not None:
-                yield from model_sections(inner, f"{prefix}{key}.NAME.")
+                yield from model_sections(inner, f"{path}.NAME")
 
 
 def documented_fields(model: Any) -> Iterator[tuple[str, Any]]:
@@ -185,8 +184,7 @@ def model_file_page() -> str:
         "keys together. Types are TOML types; a *number* may be written with or without a",
         "decimal point. `NAME` stands for a name of your choice.",
     ]
-    for name, model in model_sections(ModelSpec):
-        section = name.rstrip(".")
+    for section, model in model_sections(ModelSpec):
         lines += ["", f"## {f'`[{section}]`' if section else 'Top level'}", ""]
         doc = _first_paragraph(model.__doc__)
         if doc:
@@ -281,7 +279,8 @@ def value_type(param: Any) -> str:
         if typing.get_origin(annotation) is list:
             annotation = typing.get_args(annotation)[0]
         return words.get(annotation, getattr(annotation, "__name__", str(annotation)))
-    name = getattr(getattr(param, "type", None), "name", "text")  # click: INT, FLOAT, PATH, ...
+    name = getattr(getattr(param, "type", None), "name", "text")  # click: integer, float, path, ...
+    name = name.removesuffix(" range")  # IntRange, FloatRange: the range is shown apart
     return {"integer": "integer", "float": "number", "text": "text", "path": "path",
             "boolean": "boolean", "filename": "path", "file": "path"}.get(name, name)
 
@@ -292,7 +291,7 @@ def value_text(param: Any) -> str:
         return "flag"
     options = choices(param)
     if options:
-        text = " \\| ".join(f"`{c}`" for c in options)
+        text = " | ".join(f"`{c}`" for c in options)  # cell() escapes the pipes
     elif param.metavar:
         text = f"`{param.metavar}`"
     else:
@@ -320,6 +319,8 @@ def param_default(param: Any) -> str:
     if show is False:
         return ""
     value = param.default
+    if isinstance(value, enum.Enum) and value.name == "UNSET":  # click >= 8.2: no default
+        value = None
     if callable(value):
         return "(dynamic)"
     if getattr(param, "is_flag", False):
@@ -416,8 +417,10 @@ PAGES: dict[str, Callable[[], str]] = {
 }
 
 
-def stale_pages(root: Path = ROOT) -> list[str]:
-    """The generated pages whose file differs from what the code generates now."""
+def stale_pages(root: Path | None = None) -> list[str]:
+    """The generated pages whose file (under ``root``, default the repository) differs from
+    what the code generates now."""
+    root = root or ROOT
     stale = []
     for name, build in PAGES.items():
         path = root / name
@@ -427,8 +430,9 @@ def stale_pages(root: Path = ROOT) -> list[str]:
     return stale
 
 
-def write_pages(root: Path = ROOT) -> list[str]:
-    """Write every generated page; returns the names of those that changed."""
+def write_pages(root: Path | None = None) -> list[str]:
+    """Write every generated page that is out of date; returns their names."""
+    root = root or ROOT
     changed = stale_pages(root)
     for name in changed:
         path = root / name
