@@ -25,55 +25,84 @@ MAX_POSTS = 1_000_000_000  # caps and totals above this are typing errors, not s
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(strict=True, extra="forbid", frozen=True, allow_inf_nan=False)
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True, allow_inf_nan=False,
+                              use_attribute_docstrings=True)
 
 
 class IndicatorSpec(_Strict):
     """One indicator: a data column, its weight and an optional damping transform."""
 
     column: str
+    """Data column with the indicator's value for each unit (numbers >= 0)."""
     weight: float = Field(ge=0)
+    """Weight of the indicator; the weights of all indicators are normalised to sum to 1."""
     transform: Transform = Field(default=Transform.LINEAR, strict=False)
+    """Damping applied to the values before their shares are taken (log is ln(1 + value))."""
 
 
 class BoundsSpec(_Strict):
     """Per-unit bounds. Where a constant and a column are both given, the tighter one applies."""
 
     floor: float | None = Field(default=None, ge=0)
+    """Fewest posts any unit gets."""
     floor_column: str | None = None
+    """Column of per-unit floors (empty cell: none); with floor, the larger applies."""
     ceiling: float | None = Field(default=None, gt=0)
+    """Most posts any unit gets."""
     ceiling_column: str | None = None
+    """Column of per-unit ceilings (empty cell: none); with ceiling, the smaller applies."""
     max_cut: float | None = Field(default=None, ge=0, lt=1)
+    """Largest cut, as a share of current posts: allocation >= (1 - max_cut) * actual."""
     max_increase: float | None = Field(default=None, ge=0)
+    """Largest increase, as a share of current posts: allocation <= (1 + max_increase) * actual."""
 
 
 class GroupSpec(_Strict):
     """A fixed total for every unit whose group column holds this group's name."""
 
     total: int = Field(gt=0, le=MAX_POSTS)
+    """Posts that the units of this group add up to, exactly."""
 
 
 class ModelSpec(_Strict):
     """A whole model file, validated. ``data`` is resolved against the model file's folder."""
 
     name: str
+    """Title of the model: heads every table and identifies its results in run.json."""
     data: str
+    """Data table, .csv (UTF-8, UTF-8 with BOM, GB18030/GBK) or .xlsx, relative to the model file."""
     id: str
+    """Column with a unique identifier for each unit."""
     label: str | None = None
+    """Column of display names."""
     label_en: str | None = None  # optional English display names (charts without CJK fonts)
+    """Column of English display names, for charts drawn without a font for Chinese."""
     group: str | None = None
+    """Column that puts each unit in a group (e.g. district or county); groups need it."""
     actual: str | None = None
+    """Column of current posts: the comparison, and what max_cut and max_increase refer to."""
     actual_note: str | None = None
+    """Note printed under every comparison (e.g. that the current posts are illustrative)."""
     population: str | None = None
+    """Name of the indicator that counts residents, for posts per 10,000 residents."""
     sheet: str | int | None = None
+    """XLSX sheet to read, by name or 0-based position (default: the first)."""
     cap: int = Field(gt=0, le=MAX_POSTS)
+    """Posts to allocate in all, before the reserve."""
     reserve: int | float = Field(default=0, ge=0)
+    """Posts held back: a whole number, or a fraction of the cap below 1 (rounded half up)."""
     solver: Solver = Field(default=Solver.HIGHS, strict=False)
+    """LP solver of the fair allocation."""
     rounding: Rounding = Field(default=Rounding.HAMILTON, strict=False)
+    """How the fair allocation is rounded to whole posts (see docs/method.md)."""
     indicators: dict[str, IndicatorSpec] = Field(min_length=1)
+    """The indicators, one table each, under a name of your choice: [indicators.NAME]."""
     bounds: BoundsSpec = BoundsSpec()
+    """Floors, ceilings and change limits for every unit."""
     groups: dict[str, GroupSpec] = Field(default_factory=dict)
+    """Fixed totals, one table per value of the group column: [groups.NAME]."""
     source: str | None = Field(default=None, exclude=True)
+    """Where the model was read from; set when it is loaded, never written in a file."""
 
     @model_validator(mode="after")
     def _check(self) -> ModelSpec:
