@@ -28,7 +28,8 @@ def test_run_writes_allocation_csv_and_run_json(tmp_path):
     assert len(frame) == 18
     assert (frame["difference"] == frame["allocation"] - frame["actual"]).all()
     record = json.loads((out / "run.json").read_text(encoding="utf-8"))
-    assert record["status"] == "optimal"
+    assert record["status"] == (f"optimal: lexicographic min-max in {record['lp_solves']} LP solves "
+                                f"over {len(record['levels'])} levels")
     assert record["weights_used"] == pytest.approx(
         {"population": 0.45, "urban_population": 0.15, "area": 0.25, "townships": 0.15})
     assert len(record["data_sha256"]) == 64
