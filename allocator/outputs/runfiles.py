@@ -42,7 +42,7 @@ def run_record(result: AllocationResult) -> dict:
         "model_file": str(model_file) if model_file else None,
         "model_file_absolute": str(model_file.resolve()) if model_file else None,
         "model_sha256": file_sha256(model_file) if model_file and model_file.is_file() else None,
-        "overrides": result.overrides,
+        "overrides": result.overrides.as_dict(),
         "weights_used": result.weights,
         "cap": spec.cap,
         "reserve": spec.reserve_posts,
