@@ -13,6 +13,8 @@ from __future__ import annotations
 import math
 import os
 import tomllib
+from dataclasses import replace
+from numbers import Real
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from allocator.choices import Rounding, Solver, Transform
 from allocator.errors import InputError, did_you_mean
+from allocator.overrides import Overrides
 
 MAX_POSTS = 1_000_000_000  # caps and totals above this are typing errors, not staffing plans
 
@@ -155,39 +158,32 @@ class ModelSpec(_Strict):
             path = Path(self.source).parent / path
         return Path(os.path.normpath(path))
 
-    def with_overrides(
-        self,
-        *,
-        weights: dict[str, float] | None = None,
-        cap: int | None = None,
-        solver: str | None = None,
-        rounding: str | None = None,
-    ) -> ModelSpec:
-        """A copy with command-line overrides applied and validated like the file itself.
+    def with_overrides(self, overrides: Overrides | None = None, /, **fields: Any) -> ModelSpec:
+        """A copy with ``overrides`` (or the same fields as keywords) applied and validated like
+        the file itself; an error names the overrides it was found with.
 
         >>> spec = ModelSpec.model_validate({"name": "d", "data": "u.csv", "id": "c", "cap": 10,
         ...     "indicators": {"a": {"column": "a", "weight": 1}, "b": {"column": "b", "weight": 1}}})
-        >>> spec.with_overrides(weights={"a": 3}).normalised_weights()
+        >>> spec.with_overrides(Overrides(weights={"a": 3})).normalised_weights()
         {'a': 0.75, 'b': 0.25}
+        >>> spec.with_overrides(weights={"aa": 3})
+        Traceback (most recent call last):
+        allocator.errors.InputError: weights: no such indicator 'aa' (did you mean 'a'?)
         """
+        given = replace(overrides or Overrides(), **fields)
+        if given.is_empty:
+            return self
         raw = self.model_dump(exclude_none=True)
-        for name, value in (weights or {}).items():
+        for name, value in (given.weights or {}).items():
             if name not in self.indicators:
-                raise InputError(f"--weight {name}: no such indicator{did_you_mean(name, self.indicators)}")
-            raw["indicators"][name]["weight"] = float(value)
-        if cap is not None:
-            raw["cap"] = cap
-        if solver is not None:
-            raw["solver"] = solver
-        if rounding is not None:
-            raw["rounding"] = rounding
-        given = [f"--weight {k}={v:g}" for k, v in (weights or {}).items()]
-        given += [f"--{k} {v}" for k, v in (("cap", cap), ("solver", solver), ("rounding", rounding))
-                  if v is not None]
+                raise InputError(f"weights: no such indicator '{name}'"
+                                 f"{did_you_mean(name, self.indicators)}")
+            raw["indicators"][name]["weight"] = float(value) if isinstance(value, Real) else value
+        raw.update({k: v for k, v in given.as_dict().items() if k != "weights"})
         try:
             return _validate(raw, self.source or "overrides")
         except InputError as exc:
-            raise InputError(f"{exc} (with {' '.join(given)})") from None
+            raise InputError(f"{exc} (with overrides {given.describe()})") from None
 
 
 _ALLOWED_KEYS: dict[str, list[str]] = {

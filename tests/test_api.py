@@ -7,7 +7,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from allocator import allocate
+from allocator.choices import Rounding
 from allocator.core.waterfill import water_fill
+from allocator.errors import InputError
+from allocator.overrides import Overrides
+from allocator.pipeline import prepare, solve
 
 from .conftest import CHINA, HARBIN, write_csv, write_model
 
@@ -134,5 +138,29 @@ def test_bundled_models_are_the_same_with_cbc(model):
 def test_overrides_are_recorded(small_model):
     result = allocate(small_model, weights={"area": 1}, cap=900, rounding="webster")
     assert result.spec.cap == 900 and result.spec.rounding == "webster"
-    assert result.overrides == {"weights": {"area": 1}, "cap": 900, "rounding": "webster"}
+    assert result.overrides == Overrides(weights={"area": 1}, cap=900, rounding="webster")
+    assert result.overrides.as_dict() == {"weights": {"area": 1}, "cap": 900, "rounding": "webster"}
     assert result.posts.sum() == 900
+    assert allocate(small_model).overrides.is_empty
+
+
+def test_prepare_then_solve_is_allocate(small_model):
+    given = Overrides(weights={"area": 1}, rounding=Rounding.DHONDT)
+    assert solve(prepare(small_model, given)).posts.tolist() == \
+        allocate(small_model, weights={"area": 1}, rounding="dhondt").posts.tolist()
+
+
+@pytest.mark.parametrize(("overrides", "message"), [
+    ({"weights": {"aera": 1}}, "weights: no such indicator 'aera' (did you mean 'area'?)"),
+    ({"cap": 0}, "{model}: cap: must be greater than 0 (got 0) (with overrides cap 0)"),
+    ({"weights": {"pop": 0, "area": 0}, "rounding": "webster"},
+     "{model}: indicators: the weights add up to 0; give at least one positive weight "
+     "(with overrides weights pop=0, area=0; rounding webster)"),
+    ({"solver": "gurobi"}, "{model}: solver: must be 'highs' or 'cbc', not 'gurobi' "
+                           "(with overrides solver gurobi)"),
+])
+def test_library_errors_speak_of_arguments_not_flags(small_model, overrides, message):
+    with pytest.raises(InputError) as caught:
+        allocate(small_model, **overrides)
+    assert str(caught.value) == message.format(model=small_model)
+    assert "--" not in str(caught.value)

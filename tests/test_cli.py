@@ -1,14 +1,20 @@
 """The command line: files written, exit codes, help texts."""
 
+import enum
 import json
+import os
+import subprocess
+import sys
+import typing
 
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from allocator.choices import OutputFormat
 from allocator.cli import app
 
-from .conftest import HARBIN
+from .conftest import HARBIN, ROOT
 
 runner = CliRunner()
 
@@ -28,7 +34,8 @@ def test_run_writes_allocation_csv_and_run_json(tmp_path):
     assert len(frame) == 18
     assert (frame["difference"] == frame["allocation"] - frame["actual"]).all()
     record = json.loads((out / "run.json").read_text(encoding="utf-8"))
-    assert record["status"] == "optimal"
+    assert record["status"] == (f"optimal: lexicographic min-max in {record['lp_solves']} LP solves "
+                                f"over {len(record['levels'])} levels")
     assert record["weights_used"] == pytest.approx(
         {"population": 0.45, "urban_population": 0.15, "area": 0.25, "townships": 0.15})
     assert len(record["data_sha256"]) == 64
@@ -87,9 +94,73 @@ def test_missing_model_file_exits_2(tmp_path):
     assert "model file not found" in result.output
 
 
-def test_every_command_has_help_with_an_example():
+def _choices(callback) -> list[type[enum.Enum]]:
+    """The enums a command's options take."""
+    found = []
+    for hint in typing.get_type_hints(callback).values():
+        found += [arg for arg in typing.get_args(hint) or (hint,)
+                  if isinstance(arg, type) and issubclass(arg, enum.Enum)]
+    return found
+
+
+def test_every_command_has_help_with_an_example_and_its_choices():
+    assert {c.callback.__name__ for c in app.registered_commands} == {
+        "run", "validate", "verify", "report", "sensitivity", "weights"}
     for command in app.registered_commands:
         name = command.name or command.callback.__name__
-        result = runner.invoke(app, [name, "--help"])
+        result = runner.invoke(app, [name, "--help"], env={"COLUMNS": "200"})
         assert result.exit_code == 0
-        assert "Example" in result.output, name
+        assert f"Example: allocator {name}" in result.output, name
+        text = " ".join(result.output.split())
+        for choice in _choices(command.callback):
+            values = ", ".join(member.value for member in choice)
+            assert f"One of: {values}." in text, (name, choice)
+    assert len(_choices(next(c.callback for c in app.registered_commands
+                             if c.callback.__name__ == "sensitivity"))) == 2
+    report = runner.invoke(app, ["report", "--help"], env={"COLUMNS": "200"}).output
+    assert ",".join(f.value for f in OutputFormat) in report
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["run", str(HARBIN), "--solver", "gurobi"], "error: --solver gurobi: use one of highs, cbc\n"),
+    (["run", str(HARBIN), "--rounding", "websterr"],
+     "error: --rounding websterr: use one of hamilton, webster, dhondt, huntington-hill "
+     "(did you mean 'webster'?)\n"),
+    (["report", str(HARBIN), "--lang", "fr"], "error: --lang fr: use one of zh, en\n"),
+    (["weights", str(HARBIN), "--method", "pca"],
+     "error: --method pca: use one of equal, entropy, critic, ahp\n"),
+])
+def test_a_wrong_choice_is_one_line_exit_2(args, message, tmp_path):
+    result = runner.invoke(app, [*args, "--out", str(tmp_path / "o")])
+    assert (result.exit_code, result.stderr) == (2, message)
+    assert not (tmp_path / "o").exists()
+
+
+def test_choices_are_case_insensitive(tmp_path):
+    result = runner.invoke(app, ["run", str(HARBIN), "-q", "--rounding", "Webster", "--solver", "HiGHS",
+                                 "--out", str(tmp_path / "o")])
+    assert result.exit_code == 0, result.output
+    record = json.loads((tmp_path / "o" / "run.json").read_text(encoding="utf-8"))
+    assert record["overrides"] == {"solver": "highs", "rounding": "webster"}
+
+
+def test_help_imports_no_heavy_library():
+    """``allocator --help`` (and every command's) builds the app without pandas, PuLP or
+    matplotlib, or any library layer above the base modules."""
+    code = (
+        "import sys\n"
+        "from typer.testing import CliRunner\n"
+        "from allocator.cli import app\n"
+        "runner = CliRunner()\n"
+        "for args in ([], ['--help'], *([c.callback.__name__, '--help'] for c in app.registered_commands)):\n"
+        "    assert runner.invoke(app, args).exit_code in (0, 2), args\n"
+        "heavy = ('pandas', 'pulp', 'matplotlib', 'allocator.pipeline', 'allocator.report',\n"
+        "         'allocator.studies', 'allocator.outputs', 'allocator.core')\n"
+        "print(' '.join(m for m in heavy if m in sys.modules))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT),
+                                                                     os.environ.get("PYTHONPATH")]))}
+    ran = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                         cwd=ROOT, timeout=120)
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.strip() == ""

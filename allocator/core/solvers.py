@@ -20,11 +20,10 @@ from allocator.errors import SolverError
 
 
 class Status(enum.Enum):
-    """Outcome of a solve, mapped once from the solver's own codes."""
+    """Outcome of a finished solve. There is one: an infeasible model raises
+    :class:`~allocator.errors.InfeasibleError` and a failed solve :class:`SolverError` instead."""
 
     OPTIMAL = "optimal"
-    INFEASIBLE = "infeasible"
-    FAILED = "failed"
 
 
 def solver_version(name: str) -> str:

@@ -25,6 +25,14 @@ def allocation_csv(result: AllocationResult) -> str:
     return frame.to_csv(index=False, float_format=FLOAT_FORMAT, lineterminator="\n")
 
 
+def status_text(result: AllocationResult) -> str:
+    """How the fair allocation was found, in one line, e.g. ``optimal: lexicographic min-max in
+    4 LP solves over 3 levels`` (``lp_solves`` and ``levels`` in ``run.json`` hold the details)."""
+    fair = result.fair
+    return (f"{fair.status.value}: lexicographic min-max in {fair.lp_solves} LP solves over "
+            f"{len(fair.levels)} levels")
+
+
 def run_record(result: AllocationResult) -> dict:
     """What ``run.json`` holds: the model as used, input hashes, versions and the outcome."""
     spec = result.spec
@@ -34,7 +42,7 @@ def run_record(result: AllocationResult) -> dict:
         "model_file": str(model_file) if model_file else None,
         "model_file_absolute": str(model_file.resolve()) if model_file else None,
         "model_sha256": file_sha256(model_file) if model_file and model_file.is_file() else None,
-        "overrides": result.overrides,
+        "overrides": result.overrides.as_dict(),
         "weights_used": result.weights,
         "cap": spec.cap,
         "reserve": spec.reserve_posts,
@@ -42,7 +50,7 @@ def run_record(result: AllocationResult) -> dict:
         "data_file": str(result.table.path),
         "data_sha256": result.table.sha256,
         "units": len(result.table),
-        "status": result.status.value,
+        "status": status_text(result),
         "solver": result.solver,
         "solver_version": result.solver_version,
         "rounding": spec.rounding,

@@ -10,13 +10,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from allocator.choices import Rounding, Solver
 from allocator.core.assemble import build_problem
 from allocator.core.fair import FairSolution, solve_fair
 from allocator.core.problem import Problem
@@ -24,6 +26,7 @@ from allocator.core.rounding import round_allocation
 from allocator.core.solvers import Status
 from allocator.core.waterfill import binding_rules
 from allocator.errors import InputError, did_you_mean
+from allocator.overrides import Overrides
 from allocator.schema import ModelSpec, load_model
 from allocator.table import load_table
 from allocator.units import UnitTable
@@ -32,7 +35,7 @@ COLUMNS = ("id", "label", "group", "target", "exact", "allocation", "actual", "d
            "change_pct", "binding")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class AllocationResult:
     """Everything one allocation produced. Nothing here is written back onto the model."""
 
@@ -43,7 +46,7 @@ class AllocationResult:
     fair: FairSolution
     posts: np.ndarray
     binding: tuple[str, ...]
-    overrides: dict = field(default_factory=dict)
+    overrides: Overrides = field(default_factory=Overrides)
 
     @property
     def status(self) -> Status:
@@ -108,7 +111,7 @@ def package_versions() -> dict[str, str]:
     return versions
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Prepared:
     """Everything before the solve: the model with its overrides applied, its table, its problem
     and each target broken down by indicator."""
@@ -117,28 +120,30 @@ class Prepared:
     table: UnitTable
     problem: Problem
     components: dict[str, np.ndarray]
-    overrides: dict
+    overrides: Overrides
 
 
-def prepare(
-    model: ModelSpec | str | Path,
-    *,
-    weights: dict[str, float] | None = None,
-    cap: int | None = None,
-    solver: str | None = None,
-    rounding: str | None = None,
-) -> Prepared:
-    """Load a model (a TOML path or a :class:`ModelSpec`), apply overrides, read and check its
-    table and build its problem; raise as :func:`allocate` does. Shared by every command."""
+def prepare(model: ModelSpec | str | Path, overrides: Overrides | None = None, /,
+            **fields: Any) -> Prepared:
+    """Load a model (a TOML path or a :class:`ModelSpec`), apply ``overrides`` (or the same fields
+    as keywords), read and check its table and build its problem; raise as :func:`allocate` does.
+    Shared by every command."""
+    given = replace(overrides or Overrides(), **fields)
     spec = model if isinstance(model, ModelSpec) else load_model(model)
-    overrides = {k: v for k, v in
-                 {"weights": weights, "cap": cap, "solver": solver, "rounding": rounding}.items()
-                 if v is not None and v != {}}  # cap=0 is an override (and invalid), not "none"
-    if overrides:
-        spec = spec.with_overrides(**overrides)
+    spec = spec.with_overrides(given)
     table = load_table(spec)
     problem, components = build_problem(spec, table)
-    return Prepared(spec, table, problem, components, overrides)
+    return Prepared(spec, table, problem, components, given)
+
+
+def solve(ready: Prepared) -> AllocationResult:
+    """The rest of the pipeline for a prepared model: the fair LP, then whole posts."""
+    problem = ready.problem
+    fair = solve_fair(problem, ready.spec.solver)
+    posts = round_allocation(problem, fair.exact, ready.spec.rounding)
+    return AllocationResult(spec=ready.spec, table=ready.table, problem=problem,
+                            components=ready.components, fair=fair, posts=posts,
+                            binding=binding_rules(problem, fair.exact), overrides=ready.overrides)
 
 
 def allocate(
@@ -146,22 +151,18 @@ def allocate(
     *,
     weights: dict[str, float] | None = None,
     cap: int | None = None,
-    solver: str | None = None,
-    rounding: str | None = None,
+    solver: Solver | str | None = None,
+    rounding: Rounding | str | None = None,
 ) -> AllocationResult:
     """Fair whole-post allocation for a model (a path to a TOML file or a :class:`ModelSpec`).
 
-    Keyword overrides replace the model's weights (by indicator name, renormalised), cap, solver
-    or rounding method. Raises :class:`~allocator.errors.InputError` on invalid input and
+    Keyword overrides (see :class:`~allocator.overrides.Overrides`) replace the model's weights
+    (by indicator name, renormalised), cap, solver or rounding method. Raises
+    :class:`~allocator.errors.InputError` on invalid input and
     :class:`~allocator.errors.InfeasibleError` when the constraints cannot all hold.
     """
-    ready = prepare(model, weights=weights, cap=cap, solver=solver, rounding=rounding)
-    problem = ready.problem
-    fair = solve_fair(problem, ready.spec.solver)
-    posts = round_allocation(problem, fair.exact, ready.spec.rounding)
-    return AllocationResult(spec=ready.spec, table=ready.table, problem=problem,
-                            components=ready.components, fair=fair, posts=posts,
-                            binding=binding_rules(problem, fair.exact), overrides=ready.overrides)
+    return solve(prepare(model, Overrides(weights=weights, cap=cap, solver=solver,
+                                          rounding=rounding)))
 
 
 def unit_index(result: AllocationResult, unit: str) -> int:

@@ -9,14 +9,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from allocator.core.problem import Problem
+from allocator.overrides import Overrides
 from allocator.pipeline.allocate import prepare
 from allocator.schema import ModelSpec
 from allocator.units import UnitTable
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Validation:
     """A model that passed every check: its spec, its table and the problem it defines."""
 
@@ -47,13 +49,14 @@ class Validation:
         return out
 
 
-def validate(model: ModelSpec | str | Path, *, weights: dict[str, float] | None = None,
-             cap: int | None = None) -> Validation:
-    """Run every check that :func:`allocator.allocate` runs before solving, and nothing more.
+def validate(model: ModelSpec | str | Path, overrides: Overrides | None = None, /,
+             **fields: Any) -> Validation:
+    """Run every check that :func:`allocator.allocate` runs before solving, and nothing more;
+    ``overrides`` (or the same fields as keywords) as for :func:`prepare`.
 
     Raises :class:`~allocator.errors.InputError` (invalid model or data) or
     :class:`~allocator.errors.InfeasibleError` (with the diagnosis) exactly as a run would.
     """
-    ready = prepare(model, weights=weights, cap=cap)
+    ready = prepare(model, overrides, **fields)
     spec, table, problem = ready.spec, ready.table, ready.problem
     return Validation(spec=spec, table=table, problem=problem)

@@ -395,8 +395,8 @@ def inputs_table(result: AllocationResult) -> Table:
         rows.append(_item(T(f"权重：{label.zh}（{ind.column}，{ind.transform}）",
                             f"Weight: {label.en} ({ind.column}, {ind.transform})"),
                           weight, "float", 4))
-    if result.overrides:
-        given = "; ".join(f"{k} {v}" for k, v in result.overrides.items())
+    if not result.overrides.is_empty:
+        given = "; ".join(f"{k} {v}" for k, v in result.overrides.as_dict().items())
         rows.append(_item(T("对模型文件的覆盖（上列为实际使用值）",
                             "Overrides of the model file (values above are as used)"), given))
     rows += [_item(T("编制总量", "Cap"), spec.cap, "int"),
