@@ -14,14 +14,15 @@ import math
 import os
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from allocator.choices import Rounding, Solver, Transform
+from allocator.choices import Recruitment, Rounding, Solver, Transform
 from allocator.errors import InputError, did_you_mean
 
 MAX_POSTS = 1_000_000_000  # caps and totals above this are typing errors, not staffing plans
+MAX_YEARS = 200  # transition plans longer than this are typing errors
 
 
 class _Strict(BaseModel):
@@ -53,6 +54,64 @@ class GroupSpec(_Strict):
     total: int = Field(gt=0, le=MAX_POSTS)
 
 
+class PaceSpec(_Strict):
+    """Pace of change: the quota phased in year by year, each year a fair allocation of that
+    year's cap with change limits against last year's quota (the model's own limits by default)."""
+
+    caps: list[Annotated[int, Field(gt=0, le=MAX_POSTS)]] | None = Field(default=None, min_length=1)
+    max_cut: float | None = Field(default=None, ge=0, lt=1)
+    max_increase: float | None = Field(default=None, ge=0)
+
+    @model_validator(mode="after")
+    def _check(self) -> PaceSpec:
+        if self.caps is None and self.max_cut is None and self.max_increase is None:
+            raise ValueError("transition.pace: give caps, max_cut or max_increase")
+        return self
+
+
+class TransitionSpec(_Strict):
+    """A transition plan from today's headcount to the quota: horizon, departures, recruitment
+    budget, reserve pool and (optionally) a pace of change for the quota itself.
+
+    >>> TransitionSpec.model_validate({"years": 5, "departure_rate": 0.04, "recruitment": 30})
+    ... # doctest: +ELLIPSIS
+    TransitionSpec(years=5, departure_rate=0.04, ..., recruitment=30, pool=0, ...)
+    """
+
+    years: int = Field(default=10, gt=0, le=MAX_YEARS)  # horizon; year 0 is today
+    departure_rate: float | None = Field(default=None, ge=0, lt=1)  # share leaving each year
+    departure_rate_column: str | None = None  # the same, per unit
+    departures_columns: list[str] | None = Field(default=None, min_length=1)  # people, years 1, 2..
+    recruitment: Recruitment | Annotated[int, Field(ge=0, le=MAX_POSTS)] = Recruitment.DEPARTURES
+    pool: int = Field(default=0, ge=0, le=MAX_POSTS)  # reserve posts lent beyond the budget
+    headcount: str | None = None  # today's staff per unit; the model's 'actual' column by default
+    pace: PaceSpec | None = None
+
+    @field_validator("recruitment", mode="before")
+    @classmethod
+    def _budget(cls, value: Any) -> Any:
+        """'departures', 'unlimited' or a whole number (also as text, as a command line gives it)."""
+        if isinstance(value, str):
+            text = value.strip().replace(",", "")
+            if text in tuple(Recruitment):
+                return Recruitment(text)
+            value = int(text) if text.isdigit() else value
+        if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_POSTS:
+            return value
+        raise ValueError("transition.recruitment: must be 'departures', 'unlimited' or a whole "
+                         f"number of posts (0 or more), not {value!r}")
+
+    @model_validator(mode="after")
+    def _check(self) -> TransitionSpec:
+        if self.departure_rate is not None and self.departure_rate_column is not None:
+            raise ValueError("transition: give departure_rate or departure_rate_column, not both")
+        columns = self.departures_columns or []
+        for column in columns:
+            if columns.count(column) > 1:
+                raise ValueError(f"transition.departures_columns: column '{column}' is listed twice")
+        return self
+
+
 class ModelSpec(_Strict):
     """A whole model file, validated. ``data`` is resolved against the model file's folder."""
 
@@ -73,6 +132,7 @@ class ModelSpec(_Strict):
     indicators: dict[str, IndicatorSpec] = Field(min_length=1)
     bounds: BoundsSpec = BoundsSpec()
     groups: dict[str, GroupSpec] = Field(default_factory=dict)
+    transition: TransitionSpec | None = None
     source: str | None = Field(default=None, exclude=True)
 
     @model_validator(mode="after")
@@ -166,6 +226,7 @@ _ALLOWED_KEYS: dict[str, list[str]] = {
     "indicators": list(IndicatorSpec.model_fields),
     "bounds": list(BoundsSpec.model_fields),
     "groups": list(GroupSpec.model_fields),
+    "transition": list(TransitionSpec.model_fields),
 }
 
 
