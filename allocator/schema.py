@@ -56,7 +56,8 @@ class GroupSpec(_Strict):
 
 class PaceSpec(_Strict):
     """Pace of change: the quota phased in year by year, each year a fair allocation of that
-    year's cap with change limits against last year's quota (the model's own limits by default)."""
+    year's cap (``caps``: years 1, 2, .., the last repeated; by default a straight line from
+    today's posts to the cap) with change limits against last year's quota."""
 
     caps: list[Annotated[int, Field(gt=0, le=MAX_POSTS)]] | None = Field(default=None, min_length=1)
     max_cut: float | None = Field(default=None, ge=0, lt=1)

@@ -40,6 +40,8 @@ import numpy as np
 from allocator.choices import Recruitment
 from allocator.core.assemble import build_problem
 from allocator.core.fair import solve_fair
+from allocator.core.feasibility import check_feasible
+from allocator.core.problem import EPS, Problem
 from allocator.core.rounding import round_allocation, round_pool
 from allocator.core.waterfill import fill_level
 from allocator.errors import InfeasibleError, InputError
@@ -335,25 +337,30 @@ def cap_path(start: int, cap: int, years: int, caps: list[int] | None = None) ->
     return tuple(int(v) for v in half_up(start + (cap - start) * np.arange(1, years + 1) / years))
 
 
-def scaled_groups(spec: ModelSpec, allocatable: int) -> dict[str, int]:
-    """Group totals for another allocatable cap: the model's group totals and the rest scaled in
-    proportion and rounded by largest remainders, so that they still add up.
+def year_groups(spec: ModelSpec, allocatable: int, today: dict[str, float],
+                progress: float) -> dict[str, int]:
+    """Group totals of a pace year: each fixed-total group (and the units in none) moves from
+    its posts today towards its total in the model by ``progress`` (0 today, 1 in the last
+    year), scaled to the year's allocatable cap and rounded by largest remainders, so that they
+    add up.
 
     >>> spec = ModelSpec.model_validate({"name": "d", "data": "u.csv", "id": "c", "cap": 100,
-    ...     "group": "g", "groups": {"a": {"total": 30}, "b": {"total": 50}},
+    ...     "group": "g", "groups": {"a": {"total": 30}, "b": {"total": 70}},
     ...     "indicators": {"p": {"column": "p", "weight": 1}}})
-    >>> scaled_groups(spec, 90)
-    {'a': 27, 'b': 45}
+    >>> year_groups(spec, 110, {"a": 50, "b": 70}, 0.5)
+    {'a': 40, 'b': 70}
     """
     names = sorted(spec.groups)
-    totals = [spec.groups[g].total for g in names]
-    rest = spec.allocatable_cap - sum(totals)
-    shares = np.array(totals + ([rest] if rest > 0 else []), dtype=float) / spec.allocatable_cap
-    keys = tuple(names + (["~rest"] if rest > 0 else []))
-    size = len(keys)
-    posts = round_pool(shares * allocatable, np.zeros(size), np.full(size, np.inf), allocatable,
-                       "hamilton", keys)
-    return {g: int(posts[k]) for k, g in enumerate(names)}
+    final = {g: spec.groups[g].total for g in names}
+    rest = spec.allocatable_cap - sum(final.values())
+    if rest > 0 or today.get("", 0) > 0:
+        names.append("")
+        final[""] = rest
+    mix = np.array([(1 - progress) * today.get(g, 0.0) + progress * final[g] for g in names])
+    size = len(names)
+    posts = round_pool(mix * allocatable / mix.sum(), np.zeros(size), np.full(size, np.inf),
+                       allocatable, "hamilton", tuple(g or "~rest" for g in names))
+    return {g: int(posts[k]) for k, g in enumerate(names) if g}
 
 
 @dataclass(frozen=True)
@@ -366,47 +373,74 @@ class PacePath:
     groups: tuple[dict[str, int], ...]
 
 
-def pace_year_spec(spec: ModelSpec, cap: int, max_cut: float | None,
-                   max_increase: float | None, actual: str) -> ModelSpec:
-    """The model of one pace year: its cap, its group totals scaled to it, and the change limits
-    (against last year's quota, held in the column named ``actual``)."""
+def pace_year_spec(spec: ModelSpec, cap: int, groups: dict[str, int] | None = None) -> ModelSpec:
+    """The model of one pace year: that year's cap and group totals."""
     raw = spec.model_dump(exclude_none=True)
     raw["cap"] = cap
-    raw["actual"] = actual
-    bounds = {k: v for k, v in raw.get("bounds", {}).items() if k not in ("max_cut", "max_increase")}
-    for key, value in (("max_cut", max_cut), ("max_increase", max_increase)):
-        if value is not None:
-            bounds[key] = value
-    raw["bounds"] = bounds
-    year = spec_from_dict(raw, spec.source or "model")
-    if spec.groups:
-        raw["groups"] = {g: {"total": t} for g, t in scaled_groups(spec, year.allocatable_cap).items()}
-        year = spec_from_dict(raw, spec.source or "model")
-    return year
+    if groups:
+        raw["groups"] = {g: {"total": t} for g, t in groups.items()}
+    return spec_from_dict(raw, spec.source or "model")
+
+
+def yearly_limits(problem: Problem, previous: np.ndarray, max_cut: float | None,
+                  max_increase: float | None) -> Problem:
+    """The problem with each unit's bounds tightened to (1 - max_cut) and (1 + max_increase) times
+    its quota of last year (whole posts, as the model's own limits are), where tighter.
+
+    >>> from allocator.core.problem import Pool
+    >>> p = Problem(ids=("a", "b"), target=np.array([30.0, 70.0]), lower=np.zeros(2),
+    ...     upper=np.full(2, np.inf), lower_rule=("", ""), upper_rule=("", ""),
+    ...     pools=(Pool("", np.arange(2), 100),), total=100)
+    >>> q = yearly_limits(p, np.array([50, 50]), 0.1, None)
+    >>> q.lower.tolist(), q.lower_rule
+    ([45.0, 45.0], ('yearly max_cut', 'yearly max_cut'))
+    """
+    lower, upper = problem.lower.copy(), problem.upper.copy()
+    lower_rule, upper_rule = list(problem.lower_rule), list(problem.upper_rule)
+    previous = np.asarray(previous, dtype=float)
+    if max_cut is not None:
+        bound = np.ceil((1 - max_cut) * previous - EPS)
+        for i in np.flatnonzero(bound > lower):
+            lower[i], lower_rule[i] = bound[i], "yearly max_cut"
+    if max_increase is not None:
+        bound = np.floor((1 + max_increase) * previous + EPS)
+        for i in np.flatnonzero(bound < upper):
+            upper[i], upper_rule[i] = bound[i], "yearly max_increase"
+    return replace(problem, lower=lower, upper=upper, lower_rule=tuple(lower_rule),
+                   upper_rule=tuple(upper_rule))
 
 
 def phase_quotas(spec: ModelSpec, table: UnitTable, start: np.ndarray, years: int, *,
                  caps: list[int] | None = None, max_cut: float | None = None,
                  max_increase: float | None = None) -> PacePath:
     """Pace of change: each year's quota is the fair whole-post allocation of the model with that
-    year's cap (:func:`cap_path`), its group totals scaled to it, and change limits ``max_cut`` /
-    ``max_increase`` (the model's own by default) against last year's quota; year 0 is ``start``
-    (today's posts). Every year's step is itself one-ruler fair.
+    year's cap (:func:`cap_path`) and group totals (:func:`year_groups`), its own bounds, and the yearly
+    change limits ``max_cut`` / ``max_increase`` against last year's quota
+    (:func:`yearly_limits`); year 0 is ``start`` (today's posts). Every year's step is itself
+    one-ruler fair, and once the cap path ends at the model's cap and the yearly limits no longer
+    bind, the quota is the model's own allocation.
 
-    Raises :class:`InfeasibleError` (naming the year) when a year's limits cannot all hold.
+    Raises :class:`InfeasibleError` (naming the year) when a year's bounds cannot all hold.
     """
-    cut = max_cut if max_cut is not None else spec.bounds.max_cut
-    rise = max_increase if max_increase is not None else spec.bounds.max_increase
     start = _whole(start, "current posts", table.ids)
     path = cap_path(int(start.sum()), spec.cap, years, caps)
     quota = np.zeros((years + 1, len(table)), dtype=np.int64)
     quota[0] = start
+    today: dict[str, float] = {}
+    for k, posts in enumerate(start):
+        group = table.groups[k] if table.groups and table.groups[k] in spec.groups else ""
+        today[group] = today.get(group, 0.0) + float(posts)
     groups = []
     for y, cap in enumerate(path, start=1):
-        where = f"pace of change, year {y} (cap {cap:,}, change limits against year {y - 1}'s quota)"
+        where = f"pace of change, year {y} (cap {cap:,})"
         try:
-            year_spec = pace_year_spec(spec, cap, cut, rise, spec.actual or "current posts")
-            problem, _ = build_problem(year_spec, replace(table, actual=quota[y - 1].astype(float)))
+            year_spec = pace_year_spec(spec, cap)
+            if spec.groups:
+                totals = year_groups(spec, year_spec.allocatable_cap, today, y / years)
+                year_spec = pace_year_spec(spec, cap, totals)
+            problem, _ = build_problem(year_spec, table)
+            problem = yearly_limits(problem, quota[y - 1], max_cut, max_increase)
+            check_feasible(problem, table.labels, solver=year_spec.solver)
         except InfeasibleError as exc:
             raise InfeasibleError(f"{where}: {exc}") from None
         except InputError as exc:
