@@ -116,7 +116,8 @@ class TransitionPlan:
         if len(over) > MAX_LISTED:
             parts.append(f"and {len(over) - MAX_LISTED:,} more")
         units = "1 unit is" if len(over) == 1 else f"{len(over):,} units are"
-        return (f"after {self.years} years {units} still above quota ({int(excess.sum()):,} "
+        years = "1 year" if self.years == 1 else f"{self.years} years"
+        return (f"after {years} {units} still above quota ({int(excess.sum()):,} "
                 f"transitional posts): {', '.join(parts)}; plan more years or assume more "
                 "departures")
 
