@@ -208,12 +208,12 @@ def _settle(h: np.ndarray, a: np.ndarray, x: np.ndarray, total: int,
         top, low = held.max(), free.min()
         if top < low or not (np.isfinite(top) and np.isfinite(low)):
             return h
-        j = int(np.flatnonzero(held == top)[np.argmax(rank[held == top])])
-        i = int(np.flatnonzero(free == low)[np.argmin(rank[free == low])])
-        if top == low and rank[j] <= rank[i]:
+        give = int(np.flatnonzero(held == top)[np.argmax(rank[held == top])])
+        take = int(np.flatnonzero(free == low)[np.argmin(rank[free == low])])
+        if top == low and rank[give] <= rank[take]:
             return h
-        h[j] -= 1
-        h[i] += 1
+        h[give] -= 1
+        h[take] += 1
 
 
 def _whole(values: np.ndarray, what: str, ids: tuple[str, ...] | None) -> np.ndarray:

@@ -14,6 +14,7 @@ into one folder.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -61,11 +62,16 @@ def write_transition(plan: TransitionPlan, out_dir: Path, *, force: bool = False
     """Write ``transition.csv``, ``transition_summary.csv`` and ``run.json`` into ``out_dir``,
     all or nothing. Refuses (:class:`InputError`) to replace a folder of another model's results
     unless ``force``."""
-    rows, summary = transition_csv(plan), summary_csv(plan)
     record = json.dumps(transition_record(plan), indent=2, ensure_ascii=False) + "\n"
     return write_files(out_dir, {
-        "transition.csv": lambda p: p.write_text(rows, encoding=CSV_ENCODING, newline=""),
-        "transition_summary.csv": lambda p: p.write_text(summary, encoding=CSV_ENCODING,
-                                                         newline=""),
-        "run.json": lambda p: p.write_text(record, encoding="utf-8"),
+        "transition.csv": _writer(transition_csv(plan), CSV_ENCODING),
+        "transition_summary.csv": _writer(summary_csv(plan), CSV_ENCODING),
+        "run.json": _writer(record, "utf-8"),
     }, model=plan.spec.name, force=force)
+
+
+def _writer(text: str, encoding: str) -> Callable[[Path], None]:
+    def write(path: Path) -> None:
+        path.write_text(text, encoding=encoding, newline="")
+
+    return write

@@ -112,7 +112,7 @@ class TransitionPlan:
                        "are not known"
             else:
                 when = f"not within {REACH_LIMIT} years at these departures"
-            parts.append(f"{self._name(i)} by {excess[i]:,} ({when})")
+            parts.append(f"{self._name(int(i))} by {excess[i]:,} ({when})")
         if len(over) > MAX_LISTED:
             parts.append(f"and {len(over) - MAX_LISTED:,} more")
         units = "1 unit is" if len(over) == 1 else f"{len(over):,} units are"
@@ -128,7 +128,8 @@ class TransitionPlan:
         rows = self.years + 1
 
         def tile(values: tuple[str, ...] | None) -> list[str | None]:
-            return list(values) * rows if values else [None] * (n * rows)
+            cells: list[str | None] = list(values) if values else [None] * n
+            return cells * rows
 
         frame = pd.DataFrame({
             "year": np.repeat(np.arange(rows), n),
