@@ -60,6 +60,14 @@ class WeightingMethod(StrEnum):
     AHP = "ahp"
 
 
+class Recruitment(StrEnum):
+    """Yearly recruitment budget of a transition plan: the year's departures, or no limit (or a
+    whole number of posts, given as a number)."""
+
+    DEPARTURES = "departures"
+    UNLIMITED = "unlimited"
+
+
 class OutputFormat(StrEnum):
     """A file format of a report: six table formats and two chart formats."""
 

@@ -16,15 +16,16 @@ import tomllib
 from dataclasses import replace
 from numbers import Real
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from allocator.choices import Rounding, Solver, Transform
+from allocator.choices import Recruitment, Rounding, Solver, Transform
 from allocator.errors import InputError, did_you_mean
 from allocator.overrides import Overrides
 
 MAX_POSTS = 1_000_000_000  # caps and totals above this are typing errors, not staffing plans
+MAX_YEARS = 200  # transition plans longer than this are typing errors
 
 
 class _Strict(BaseModel):
@@ -67,6 +68,76 @@ class GroupSpec(_Strict):
     """Posts that the units of this group add up to, exactly."""
 
 
+class PaceSpec(_Strict):
+    """Pace of change: the quota phased in year by year, each year a fair allocation of that
+    year's cap (``caps``: years 1, 2, .., the last repeated; by default a straight line from
+    today's posts to the cap) with change limits against last year's quota."""
+
+    caps: list[Annotated[int, Field(gt=0, le=MAX_POSTS)]] | None = Field(default=None, min_length=1)
+    """The cap of years 1, 2, ...; the last one repeats (default: a straight line to the cap)."""
+    max_cut: float | None = Field(default=None, ge=0, lt=1)
+    """Largest yearly cut of a unit's quota, as a share of last year's quota."""
+    max_increase: float | None = Field(default=None, ge=0)
+    """Largest yearly increase of a unit's quota, as a share of last year's quota."""
+
+    @model_validator(mode="after")
+    def _check(self) -> PaceSpec:
+        if self.caps is None and self.max_cut is None and self.max_increase is None:
+            raise ValueError("transition.pace: give caps, max_cut or max_increase")
+        return self
+
+
+class TransitionSpec(_Strict):
+    """A transition plan from today's headcount to the quota: horizon, departures, recruitment
+    budget, reserve pool and (optionally) a pace of change for the quota itself.
+
+    >>> TransitionSpec.model_validate({"years": 5, "departure_rate": 0.04, "recruitment": 30})
+    ... # doctest: +ELLIPSIS
+    TransitionSpec(years=5, departure_rate=0.04, ..., recruitment=30, pool=0, ...)
+    """
+
+    years: int = Field(default=10, gt=0, le=MAX_YEARS)
+    """Horizon of the plan in years (year 0 is today)."""
+    departure_rate: float | None = Field(default=None, ge=0, lt=1)
+    """Share of each unit's staff leaving each year, from 0 up to (not including) 1."""
+    departure_rate_column: str | None = None
+    """Column with each unit's own yearly departure rate."""
+    departures_columns: list[str] | None = Field(default=None, min_length=1)
+    """Columns with known departures (people) in years 1, 2, ...; the rate applies after them."""
+    recruitment: Recruitment | Annotated[int, Field(ge=0, le=MAX_POSTS)] = Recruitment.DEPARTURES
+    """Yearly recruitment budget: "departures" (the city's departures), "unlimited", or posts."""
+    pool: int = Field(default=0, ge=0, le=MAX_POSTS)
+    """Reserve posts that may be lent for recruitment beyond the budget, repaid later."""
+    headcount: str | None = None
+    """Column with today's staff per unit (default: the model's 'actual' column)."""
+    pace: PaceSpec | None = None
+    """Phase the quota in year by year instead of applying it at once: [transition.pace]."""
+
+    @field_validator("recruitment", mode="before")
+    @classmethod
+    def _budget(cls, value: Any) -> Any:
+        """'departures', 'unlimited' or a whole number (also as text, as a command line gives it)."""
+        if isinstance(value, str):
+            text = value.strip().replace(",", "")
+            if text in tuple(Recruitment):
+                return Recruitment(text)
+            value = int(text) if text.isdigit() else value
+        if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_POSTS:
+            return value
+        raise ValueError("transition.recruitment: must be 'departures', 'unlimited' or a whole "
+                         f"number of posts (0 or more), not {value!r}")
+
+    @model_validator(mode="after")
+    def _check(self) -> TransitionSpec:
+        if self.departure_rate is not None and self.departure_rate_column is not None:
+            raise ValueError("transition: give departure_rate or departure_rate_column, not both")
+        columns = self.departures_columns or []
+        for column in columns:
+            if columns.count(column) > 1:
+                raise ValueError(f"transition.departures_columns: column '{column}' is listed twice")
+        return self
+
+
 class ModelSpec(_Strict):
     """A whole model file, validated. ``data`` is resolved against the model file's folder."""
 
@@ -104,6 +175,8 @@ class ModelSpec(_Strict):
     """Floors, ceilings and change limits for every unit."""
     groups: dict[str, GroupSpec] = Field(default_factory=dict)
     """Fixed totals, one table per value of the group column: [groups.NAME]."""
+    transition: TransitionSpec | None = None
+    """The transition plan from today's headcount to the new quota: [transition]."""
     source: str | None = Field(default=None, exclude=True)
     """Where the model was read from; set when it is loaded, never written in a file."""
 
@@ -191,6 +264,7 @@ _ALLOWED_KEYS: dict[str, list[str]] = {
     "indicators": list(IndicatorSpec.model_fields),
     "bounds": list(BoundsSpec.model_fields),
     "groups": list(GroupSpec.model_fields),
+    "transition": list(TransitionSpec.model_fields),
 }
 
 

@@ -146,7 +146,7 @@ def model_sections(model: Any, section: str = "") -> Iterator[tuple[str, Any]]:
 
     >>> from allocator.schema import ModelSpec
     >>> [name for name, _ in model_sections(ModelSpec)]
-    ['', 'indicators.NAME', 'bounds', 'groups.NAME']
+    ['', 'indicators.NAME', 'bounds', 'groups.NAME', 'transition', 'transition.pace']
     """
     yield section, model
     for key, field in documented_fields(model):
