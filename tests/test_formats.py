@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 from allocator import allocate
 from allocator.cli import app
 from allocator.errors import InputError
-from allocator.report.build import ReportOptions, write_report
+from allocator.report import ReportOptions, write_report
 from allocator.report.charts import FontFallbackWarning
 from allocator.report.formats import tex_escape
 
@@ -275,7 +275,7 @@ def test_bad_options_write_nothing(tmp_path, result):
     out = tmp_path / "out"
     with pytest.raises(InputError, match="no unit with id or name '平方区'.*did you mean '平房区'"):
         write_report(result, out, ReportOptions(explain="平方区"))
-    with pytest.raises(InputError, match="--lang fr"):
+    with pytest.raises(InputError, match="language 'fr'"):
         write_report(result, out, ReportOptions(lang="fr"))
     assert not out.exists()
 

@@ -40,9 +40,9 @@ def run(
 
     Example: allocator run models/harbin_2020.toml --weight area=0.3 --out out/harbin_area30
     """
+    from allocator.cli.render import terminal_table
     from allocator.outputs.runfiles import write_result
     from allocator.pipeline.allocate import prepare, solve
-    from allocator.report.build import terminal_table
 
     result = solve(prepare(model, overrides(weight, cap, solver, rounding)))
     out_dir = write_result(result, out or Path("out") / model.stem, force=force)

@@ -31,13 +31,9 @@ def report(
 
     Example: allocator report models/harbin_2020.toml --format xlsx,docx --lang zh --explain 230108
     """
-    from allocator.report.build import (
-        ReportOptions,
-        breakdown_table,
-        parse_formats,
-        rich_table,
-        write_report,
-    )
+    from allocator.cli.render import breakdown_table, rich_table
+    from allocator.cli.render import format_option as parse_formats
+    from allocator.report.write import ReportOptions, write_report
 
     options = ReportOptions(formats=parse_formats(formats), lang=lang, explain=explain,
                             weights=parse_weights(weight))

@@ -1,146 +1,44 @@
-"""Report stage: the allocation table with group subtotals and a total row.
-
->>> import pandas as pd
->>> f = pd.DataFrame({"id": ["a", "b"], "label": [None, None], "group": ["x", "x"],
-...     "target": [1.0, 2.0], "exact": [1.0, 2.0], "allocation": [1, 2], "actual": [2.0, 2.0],
-...     "difference": [-1.0, 0.0], "change_pct": [-50.0, 0.0], "binding": ["", ""]})
->>> [row["id"] for row in table_rows(f)]
-['a', 'b', 'x subtotal', 'Total']
+"""The four tables of the planning-document report, built from one allocation: the comparison
+with current posts, the summary, the explanation of every allocation and the inputs. Each is a
+:class:`~allocator.report.model.Table` in both languages, so every format shows the same numbers.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
-from rich import box
-from rich.table import Table as RichTable
 
 from allocator.core.equity import coefficient_of_variation, gini
 from allocator.core.explain import Explanation, explain, split_tenths
-from allocator.errors import InputError, did_you_mean
 from allocator.pipeline.allocate import AllocationResult, package_versions
+from allocator.report.grouping import Level, grouped_rows
+from allocator.report.labels import (
+    METHOD,
+    RULE_NAMES,
+    TOTAL,
+    group_name,
+    indicator_name,
+    step_name,
+    subtotal_label,
+)
 from allocator.report.model import Column, Report, Row, T, Table
-from allocator.schema import ModelSpec
 from allocator.table import file_sha256
 
-SUM_COLUMNS = ("target", "exact", "allocation", "actual", "difference")
 
-
-def _total_row(rows: pd.DataFrame, name: str) -> dict:
-    row = {"id": name, "label": "", "group": "", "binding": ""}
-    for col in SUM_COLUMNS:
-        row[col] = rows[col].sum() if rows[col].notna().any() else None
-    actual = row["actual"]
-    row["change_pct"] = (100 * row["difference"] / actual) if actual else None
-    row["subtotal"] = True
-    return row
-
-
-def table_rows(frame: pd.DataFrame, *, units: bool = True) -> Iterator[dict]:
-    """Unit rows grouped by group (in first-seen order), each group followed by its subtotal,
-    then a total row. With ``units=False`` only the subtotal and total rows."""
-    has_groups = frame["group"].notna().any()
-    if has_groups:
-        for group, rows in frame.groupby("group", sort=False):
-            if units:
-                yield from (dict(r, subtotal=False) for r in rows.to_dict("records"))
-            yield _total_row(rows, f"{group} subtotal")
-    elif units:
-        yield from (dict(r, subtotal=False) for r in frame.to_dict("records"))
-    yield _total_row(frame, "Total")
-
-
-def _fmt(value, digits: int = 0, suffix: str = "") -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return ""
-    return f"{value:,.{digits}f}{suffix}"
-
-
-def terminal_table(frame: pd.DataFrame, title: str, *, max_units: int = 60) -> RichTable:
-    """A rich table of the allocation that fits an 80-column terminal: units under their group's
-    subtotal (so no group column), numbers never cut. Above ``max_units`` units, only subtotals
-    and the total."""
-    units = len(frame) <= max_units
-    table = RichTable(title=title, box=box.SIMPLE_HEAD, pad_edge=False)
-    for name, numeric in [("id", False), ("unit", False), ("target", True), ("posts", True),
-                          ("current", True), ("change", True), ("change %", True),
-                          ("held by", False)]:
-        table.add_column(name, justify="right" if numeric else "left", no_wrap=numeric)
-    for row in table_rows(frame, units=units):
-        table.add_row(str(row["id"]), str(row["label"] or ""), _fmt(row["target"], 1),
-                      _fmt(row["allocation"]), _fmt(row["actual"]), _fmt(row["difference"]),
-                      _fmt(row["change_pct"], 1, "%"), str(row["binding"] or ""),
-                      style="bold" if row["subtotal"] else None,
-                      end_section=bool(row["subtotal"]))
-    if not units:
-        table.caption = f"{len(frame):,} units: subtotals only; every unit is in allocation.csv"
-    return table
-
-
-# --- Planning-document report: one table model for every export ------------------------------
-
-INDICATOR_NAMES = {
-    "population": T("常住人口", "Population"),
-    "urban_population": T("城镇人口", "Urban population"),
-    "area": T("面积（平方公里）", "Area (km²)"),
-    "townships": T("乡镇（街道）数", "Townships"),
-    "gdp": T("地区生产总值", "GDP"),
-}
-GROUP_NAMES = {"district": T("市辖区", "District"), "county": T("县（市）", "County")}
-RULE_NAMES = {
-    "floor": T("保底下限", "floor"),
-    "ceiling": T("上限", "ceiling"),
-    "max_cut": T("减幅限制", "max cut"),
-    "max_increase": T("增幅限制", "max increase"),
-}
-STEP_NAMES = {
-    "scaling": T("统一比例调整(λ)", "Scaling to the cap (λ)"),
-    "group_total": T("分组总量调整", "Group total"),
-    "floor": T("保底下限调整", "Floor"),
-    "ceiling": T("上限调整", "Ceiling"),
-    "change_limit": T("增减幅度限制", "Change limit"),
-    "rounding": T("取整", "Rounding"),
-}
-TOTAL = T("合计", "Total")
-
-
-def indicator_name(name: str) -> T:
-    """Display name of an indicator key (known keys translated, others as they are).
-
-    >>> indicator_name("population"), indicator_name("hospital_beds").en
-    (T(zh='常住人口', en='Population'), 'Hospital beds')
-    """
-    return INDICATOR_NAMES.get(name, T(name, name.replace("_", " ").capitalize()))
-
-
-def group_name(group: str) -> T:
-    """Display name of a group value (``district`` and ``county`` translated)."""
-    return GROUP_NAMES.get(group, T(group, group))
-
-
-def _subtotal_label(group: str) -> T:
-    name = group_name(group)
-    return T(f"{name.zh}小计", f"{name.en} subtotal")
-
-
-def _grouped_rows(n: int, groups: tuple[str, ...] | None, unit_row, total_row) -> tuple[Row, ...]:
-    """Unit rows grouped by group (first-seen order in id order), each group followed by its
-    subtotal, then the total row. ``unit_row(i)`` and ``total_row(indices, label, level)``
-    make the rows."""
-    rows: list[Row] = []
-    if groups:
-        for group in dict.fromkeys(groups):
-            members = np.array([i for i in range(n) if groups[i] == group], dtype=int)
-            rows.extend(unit_row(i) for i in members)
-            rows.append(total_row(members, _subtotal_label(group), "subtotal"))
-    else:
-        rows.extend(unit_row(i) for i in range(n))
-    rows.append(total_row(np.arange(n), TOTAL, "total"))
+def _grouped(n: int, groups: tuple[str, ...] | None, unit_row: Callable[[int], Row],
+             total_row: Callable[[np.ndarray, T, Level], Row]) -> tuple[Row, ...]:
+    """The rows of a unit table in the one grouped layout (see :mod:`allocator.report.grouping`):
+    ``unit_row(i)`` makes a unit's row, ``total_row(members, label, level)`` a subtotal or total."""
+    rows = []
+    for slot in grouped_rows(n, groups or None):
+        if slot.level == "unit":
+            rows.append(unit_row(int(slot.members[0])))
+        else:
+            label = subtotal_label(slot.group) if slot.group is not None else TOTAL
+            rows.append(total_row(slot.members, label, slot.level))
     return tuple(rows)
 
 
@@ -153,7 +51,7 @@ def _number_kind(values: np.ndarray) -> tuple[str, int]:
     return ("int", 0) if np.all(np.mod(values, 1) == 0) else ("float", 1)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class _Figures:
     """Unit-level numbers every table shares (displayed targets sum exactly to the cap)."""
 
@@ -252,7 +150,7 @@ def comparison_table(fig: _Figures) -> Table:
                        f"Posts per 10,000 residents use {indicator_name(spec.population).en} "
                        f"({column})."))
     return Table("comparison", T("各单位编制配置对比", "Allocation compared with current posts"),
-                 tuple(cols), _grouped_rows(len(table), table.groups, unit_row, total_row), tuple(notes))
+                 tuple(cols), _grouped(len(table), table.groups, unit_row, total_row), tuple(notes))
 
 
 def explanation_table(fig: _Figures, explanation: Explanation) -> Table:
@@ -270,7 +168,7 @@ def explanation_table(fig: _Figures, explanation: Explanation) -> Table:
         cols.append(Column(f"from:{name}", f"{ind.zh}贡献", f"From {ind.en.lower()}", "float", 1))
     cols.append(Column("target", "零基测算数", "Zero-based target", "float", 1))
     for name in step_keys:
-        label = STEP_NAMES.get(name, T(name, name.replace("_", " ").capitalize()))
+        label = step_name(name)
         cols.append(Column(f"step:{name}", label.zh, label.en, "float", 1))
     cols.append(Column("allocation", "优化配置数", "Allocation", "int"))
     n = len(table)
@@ -306,7 +204,7 @@ def explanation_table(fig: _Figures, explanation: Explanation) -> Table:
                + "; a bound moves a unit it holds to that bound; rounding makes whole posts.")]
     return Table("explanation", T("零基测算数构成及调整说明",
                                   "How each allocation is built: target by indicator and adjustments"),
-                 tuple(cols), _grouped_rows(len(table), table.groups, unit_row, total_row), tuple(notes))
+                 tuple(cols), _grouped(len(table), table.groups, unit_row, total_row), tuple(notes))
 
 
 def _item(label: T, value, kind: str = "text", digits: int = 0) -> Row:
@@ -367,15 +265,6 @@ def summary_table(fig: _Figures, explanation: Explanation) -> Table:
     return Table("summary", T("配置结果汇总", "Summary"),
                  (Column("item", "项目", "Item"), Column("value", "数值", "Value")),
                  tuple(rows), tuple(notes))
-
-
-METHOD = T("零基测算：各指标按权重计算份额，乘以可分配编制数得零基测算数；公平配置（“一把尺子”）："
-           "按字典序最小化最大相对偏差 |配置数/测算数 − 1|，未受约束的单位配置数与测算数之比相同（λ）；"
-           "整数化：{rounding}，各组及合计精确等于总量。",
-           "Zero-based targets: weighted indicator shares × allocatable posts. Fair allocation "
-           "(one ruler): lexicographic min-max of |allocation/target − 1|; every unit no bound "
-           "holds gets the same ratio λ. Whole posts: {rounding}, each group and the whole adding "
-           "up exactly.")
 
 
 def inputs_table(result: AllocationResult) -> Table:
@@ -454,145 +343,3 @@ def build_report(result: AllocationResult, explanation: Explanation | None = Non
               explanation_table(fig, explanation), inputs_table(result))
     return Report(title=T(f"编制配置测算报告：{spec.name}", spec.name), tables=tables,
                   notes=notes, names_en=_names_en(result))
-
-
-# --- Writing a report folder ----------------------------------------------------------------
-
-CHART_FILES = ("png", "svg")
-TABLE_FILES = ("csv", "xlsx", "docx", "md", "tex", "html")
-REPORT_FORMATS = TABLE_FILES + CHART_FILES
-
-
-def parse_formats(text: str | None) -> tuple[str, ...]:
-    """``"csv,xlsx"`` -> ``("csv", "xlsx")``; empty means every format.
-
-    >>> parse_formats("xlsx, CSV"), len(parse_formats(None))
-    (('xlsx', 'csv'), 8)
-    """
-    if not text:
-        return REPORT_FORMATS
-    formats = tuple(dict.fromkeys(f.strip().lower() for f in text.split(",") if f.strip()))
-    for fmt in formats:
-        if fmt not in REPORT_FORMATS:
-            raise InputError(f"--format {fmt}: unknown format{did_you_mean(fmt, REPORT_FORMATS)}; "
-                             f"use any of {','.join(REPORT_FORMATS)}")
-    return formats or REPORT_FORMATS
-
-
-@dataclass(frozen=True)
-class ReportOptions:
-    """What to write: formats, language, the unit to explain, and weight overrides."""
-
-    formats: tuple[str, ...] = REPORT_FORMATS
-    lang: str = "zh"
-    explain: str | None = None
-    weights: dict[str, float] | None = None
-
-
-@dataclass(frozen=True)
-class ReportOutput:
-    """What :func:`write_report` wrote and the objects it wrote them from."""
-
-    out_dir: Path
-    files: tuple[str, ...]
-    result: AllocationResult
-    report: Report
-    explained: str | None = None
-    notes: tuple[str, ...] = ()
-
-
-def write_report(model: AllocationResult | ModelSpec | str | Path, out_dir: str | Path,
-                 options: ReportOptions = ReportOptions(), *, force: bool = False) -> ReportOutput:
-    """Allocate ``model`` (a model file, a :class:`ModelSpec` or an :class:`AllocationResult`)
-    and write the report folder in one atomic step: the tables in every requested format and
-    language, the charts, and ``allocation.csv`` and ``run.json`` for provenance.
-
-    >>> import tempfile, allocator
-    >>> model = Path(allocator.__file__).parents[1] / "models" / "harbin_2020.toml"
-    >>> out = write_report(model, Path(tempfile.mkdtemp()) / "report",
-    ...                    ReportOptions(formats=("md",), lang="en"))
-    >>> out.files
-    ('report.md', 'allocation.csv', 'run.json')
-    """
-    import json
-    import warnings
-
-    from allocator.outputs.folders import write_files
-    from allocator.outputs.runfiles import allocation_csv, run_record
-    from allocator.pipeline.allocate import allocate
-    from allocator.report.charts import FontFallbackWarning, render_charts
-    from allocator.report.formats import report_files
-
-    if options.lang not in ("zh", "en"):
-        raise InputError(f"--lang {options.lang}: use zh or en")
-    formats = tuple(options.formats)
-    for fmt in formats:
-        if fmt not in REPORT_FORMATS:
-            raise InputError(f"--format {fmt}: unknown format{did_you_mean(fmt, REPORT_FORMATS)}")
-    if isinstance(model, AllocationResult):
-        result = model
-        if options.weights:
-            raise InputError("weights: give weight overrides with the model, not with a result")
-    else:
-        result = allocate(model, weights=options.weights or None)
-    unit = None
-    if options.explain is not None:
-        from allocator.pipeline.allocate import unit_index
-
-        unit = result.table.ids[unit_index(result, options.explain)]
-    report = build_report(result)
-    chart_formats = tuple(f for f in formats if f in CHART_FILES)
-    notes: tuple[str, ...] = ()
-    charts_inline: dict[str, bytes] = {}
-    files = {}
-    if chart_formats or "html" in formats:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", FontFallbackWarning)
-            charts = render_charts(report, options.lang, waterfall=unit,
-                                   formats=chart_formats)
-        notes, charts_inline = charts.notes, charts.inline
-        files.update({name: (lambda p, b=data: p.write_bytes(b))
-                      for name, data in charts.files.items()})
-    files = {**report_files(report, options.lang,
-                            tuple(f for f in formats if f in TABLE_FILES), charts_inline, notes),
-             **files}
-    csv_text = allocation_csv(result)
-    record = json.dumps(run_record(result), indent=2, ensure_ascii=False) + "\n"
-    files["allocation.csv"] = lambda p: p.write_text(csv_text, encoding="utf-8", newline="")
-    files["run.json"] = lambda p: p.write_text(record, encoding="utf-8")
-    written = write_files(Path(out_dir), files, force=force)
-    return ReportOutput(out_dir=written, files=tuple(files), result=result, report=report,
-                        explained=unit, notes=notes)
-
-
-def rich_table(table: Table, lang: str) -> RichTable:
-    """Any report table for the terminal, with the same text as every export."""
-    from allocator.report.model import NUMERIC
-
-    out = RichTable(title=table.title.get(lang))
-    for j, column in enumerate(table.columns):
-        numbers = column.kind in NUMERIC or any(table.format(i, j)[0] in NUMERIC
-                                                for i in range(len(table.rows)))
-        out.add_column(column.header(lang), justify="right" if numbers else "left")
-    for i, row in enumerate(table.rows):
-        out.add_row(*(table.text(i, j, lang) for j in range(len(table.columns))),
-                    style=None if row.level == "unit" else "bold")
-    return out
-
-
-def breakdown_table(report: Report, unit_id: str, lang: str) -> RichTable:
-    """One unit's explanation as a terminal table: each part and the running total."""
-    table = report.table("explanation")
-    i = [k for k, row in enumerate(table.rows) if row.level == "unit"][
-        table.column_values("id").index(unit_id)]
-    out = RichTable(title=f"{unit_id} " + (table.text(i, 1, lang) if table.columns[1].key == "label"
-                                           else ""), caption=table.title.get(lang))
-    out.add_column(T("项目", "Part").get(lang))
-    out.add_column(T("编制数", "Posts").get(lang), justify="right")
-    for j, column in enumerate(table.columns):
-        if column.kind == "text":
-            continue
-        total = column.key in ("target", "allocation")
-        out.add_row(column.header(lang), table.text(i, j, lang), style="bold" if total else None,
-                    end_section=total)
-    return out

@@ -1,0 +1,121 @@
+"""Writing a report folder: the tables in every requested format and language, the charts, and
+``allocation.csv`` and ``run.json`` for provenance, in one atomic step.
+
+>>> parse_formats("xlsx, CSV"), len(parse_formats(None))
+(('xlsx', 'csv'), 8)
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from allocator.choices import Language, OutputFormat, names
+from allocator.errors import InputError, did_you_mean
+from allocator.pipeline.allocate import AllocationResult, allocate, unit_index
+from allocator.report.build import build_report
+from allocator.report.model import LANGS, Report
+from allocator.schema import ModelSpec
+
+FORMATS = names(OutputFormat)
+
+
+def _check_format(fmt: str) -> None:
+    if fmt not in FORMATS:
+        raise InputError(f"format '{fmt}': unknown format{did_you_mean(fmt, FORMATS)}; "
+                         f"use any of {','.join(FORMATS)}")
+
+
+def parse_formats(text: str | None) -> tuple[str, ...]:
+    """``"csv,xlsx"`` -> ``("csv", "xlsx")``; empty means every format.
+
+    >>> parse_formats("csv,xlsl")
+    Traceback (most recent call last):
+    allocator.errors.InputError: format 'xlsl': unknown format (did you mean 'xlsx'?); use any of ...
+    """
+    if not text:
+        return FORMATS
+    formats = tuple(dict.fromkeys(f.strip().lower() for f in text.split(",") if f.strip()))
+    for fmt in formats:
+        _check_format(fmt)
+    return formats or FORMATS
+
+
+@dataclass(frozen=True)
+class ReportOptions:
+    """What to write: formats, language, the unit to explain, and weight overrides."""
+
+    formats: tuple[str, ...] = FORMATS
+    lang: str = Language.ZH.value
+    explain: str | None = None
+    weights: dict[str, float] | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class ReportOutput:
+    """What :func:`write_report` wrote and the objects it wrote them from."""
+
+    out_dir: Path
+    files: tuple[str, ...]
+    result: AllocationResult
+    report: Report
+    explained: str | None = None
+    notes: tuple[str, ...] = ()
+
+
+def write_report(model: AllocationResult | ModelSpec | str | Path, out_dir: str | Path,
+                 options: ReportOptions = ReportOptions(), *, force: bool = False) -> ReportOutput:
+    """Allocate ``model`` (a model file, a :class:`ModelSpec` or an :class:`AllocationResult`)
+    and write the report folder in one atomic step: the tables in every requested format and
+    language, the charts, and ``allocation.csv`` and ``run.json`` for provenance.
+
+    >>> import tempfile, allocator
+    >>> model = Path(allocator.__file__).parents[1] / "models" / "harbin_2020.toml"
+    >>> out = write_report(model, Path(tempfile.mkdtemp()) / "report",
+    ...                    ReportOptions(formats=("md",), lang="en"))
+    >>> out.files
+    ('report.md', 'allocation.csv', 'run.json')
+    """
+    from allocator.outputs.folders import write_files
+    from allocator.outputs.runfiles import allocation_csv, run_record
+    from allocator.report.charts import FontFallbackWarning, render_charts
+    from allocator.report.formats import report_files
+
+    if options.lang not in LANGS:
+        raise InputError(f"language '{options.lang}': use {' or '.join(LANGS)}")
+    formats = tuple(options.formats)
+    for fmt in formats:
+        _check_format(fmt)
+    if isinstance(model, AllocationResult):
+        result = model
+        if options.weights:
+            raise InputError("weights: give weight overrides with the model, not with a result")
+    else:
+        result = allocate(model, weights=options.weights or None)
+    unit = None
+    if options.explain is not None:
+        unit = result.table.ids[unit_index(result, options.explain)]
+    report = build_report(result)
+    chart_formats = tuple(f for f in formats if f in OutputFormat.charts())
+    notes: tuple[str, ...] = ()
+    charts_inline: dict[str, bytes] = {}
+    chart_files: dict[str, Callable[[Path], object]] = {}
+    if chart_formats or OutputFormat.HTML in formats:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FontFallbackWarning)
+            charts = render_charts(report, options.lang, waterfall=unit, formats=chart_formats)
+        notes, charts_inline = charts.notes, charts.inline
+        chart_files = {name: (lambda p, b=data: p.write_bytes(b))
+                       for name, data in charts.files.items()}
+    tables = tuple(f for f in formats if f in OutputFormat.tables())
+    files = {**report_files(report, options.lang, tables, charts_inline, notes), **chart_files}
+    csv_text = allocation_csv(result)
+    record = json.dumps(run_record(result), indent=2, ensure_ascii=False) + "\n"
+    files["allocation.csv"] = lambda p: p.write_text(csv_text, encoding="utf-8", newline="")
+    files["run.json"] = lambda p: p.write_text(record, encoding="utf-8")
+    written = write_files(Path(out_dir), files, force=force)
+    return ReportOutput(out_dir=written, files=tuple(files), result=result, report=report,
+                        explained=unit, notes=notes)
