@@ -20,7 +20,7 @@ from allocator.cli import app
 from allocator.errors import InputError
 from allocator.report import ReportOptions, write_report
 from allocator.report.charts import FontFallbackWarning
-from allocator.report.formats import tex_escape
+from allocator.report.formats.latex import tex_escape
 
 from .conftest import HARBIN, ROOT
 
