@@ -1,4 +1,5 @@
-"""Charts for planning documents (matplotlib, Agg, PNG and SVG), drawn from the report's tables.
+"""Charts for planning documents (matplotlib's Figure API, PNG and SVG), drawn from the report's
+tables.
 
 * allocation against current posts per unit, sorted;
 * posts per 10,000 residents, current and allocated;
@@ -7,6 +8,9 @@
 Chinese text needs a CJK-capable font. When none is installed the charts use English titles and
 English unit names (the model's ``label_en`` column, or the ids) and say so once, with a
 :class:`FontFallbackWarning`: a chart never shows boxes for missing glyphs.
+
+No chart reads or changes matplotlib's global settings (``rcParams``) for its fonts: every text
+is given its font family (:func:`use_font`), so charts look the same whatever ran before.
 
 >>> from allocator import allocate
 >>> from allocator.report.build import build_report
@@ -21,14 +25,20 @@ import functools
 import io
 import warnings
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
+from allocator.choices import OutputFormat
 from allocator.report.model import Report, T, Table
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 CJK_PROBE = "编制数优化配置现有"
 PREFERRED_CJK = ("Noto Sans CJK SC", "Source Han Sans SC", "Noto Sans SC", "WenQuanYi Zen Hei",
                  "WenQuanYi Micro Hei", "Microsoft YaHei", "SimHei", "PingFang SC",
                  "Sarasa Gothic SC", "AR PL UMing CN")
-CHART_FORMATS = ("png", "svg")
+LATIN_FONT = "DejaVu Sans"  # ships with matplotlib, so it is always there
+SVG_SALT = "allocator"  # fixed ids in SVG files, so that runs are reproducible
 MAX_BARS = 60
 BLUE, GREY, GREEN, RED = "#2f5597", "#a6a6a6", "#548235", "#c00000"
 
@@ -89,11 +99,34 @@ def cjk_font() -> str | None:
     return None
 
 
+@functools.cache
 def default_font_path() -> str:
-    """The file of the font matplotlib uses when none is named."""
+    """The file of the font charts draw Latin text with (and every text, without a CJK font)."""
     from matplotlib import font_manager
 
-    return font_manager.findfont(font_manager.FontProperties())
+    return font_manager.findfont(font_manager.FontProperties(family=LATIN_FONT))
+
+
+def font_family(font: str | None) -> list[str]:
+    """The font family of every chart text: the CJK font (when there is one), then the Latin
+    font for what it lacks.
+
+    >>> font_family(None), font_family("Noto Sans CJK SC")
+    (['DejaVu Sans'], ['Noto Sans CJK SC', 'DejaVu Sans'])
+    """
+    return [font, LATIN_FONT] if font else [LATIN_FONT]
+
+
+def use_font(fig: Figure, font: str | None) -> None:
+    """Give every text of ``fig`` (tick labels drawn later included) the family
+    :func:`font_family` names, whatever matplotlib's global settings say."""
+    from matplotlib.text import Text
+
+    family = font_family(font)
+    for ax in fig.axes:
+        ax.tick_params(which="both", labelfontfamily=family)
+    for text in fig.findobj(Text):
+        text.set_fontfamily(family)
 
 
 @dataclass(frozen=True)
@@ -139,9 +172,10 @@ def chart_text(report: Report, lang: str) -> ChartText:
     return ChartText("en", None, english, note)
 
 
-def _footnote(fig, report: Report, text: ChartText) -> None:
-    """The report's notes (e.g. illustrative current posts) under the chart, in the chart's
-    language when its glyphs can be drawn, else in English, else a pointer to the model's note."""
+def _finish(fig: Figure, report: Report, text: ChartText) -> None:
+    """Put the report's notes (e.g. illustrative current posts) under the chart, in the chart's
+    language when its glyphs can be drawn, else in English, else a pointer to the model's note;
+    then give every text the chart's font."""
     lines = []
     for note in report.notes:
         line = ("注：" if text.lang == "zh" else "Note: ") + note.get(text.lang)
@@ -152,9 +186,10 @@ def _footnote(fig, report: Report, text: ChartText) -> None:
         lines.append(line)
     if lines:
         fig.supxlabel("\n".join(lines), x=0.01, ha="left", fontsize=7, color="#404040")
+    use_font(fig, text.font)
 
 
-def _figure(height: float, width: float = 9.0):
+def _figure(height: float, width: float = 9.0) -> Figure:
     from matplotlib.figure import Figure
 
     return Figure(figsize=(width, height), dpi=110, layout="constrained")
@@ -195,7 +230,7 @@ def allocation_chart(report: Report, text: ChartText):
                            after=("allocation", T("优化配置数", "Allocation")),
                            xlabel=T("编制数", "Posts"), title=heading)
     ax.xaxis.set_major_formatter("{x:,.0f}")
-    _footnote(fig, report, text)
+    _finish(fig, report, text)
     return fig
 
 
@@ -241,7 +276,7 @@ def per10k_chart(report: Report, text: ChartText):
                           if before else None,
                           after=("per10k_after", T("调整后", "Allocated")),
                           xlabel=T("每万人编制数", "Posts per 10,000 residents"), title=title)
-    _footnote(fig, report, text)
+    _finish(fig, report, text)
     return fig
 
 
@@ -300,15 +335,22 @@ def waterfall_chart(report: Report, text: ChartText, unit_id: str):
     ax.set_title(waterfall_title(name).get(text.lang))
     ax.set_ylabel(T("编制数", "Posts").get(text.lang))
     ax.grid(axis="y", alpha=0.3)
-    _footnote(fig, report, text)
+    _finish(fig, report, text)
     return fig
 
 
-def figure_bytes(fig, fmt: str) -> bytes:
-    """The figure as PNG or SVG bytes (no timestamps, so runs are reproducible)."""
+def figure_bytes(fig: Figure, fmt: str) -> bytes:
+    """The figure as PNG or SVG bytes (no timestamps and fixed SVG ids, so runs are
+    reproducible). matplotlib takes the SVG id salt from ``rcParams`` only: it is set for the
+    length of the save and restored."""
+    import matplotlib
+
     buffer = io.BytesIO()
-    metadata = {"Date": None} if fmt == "svg" else {"Software": None}
-    fig.savefig(buffer, format=fmt, metadata=metadata)
+    if fmt == "svg":
+        with matplotlib.rc_context({"svg.hashsalt": SVG_SALT}):
+            fig.savefig(buffer, format=fmt, metadata={"Date": None})
+    else:
+        fig.savefig(buffer, format=fmt, metadata={"Software": None})
     return buffer.getvalue()
 
 
@@ -323,10 +365,8 @@ class Charts:
 
 
 def render_charts(report: Report, lang: str, *, waterfall: str | None = None,
-                  formats: tuple[str, ...] = CHART_FORMATS) -> Charts:
+                  formats: tuple[str, ...] = OutputFormat.charts()) -> Charts:
     """Draw every chart (and the waterfall of unit id ``waterfall``) in ``formats``."""
-    import matplotlib
-
     text = chart_text(report, lang)
     figures = [("allocation", allocation_chart), ("per10k", per10k_chart)]
     has_actual = any(c.key == "actual" for c in report.table("comparison").columns)
@@ -338,19 +378,16 @@ def render_charts(report: Report, lang: str, *, waterfall: str | None = None,
             else table.column_values("id")
         name = dict(zip(table.column_values("id"), labels, strict=True)).get(waterfall, waterfall)
         captions[f"waterfall_{waterfall}"] = waterfall_title(name).get(lang)
-    rc = {"font.family": [text.font, "DejaVu Sans"]} if text.font else {}
-    rc["svg.hashsalt"] = "allocator"
     files: dict[str, bytes] = {}
     inline: dict[str, bytes] = {}
-    with matplotlib.rc_context(rc):
-        drawn = [(name, make(report, text)) for name, make in figures]
-        if waterfall is not None:
-            drawn.append((f"waterfall_{waterfall}", waterfall_chart(report, text, waterfall)))
-        for name, fig in drawn:
-            if fig is None:
-                continue
-            png = figure_bytes(fig, "png")
-            inline[captions[name]] = png
-            for fmt in formats:
-                files[f"{name}.{fmt}"] = png if fmt == "png" else figure_bytes(fig, fmt)
+    drawn = [(name, make(report, text)) for name, make in figures]
+    if waterfall is not None:
+        drawn.append((f"waterfall_{waterfall}", waterfall_chart(report, text, waterfall)))
+    for name, fig in drawn:
+        if fig is None:
+            continue
+        png = figure_bytes(fig, "png")
+        inline[captions[name]] = png
+        for fmt in formats:
+            files[f"{name}.{fmt}"] = png if fmt == "png" else figure_bytes(fig, fmt)
     return Charts(files=files, inline=inline, notes=(text.note,) if text.note else ())

@@ -1,4 +1,4 @@
-"""Charts of sensitivity studies (matplotlib, Agg backend: no display needed).
+"""Charts of sensitivity studies (matplotlib's Figure API: no display, no global settings).
 
 Units are shown as ``id name``: the Chinese name when a CJK font is installed, otherwise the
 English name (model key ``label_en``) or the id alone, so that a chart never shows empty boxes.
@@ -7,17 +7,17 @@ English name (model key ``label_en``) or the id alone, so that a chart never sho
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
+from allocator.ordering import natural_key
+from allocator.report.charts import cjk_font, use_font
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from allocator.ordering import natural_key  # noqa: E402
-from allocator.report.charts import cjk_font  # noqa: E402
+if TYPE_CHECKING:
+    import pandas as pd
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 
 def unit_names(units: pd.DataFrame, ids) -> list[str]:
@@ -25,6 +25,7 @@ def unit_names(units: pd.DataFrame, ids) -> list[str]:
     label when it can be drawn (ASCII, or a CJK font is installed), else the English name, else
     the id alone.
 
+    >>> import pandas as pd
     >>> units = pd.DataFrame({"id": ["1", "2"], "label": ["道里区", "Hill"], "label_en": ["Daoli", ""]})
     >>> unit_names(units, ["1", "2"]) in (["1 Daoli", "2 Hill"], ["1 道里区", "2 Hill"])
     True
@@ -44,18 +45,18 @@ def unit_names(units: pd.DataFrame, ids) -> list[str]:
     return out
 
 
-def _figure(rows: int, width: float = 9.0):
-    font = cjk_font()
-    if font and plt.rcParams["font.sans-serif"][:1] != [font]:
-        plt.rcParams["font.sans-serif"] = [font, *plt.rcParams["font.sans-serif"]]
-    height = max(3.5, 0.32 * rows + 1.6)
-    return plt.subplots(figsize=(width, height), dpi=120)
+def _figure(rows: int, width: float = 9.0) -> tuple[Figure, Axes]:
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width, max(3.5, 0.32 * rows + 1.6)), dpi=120)
+    return fig, fig.add_subplot()
 
 
-def _save(fig, path: Path) -> None:
+def _save(fig: Figure, path: Path) -> None:
+    """Give every text the chart font (the CJK font when there is one), fit and write a PNG."""
+    use_font(fig, cjk_font())
     fig.tight_layout()
     fig.savefig(path, format="png")
-    plt.close(fig)
 
 
 def sweep_chart(result, title: str, path: Path, top: int = 15) -> None:
@@ -66,11 +67,13 @@ def sweep_chart(result, title: str, path: Path, top: int = 15) -> None:
     order = sorted(range(len(ids)), key=lambda i: (-swing[i], natural_key(ids[i])))[:top]
     names = unit_names(result.units, [ids[i] for i in order])
     fig, ax = _figure(len(order) // 2)
-    colors = plt.get_cmap("tab20").colors
+    from matplotlib import colormaps
+
+    colors = colormaps["tab20"]  # 20 colours: colors(k) is the k-th
     styles = ("-", "--", ":", "-.")
     for j, (i, name) in enumerate(zip(order, names, strict=True)):
         ax.plot(result.values, posts[:, i], marker="o", markersize=3, label=name,
-                color=colors[(2 * j) % 20 if j < 10 else (2 * j + 1) % 20],
+                color=colors((2 * j) % 20 if j < 10 else (2 * j + 1) % 20),
                 linestyle=styles[(j // 10) % len(styles)])
     if np.isfinite(result.model_value):
         ax.axvline(result.model_value, color="grey", linestyle=":", linewidth=1)
@@ -82,7 +85,7 @@ def sweep_chart(result, title: str, path: Path, top: int = 15) -> None:
     ax.set_title(f"{title}\nsweep of the weight of '{result.indicator}'{shown}", fontsize=10)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
-    ax.yaxis.set_major_formatter(matplotlib.ticker.StrMethodFormatter("{x:,.0f}"))
+    ax.yaxis.set_major_formatter("{x:,.0f}")
     _save(fig, path)
 
 
@@ -107,7 +110,7 @@ def tornado_chart(result, title: str, path: Path, top: int = 15) -> None:
 
 def band_chart(result, title: str, path: Path, top: int = 15) -> None:
     """Bands per unit: min–max line, p5–p95 bar, median dot, current posts (x), base run (|)."""
-    summary: pd.DataFrame = result.summary.copy()
+    summary = result.summary.copy()
     summary["_width"] = summary["alloc_p95"] - summary["alloc_p5"]
     summary["_key"] = summary["id"].map(natural_key)
     limit = max(top, 30)
@@ -127,7 +130,7 @@ def band_chart(result, title: str, path: Path, top: int = 15) -> None:
     if summary["actual"].notna().all():
         ax.plot(summary["actual"], y, "x", color="#d62728", markersize=6, label="current posts")
     ax.set_yticks(y, names, fontsize=8)
-    ax.xaxis.set_major_formatter(matplotlib.ticker.StrMethodFormatter("{x:,.0f}"))
+    ax.xaxis.set_major_formatter("{x:,.0f}")
     ax.set_xlabel("allocated posts")
     opts = result.options
     how = "uniform on the simplex" if opts.uniform else f"Dirichlet, concentration {opts.concentration:g}"

@@ -1,0 +1,78 @@
+"""Charts set their fonts on their own texts: no chart reads or changes matplotlib's global
+settings, so no test depends on what ran before it (with or without a CJK font installed)."""
+
+from __future__ import annotations
+
+import warnings
+
+import matplotlib
+import pytest
+from matplotlib.text import Text
+from typer.testing import CliRunner
+
+from allocator import allocate
+from allocator.cli import app
+from allocator.report import charts, study_charts
+from allocator.report.build import build_report
+from allocator.report.charts import FontFallbackWarning, render_charts
+
+from .conftest import HARBIN
+
+FAKE_CJK = "DejaVu Serif"  # stands in for a CJK font: any installed family other than the default
+pytestmark = pytest.mark.filterwarnings("ignore:Glyph .* missing from font")  # it has no Chinese
+
+
+@pytest.fixture(scope="module")
+def report():
+    return build_report(allocate(HARBIN))
+
+
+@pytest.fixture
+def cjk(monkeypatch):
+    """As on a machine with a CJK font, whatever this machine has."""
+    monkeypatch.setattr(charts, "cjk_font", lambda: FAKE_CJK)
+    monkeypatch.setattr(study_charts, "cjk_font", lambda: FAKE_CJK)
+
+
+def _families(fig) -> set[tuple[str, ...]]:
+    fig.draw_without_rendering()  # tick labels exist once drawn
+    texts = [t for t in fig.findobj(Text) if t.get_text()]
+    for ax in fig.axes:
+        texts += ax.get_xticklabels() + ax.get_yticklabels()
+    return {tuple(t.get_fontfamily()) for t in texts}
+
+
+def test_charts_and_study_charts_leave_matplotlib_settings_alone(report, cjk, tmp_path):
+    before = dict(matplotlib.rcParams)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FontFallbackWarning)
+        render_charts(report, "zh", waterfall="230108")
+    runner = CliRunner()
+    for args in (["--method", "sweep", "--indicator", "area"], ["--method", "oat"],
+                 ["--samples", "50"]):
+        out = tmp_path / args[-1]
+        done = runner.invoke(app, ["sensitivity", str(HARBIN), *args, "--out", str(out)])
+        assert done.exit_code == 0, done.output
+        assert any(p.suffix == ".png" for p in out.iterdir())
+    assert dict(matplotlib.rcParams) == before
+
+
+def test_every_chart_text_names_its_font_family(report, cjk):
+    text = charts.chart_text(report, "zh")
+    for fig in (charts.allocation_chart(report, text), charts.per10k_chart(report, text),
+                charts.waterfall_chart(report, text, "230108")):
+        assert _families(fig) == {(FAKE_CJK, charts.LATIN_FONT)}
+
+
+def test_global_font_settings_do_not_reach_the_charts(report, monkeypatch):
+    monkeypatch.setattr(charts, "cjk_font", lambda: None)
+    charts.default_font_path.cache_clear()
+    with matplotlib.rc_context({"font.family": "serif", "font.sans-serif": [FAKE_CJK]}):
+        path = charts.default_font_path()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FontFallbackWarning)
+            text = charts.chart_text(report, "en")
+        families = _families(charts.allocation_chart(report, text))
+    charts.default_font_path.cache_clear()
+    assert path.endswith("DejaVuSans.ttf")
+    assert families == {(charts.LATIN_FONT,)}
