@@ -48,7 +48,7 @@ def table_rows(frame: pd.DataFrame, *, units: bool = True) -> Iterator[dict]:
     for slot in grouped_rows(len(frame), groups):
         if slot.level == "unit":
             if units:
-                yield dict(records[int(slot.members[0])], subtotal=False)
+                yield {**records[int(slot.members[0])], "subtotal": False}
         else:
             name = f"{slot.group} subtotal" if slot.level == "subtotal" else "Total"
             yield _total_row(frame.iloc[slot.members], name)

@@ -24,7 +24,7 @@ from allocator.report.labels import (
     step_name,
     subtotal_label,
 )
-from allocator.report.model import Column, Report, Row, T, Table
+from allocator.report.model import Column, Kind, Report, Row, T, Table
 from allocator.table import file_sha256
 
 
@@ -46,7 +46,7 @@ def _ratio(num, den, scale: float = 1.0):
     return scale * num / den if den else None
 
 
-def _number_kind(values: np.ndarray) -> tuple[str, int]:
+def _number_kind(values: np.ndarray) -> tuple[Kind, int]:
     """Whole numbers print as ints, others with one decimal."""
     return ("int", 0) if np.all(np.mod(values, 1) == 0) else ("float", 1)
 
@@ -64,7 +64,7 @@ class _Figures:
 
 def _figures(result: AllocationResult) -> _Figures:
     t = result.problem.target
-    tenths = np.array(split_tenths(t, int(round(10 * t.sum()))), dtype=float)
+    tenths = np.array(split_tenths(t.tolist(), int(round(10 * t.sum()))), dtype=np.float64)
     spec = result.spec
     population = result.table.indicators[spec.population] if spec.population else None
     return _Figures(result=result, target=tenths / 10, posts=result.posts.astype(float),
@@ -90,9 +90,10 @@ def comparison_table(fig: _Figures) -> Table:
     cols += [Column("share", "加权份额", "Weighted share", "pct", 2),
              Column("target", "零基测算数", "Zero-based target", "float", 1),
              Column("allocation", "优化配置数", "Allocation", "int")]
-    has_actual = fig.actual is not None
-    if has_actual:
-        kind, digits = _number_kind(fig.actual)
+    actual_posts = fig.actual
+    has_actual = actual_posts is not None
+    if actual_posts is not None:
+        kind, digits = _number_kind(actual_posts)
         cols += [Column("actual", "现有编制数", "Current posts", kind, digits),
                  Column("change", "增减数", "Change", kind, digits),
                  Column("change_pct", "增减比例", "Change %", "pct", 1)]
@@ -117,15 +118,15 @@ def comparison_table(fig: _Figures) -> Table:
                   "binding": ""}
         for name, arr in table.indicators.items():
             values[f"ind:{name}"] = arr[idx].sum()
-        if has_actual:
-            actual = fig.actual[idx].sum()
+        if actual_posts is not None:
+            actual = actual_posts[idx].sum()
             values.update(actual=actual, change=posts - actual,
                           change_pct=_ratio(posts - actual, actual, 100))
         if fig.population is not None:
             pop = fig.population[idx].sum()
             values["per10k_after"] = _ratio(posts, pop, 10_000)
-            if has_actual:
-                values["per10k_before"] = _ratio(fig.actual[idx].sum(), pop, 10_000)
+            if actual_posts is not None:
+                values["per10k_before"] = _ratio(actual_posts[idx].sum(), pop, 10_000)
         return Row(tuple(values[k] for k in keys), level)
 
     def unit_row(i: int) -> Row:
@@ -144,7 +145,7 @@ def comparison_table(fig: _Figures) -> Table:
              T("约束条件：配置数受该约束限制而偏离统一比例λ；空白表示未受约束。",
                "Held by: the bound that keeps the allocation away from the common ratio λ; "
                "blank when no bound holds the unit.")]
-    if fig.population is not None:
+    if fig.population is not None and spec.population is not None:
         column = spec.indicators[spec.population].column
         notes.append(T(f"每万人编制数按{indicator_name(spec.population).zh}（{column}）计算。",
                        f"Posts per 10,000 residents use {indicator_name(spec.population).en} "
@@ -207,7 +208,7 @@ def explanation_table(fig: _Figures, explanation: Explanation) -> Table:
                  tuple(cols), _grouped(len(table), table.groups, unit_row, total_row), tuple(notes))
 
 
-def _item(label: T, value, kind: str = "text", digits: int = 0) -> Row:
+def _item(label: T, value, kind: Kind = "text", digits: int = 0) -> Row:
     return Row((label, value), formats=(None, (kind, digits)))
 
 
@@ -305,8 +306,8 @@ def inputs_table(result: AllocationResult) -> Table:
     if b.max_increase is not None:
         rows.append(_item(T("最大增幅", "Largest increase"), 100 * b.max_increase, "pct", 1))
     for group, g in spec.groups.items():
-        name = group_name(group)
-        rows.append(_item(T(f"分组总量：{name.zh}", f"Group total: {name.en}"), g.total, "int"))
+        label = group_name(group)
+        rows.append(_item(T(f"分组总量：{label.zh}", f"Group total: {label.en}"), g.total, "int"))
     if spec.actual:
         rows.append(_item(T("现有编制数列", "Current posts column"), spec.actual))
     rows += [_item(T("求解器", "Solver"), f"{result.solver} ({result.solver_version})"),
@@ -336,7 +337,7 @@ def build_report(result: AllocationResult, explanation: Explanation | None = Non
     explanation = explanation or explain(result)
     fig = _figures(result)
     spec = result.spec
-    notes = ()
+    notes: tuple[T, ...] = ()
     if spec.actual_note:
         notes = (T(f"现有编制数说明：{spec.actual_note}", spec.actual_note),)
     tables = (comparison_table(fig), summary_table(fig, explanation),

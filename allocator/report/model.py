@@ -22,11 +22,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal, NamedTuple
 
+from allocator.choices import Language, names
 from allocator.outputs.cells import neutralise
 
-Lang = Literal["zh", "en"]
 Kind = Literal["text", "int", "float", "pct"]
-LANGS: tuple[str, ...] = ("zh", "en")
+LANGS: tuple[str, ...] = names(Language)  # every label has one text per language
 NUMERIC: tuple[str, ...] = ("int", "float", "pct")
 
 
@@ -38,7 +38,7 @@ class T(NamedTuple):
 
     def get(self, lang: str) -> str:
         """The label in ``lang`` (``zh`` or ``en``)."""
-        return self.zh if lang == "zh" else self.en
+        return self.zh if lang == Language.ZH else self.en
 
 
 def text_in(value, lang: str) -> str:
@@ -67,7 +67,7 @@ class Column:
 
     def header(self, lang: str) -> str:
         """Header text in ``lang`` (neutralised: headers can hold model keys)."""
-        return neutralise(self.zh if lang == "zh" else self.en)
+        return neutralise(self.zh if lang == Language.ZH else self.en)
 
 
 @dataclass(frozen=True)
@@ -103,9 +103,10 @@ class Table:
 
     def format(self, i: int, j: int) -> tuple[Kind, int]:
         """``(kind, digits)`` of cell (i, j)."""
-        row = self.rows[i]
-        if row.formats is not None and row.formats[j] is not None:
-            return row.formats[j]
+        own = self.rows[i].formats
+        cell = own[j] if own is not None else None
+        if cell is not None:
+            return cell
         column = self.columns[j]
         return column.kind, column.digits
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import warnings
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -83,6 +82,7 @@ def write_report(model: AllocationResult | ModelSpec | str | Path, out_dir: str 
     from allocator.outputs.runfiles import allocation_csv, run_record
     from allocator.report.charts import FontFallbackWarning, render_charts
     from allocator.report.formats import report_files
+    from allocator.report.formats.common import Writer, bytes_file, text_file
 
     if options.lang not in LANGS:
         raise InputError(f"language '{options.lang}': use {' or '.join(LANGS)}")
@@ -102,20 +102,19 @@ def write_report(model: AllocationResult | ModelSpec | str | Path, out_dir: str 
     chart_formats = tuple(f for f in formats if f in OutputFormat.charts())
     notes: tuple[str, ...] = ()
     charts_inline: dict[str, bytes] = {}
-    chart_files: dict[str, Callable[[Path], object]] = {}
+    chart_files: dict[str, Writer] = {}
     if chart_formats or OutputFormat.HTML in formats:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", FontFallbackWarning)
             charts = render_charts(report, options.lang, waterfall=unit, formats=chart_formats)
         notes, charts_inline = charts.notes, charts.inline
-        chart_files = {name: (lambda p, b=data: p.write_bytes(b))
-                       for name, data in charts.files.items()}
+        chart_files = {name: bytes_file(data) for name, data in charts.files.items()}
     tables = tuple(f for f in formats if f in OutputFormat.tables())
     files = {**report_files(report, options.lang, tables, charts_inline, notes), **chart_files}
     csv_text = allocation_csv(result)
     record = json.dumps(run_record(result), indent=2, ensure_ascii=False) + "\n"
-    files["allocation.csv"] = lambda p: p.write_text(csv_text, encoding="utf-8", newline="")
-    files["run.json"] = lambda p: p.write_text(record, encoding="utf-8")
+    files["allocation.csv"] = text_file(lambda: csv_text, newline="")
+    files["run.json"] = text_file(lambda: record)
     written = write_files(Path(out_dir), files, force=force)
     return ReportOutput(out_dir=written, files=tuple(files), result=result, report=report,
                         explained=unit, notes=notes)

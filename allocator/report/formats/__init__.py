@@ -14,11 +14,10 @@ formulas.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from functools import partial
-from pathlib import Path
 
 from allocator.choices import OutputFormat
+from allocator.report.formats.common import Writer, text_file
 from allocator.report.formats.excel import write_xlsx
 from allocator.report.formats.latex import latex_text
 from allocator.report.formats.markdown import markdown_text
@@ -26,16 +25,6 @@ from allocator.report.formats.table_csv import write_csv
 from allocator.report.formats.webpage import html_text
 from allocator.report.formats.word import write_docx
 from allocator.report.model import Report
-
-Writer = Callable[[Path], None]
-
-
-def _text_file(make: Callable[[], str]) -> Writer:
-    """A writer of the UTF-8 text ``make()`` returns (made when the file is written)."""
-    def write(path: Path) -> None:
-        path.write_text(make(), encoding="utf-8")
-
-    return write
 
 
 def report_files(report: Report, lang: str, formats: tuple[str, ...],
@@ -54,11 +43,11 @@ def report_files(report: Report, lang: str, formats: tuple[str, ...],
         elif fmt == OutputFormat.DOCX:
             files["report.docx"] = partial(write_docx, report, lang=lang)
         elif fmt == OutputFormat.MD:
-            files["report.md"] = _text_file(partial(markdown_text, report, lang))
+            files["report.md"] = text_file(partial(markdown_text, report, lang))
         elif fmt == OutputFormat.TEX:
-            files["report.tex"] = _text_file(partial(latex_text, report, lang))
+            files["report.tex"] = text_file(partial(latex_text, report, lang))
         elif fmt == OutputFormat.HTML:
-            files["report.html"] = _text_file(partial(html_text, report, lang, charts, chart_notes))
+            files["report.html"] = text_file(partial(html_text, report, lang, charts, chart_notes))
         else:
             raise ValueError(f"format '{fmt}': not a table format; use any of "
                              f"{','.join(OutputFormat.tables())}")

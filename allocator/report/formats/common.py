@@ -9,8 +9,12 @@ keeps, and the display width of text.
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Callable
+from pathlib import Path
 
 from allocator.report.model import Report, Table, text_in
+
+Writer = Callable[[Path], None]  # writes one file of a folder (see allocator.outputs.folders)
 
 DOCUMENT_MAX_UNITS = 200  # larger tables keep only subtotals in DOCX and LaTeX (all rows elsewhere)
 
@@ -58,3 +62,19 @@ def text_width(text: str) -> int:
     (6, 5)
     """
     return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
+
+
+def text_file(make: Callable[[], str], newline: str | None = None) -> Writer:
+    """A writer of the UTF-8 text ``make()`` returns (made when the file is written)."""
+    def write(path: Path) -> None:
+        path.write_text(make(), encoding="utf-8", newline=newline)
+
+    return write
+
+
+def bytes_file(data: bytes) -> Writer:
+    """A writer of ``data``."""
+    def write(path: Path) -> None:
+        path.write_bytes(data)
+
+    return write

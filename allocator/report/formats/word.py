@@ -174,4 +174,4 @@ def write_docx(report: Report, path: Path, lang: str) -> None:
             paragraph.paragraph_format.space_after = Pt(2)
             run = paragraph.add_run(line)
             run.font.size = Pt(9)
-    document.save(path)
+    document.save(str(path))
