@@ -5,7 +5,8 @@ and charts, all reading the same rounded cells.
   :mod:`~allocator.report.grouping` the grouped layout with subtotals;
 * :mod:`~allocator.report.build` the four tables; :mod:`~allocator.report.formats` the writers;
   :mod:`~allocator.report.charts` and :mod:`~allocator.report.study_charts` the charts;
-* :mod:`~allocator.report.write` the report folder.
+* :mod:`~allocator.report.write` the report folder; :mod:`~allocator.report.studies` the study
+  folders.
 
 The table model loads without the allocation pipeline: the names below load on first use.
 
