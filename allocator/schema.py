@@ -13,12 +13,22 @@ from __future__ import annotations
 import math
 import os
 import tomllib
+from collections.abc import Mapping
 from dataclasses import replace
 from numbers import Real
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
 from allocator.choices import Recruitment, Rounding, Solver, Transform
 from allocator.errors import InputError, did_you_mean
@@ -33,6 +43,42 @@ class _Strict(BaseModel):
                               use_attribute_docstrings=True)
 
 
+class Bilingual(_Strict):
+    """Text in both languages, written as a table: ``{zh = "...", en = "..."}``.
+
+    >>> text = Bilingual(zh="常住人口", en="Population")
+    >>> text.en, str(text)
+    ('Population', '常住人口 / Population')
+    """
+
+    zh: str
+    """The Chinese text."""
+    en: str
+    """The English text."""
+
+    def __str__(self) -> str:
+        return f"{self.zh} / {self.en}"
+
+
+def _text(value: Any) -> Any:
+    """A display text: a string (taken as written) or a ``{zh, en}`` table."""
+    if value is None or isinstance(value, str | Bilingual):
+        return value
+    if isinstance(value, dict) and set(value) == {"zh", "en"} and all(
+            isinstance(v, str) and v.strip() for v in value.values()):
+        return Bilingual(zh=value["zh"], en=value["en"])
+    got = (f"got keys {', '.join(sorted(map(str, value)))}" if isinstance(value, dict)
+           else f"got {value!r}")
+    raise PydanticCustomError("text", 'give a string, or a table with both texts: '
+                              '{zh = "...", en = "..."} ({got})', {"got": got})
+
+
+Text = Annotated[str | Bilingual, BeforeValidator(_text)]
+"""A display text: one string, or the same text in Chinese and English (``{zh = .., en = ..}``)."""
+OptionalText = Annotated[str | Bilingual | None, BeforeValidator(_text)]
+"""A display text, or None."""
+
+
 class IndicatorSpec(_Strict):
     """One indicator: a data column, its weight and an optional damping transform."""
 
@@ -42,6 +88,8 @@ class IndicatorSpec(_Strict):
     """Weight of the indicator; the weights of all indicators are normalised to sum to 1."""
     transform: Transform = Field(default=Transform.LINEAR, strict=False)
     """Damping applied to the values before their shares are taken (log is ln(1 + value))."""
+    label: OptionalText = None
+    """Display name in documents and charts: a string or {zh = "...", en = "..."}."""
 
 
 class BoundsSpec(_Strict):
@@ -141,22 +189,27 @@ class TransitionSpec(_Strict):
 class ModelSpec(_Strict):
     """A whole model file, validated. ``data`` is resolved against the model file's folder."""
 
-    name: str
-    """Title of the model: heads every table and identifies its results in run.json."""
+    name: Text
+    """Title of the model: a string or {zh = "...", en = "..."}; heads every report and
+    identifies its results in run.json."""
     data: str
     """Data table, .csv (UTF-8, UTF-8 with BOM, GB18030/GBK) or .xlsx, relative to the model file."""
     id: str
     """Column with a unique identifier for each unit."""
     label: str | None = None
     """Column of display names."""
-    label_en: str | None = None  # optional English display names (charts without CJK fonts)
-    """Column of English display names, for charts drawn without a font for Chinese."""
+    label_en: str | None = None
+    """Column of English display names, for English documents and charts."""
+    label_context: list[str] | None = Field(default=None, min_length=1)
+    """Columns (most specific first) that tell apart units of the same name in documents."""
     group: str | None = None
     """Column that puts each unit in a group (e.g. district or county); groups need it."""
     actual: str | None = None
     """Column of current posts: the comparison, and what max_cut and max_increase refer to."""
-    actual_note: str | None = None
-    """Note printed under every comparison (e.g. that the current posts are illustrative)."""
+    actual_note: OptionalText = None
+    """Note under every comparison with current posts (e.g. that they are illustrative)."""
+    data_source: OptionalText = None
+    """Where the data come from, for the method statement of every report."""
     population: str | None = None
     """Name of the indicator that counts residents, for posts per 10,000 residents."""
     sheet: str | int | None = None
@@ -175,6 +228,8 @@ class ModelSpec(_Strict):
     """Floors, ceilings and change limits for every unit."""
     groups: dict[str, GroupSpec] = Field(default_factory=dict)
     """Fixed totals, one table per value of the group column: [groups.NAME]."""
+    group_labels: dict[str, Text] = Field(default_factory=dict)
+    """Display names of values of the group column, e.g. district = {zh = "...", en = "..."}."""
     transition: TransitionSpec | None = None
     """The transition plan from today's headcount to the new quota: [transition]."""
     source: str | None = Field(default=None, exclude=True)
@@ -190,6 +245,8 @@ class ModelSpec(_Strict):
             raise ValueError("indicators: the weights add up to 0; give at least one positive weight")
         if self.groups and self.group is None:
             raise ValueError("groups: group totals need a 'group' column")
+        if self.group_labels and self.group is None:
+            raise ValueError("group_labels: group names need a 'group' column")
         if self.population is not None and self.population not in self.indicators:
             raise ValueError(f"population: '{self.population}' is not an indicator name")
         group_sum = sum(g.total for g in self.groups.values())
@@ -268,7 +325,7 @@ _ALLOWED_KEYS: dict[str, list[str]] = {
 }
 
 
-def _describe(error: dict[str, Any]) -> str:
+def _describe(error: Mapping[str, Any]) -> str:
     loc = [str(part) for part in error["loc"]]
     key = ".".join(loc) if loc else "(model)"
     kind = error["type"]
@@ -278,6 +335,8 @@ def _describe(error: dict[str, Any]) -> str:
         return f"unknown key '{key}'{did_you_mean(loc[-1], allowed)}"
     if kind == "missing":
         return f"missing key '{key}'"
+    if kind == "text":
+        return f"{key}: {error['msg']}"
     if kind in ("literal_error", "enum"):
         return f"{key}: {error['msg'].replace('Input should be', 'must be')}, not {error['input']!r}"
     if kind == "value_error":

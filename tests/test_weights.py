@@ -14,7 +14,7 @@ from pymcdm.weights.subjective import AHP
 from allocator.errors import InputError
 from allocator.pipeline.allocate import allocate
 from allocator.report.studies import WeightsOptions, write_derived_weights
-from allocator.schema import load_model
+from allocator.schema import Bilingual, load_model
 from allocator.studies.pairwise import read_pairwise
 from allocator.studies.weights import (
     SAATY_RI,
@@ -151,7 +151,9 @@ def test_written_model_file_reproduces_the_derived_weights(tmp_path):
         assert value == pytest.approx(derived[name], abs=1e-15)
     assert allocate(out.model_file).posts.tolist() == \
         allocate(HARBIN, weights=derived).posts.tolist()
-    assert "critic" in spec.name and spec.cap == load_model(HARBIN).cap
+    assert isinstance(spec.name, Bilingual)
+    assert "CRITIC" in spec.name.en and "CRITIC法" in spec.name.zh
+    assert spec.cap == load_model(HARBIN).cap
 
 
 def test_study_around_derived_weights_is_written_with_them(tmp_path):

@@ -145,8 +145,9 @@ def model_sections(model: Any, section: str = "") -> Iterator[tuple[str, Any]]:
     """``(section, model class)`` for a model and every table under it, depth first.
 
     >>> from allocator.schema import ModelSpec
-    >>> [name for name, _ in model_sections(ModelSpec)]
-    ['', 'indicators.NAME', 'bounds', 'groups.NAME', 'transition', 'transition.pace']
+    >>> [name for name, _ in model_sections(ModelSpec)]  # doctest: +NORMALIZE_WHITESPACE
+    ['', 'name', 'actual_note', 'data_source', 'indicators.NAME', 'indicators.NAME.label',
+     'bounds', 'groups.NAME', 'transition', 'transition.pace']
     """
     yield section, model
     for key, field in documented_fields(model):
