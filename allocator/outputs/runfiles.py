@@ -14,15 +14,18 @@ from allocator.outputs.folders import write_files
 from allocator.pipeline.allocate import AllocationResult, package_versions
 from allocator.table import file_sha256
 
+BOM = "\ufeff"  # starts every CSV the tool writes: Excel then reads it as UTF-8
+
 
 def allocation_csv(result: AllocationResult) -> str:
-    """The machine-readable table: stable English columns, one row per unit, id order."""
+    """The machine-readable table: stable English columns, one row per unit, id order; the text
+    starts with a byte-order mark, so that Excel shows Chinese names (CSV readers skip it)."""
     frame = neutralise_frame(result.frame())
     if result.table.actual is not None:
         frame["actual"] = frame["actual"].round().astype("Int64") \
             if (frame["actual"] % 1 == 0).all() else frame["actual"]
         frame["difference"] = frame["allocation"] - frame["actual"]
-    return frame.to_csv(index=False, float_format=FLOAT_FORMAT, lineterminator="\n")
+    return BOM + frame.to_csv(index=False, float_format=FLOAT_FORMAT, lineterminator="\n")
 
 
 def status_text(result: AllocationResult) -> str:
@@ -67,11 +70,17 @@ def write_result(result: AllocationResult, out_dir: Path, *, force: bool = False
     Refuses (:class:`InputError`) to replace a folder of another model's results unless ``force``.
     """
     csv_text = allocation_csv(result)
-    record = json.dumps(run_record(result), indent=2, ensure_ascii=False, sort_keys=False) + "\n"
-    return write_files(out_dir, {
-        "allocation.csv": lambda p: p.write_text(csv_text, encoding="utf-8", newline=""),
-        "run.json": lambda p: p.write_text(record, encoding="utf-8"),
-    }, model=result.spec.name, force=force)
+    data = run_record(result)
+    record = json.dumps(data, indent=2, ensure_ascii=False, sort_keys=False) + "\n"
+
+    def write_csv(path: Path) -> None:
+        path.write_text(csv_text, encoding="utf-8", newline="")
+
+    def write_record(path: Path) -> None:
+        path.write_text(record, encoding="utf-8")
+
+    return write_files(out_dir, {"allocation.csv": write_csv, "run.json": write_record},
+                       model=data["model"]["name"], force=force)  # as folder_model reads it
 
 
 def read_allocation(path: Path) -> pd.DataFrame:

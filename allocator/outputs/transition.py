@@ -62,12 +62,13 @@ def write_transition(plan: TransitionPlan, out_dir: Path, *, force: bool = False
     """Write ``transition.csv``, ``transition_summary.csv`` and ``run.json`` into ``out_dir``,
     all or nothing. Refuses (:class:`InputError`) to replace a folder of another model's results
     unless ``force``."""
-    record = json.dumps(transition_record(plan), indent=2, ensure_ascii=False) + "\n"
+    data = transition_record(plan)
+    record = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
     return write_files(out_dir, {
         "transition.csv": _writer(transition_csv(plan), CSV_ENCODING),
         "transition_summary.csv": _writer(summary_csv(plan), CSV_ENCODING),
         "run.json": _writer(record, "utf-8"),
-    }, model=plan.spec.name, force=force)
+    }, model=data["model"]["name"], force=force)  # as folder_model reads it
 
 
 def _writer(text: str, encoding: str) -> Callable[[Path], None]:
