@@ -1,9 +1,12 @@
-"""What every document format shares: numbered captions, note lines, the rows a printed document
-keeps, and the display width of text.
+"""What every document format shares: numbered captions of tables and figures, note lines, the
+rows and columns a printed document keeps, header lines that never break a word, the method
+statement, and the display width of text.
 
 >>> from allocator.report.model import T, Table
 >>> caption(Table("t", T("示例", "Demo"), (), ()), 2, "zh"), note_prefix("en")
 ('表2 示例', 'Note: ')
+>>> figure_caption("分配", 1, "zh"), figure_caption("Allocation", 1, "en")
+('图1 分配', 'Figure 1. Allocation')
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import unicodedata
 from collections.abc import Callable
 from pathlib import Path
 
-from allocator.report.model import Report, Table, text_in
+from allocator.report.model import Column, Report, Table, text_in
 
 Writer = Callable[[Path], None]  # writes one file of a folder (see allocator.outputs.folders)
 
@@ -25,6 +28,29 @@ def caption(table: Table, number: int, lang: str) -> str:
     return f"表{number} {title}" if lang == "zh" else f"Table {number}. {title}"
 
 
+def figure_caption(title: str, number: int, lang: str) -> str:
+    """Numbered figure caption: ``图1 title`` or ``Figure 1. title``."""
+    return f"图{number} {title}" if lang == "zh" else f"Figure {number}. {title}"
+
+
+def method_heading(lang: str) -> str:
+    """Heading of the method statement."""
+    return "测算说明" if lang == "zh" else "Method"
+
+
+def method_paragraphs(report: Report, lang: str) -> list[str]:
+    """The method statement of ``report``, one string per paragraph."""
+    return [p.get(lang) for p in report.method]
+
+
+def method_text(report: Report, lang: str) -> str:
+    """The method statement as plain text: title, heading, paragraphs and the report's notes."""
+    lines = [report.title.get(lang), "", method_heading(lang), ""]
+    lines += [p + "\n" for p in method_paragraphs(report, lang)]
+    lines += notes(report, None, lang)
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
 def note_prefix(lang: str) -> str:
     """``注：`` or ``Note: ``."""
     return "注：" if lang == "zh" else "Note: "
@@ -33,7 +59,7 @@ def note_prefix(lang: str) -> str:
 def notes(report: Report, table: Table | None, lang: str) -> list[str]:
     """Note lines under a table: the report's notes (e.g. illustrative data) then the table's."""
     items = list(report.notes) + (list(table.notes) if table is not None else [])
-    return [note_prefix(lang) + text_in(n, lang) for n in items]
+    return [note_prefix(lang) + text_in(n, lang) for n in items if text_in(n, lang)]
 
 
 def document_rows(table: Table, max_units: int = DOCUMENT_MAX_UNITS) -> list[int]:
@@ -42,6 +68,35 @@ def document_rows(table: Table, max_units: int = DOCUMENT_MAX_UNITS) -> list[int
     if units <= max_units or len(table.columns) <= 2:
         return list(range(len(table.rows)))
     return [i for i, row in enumerate(table.rows) if row.level != "unit"]
+
+
+def shown_columns(table: Table, rows: list[int], lang: str) -> list[int]:
+    """The columns a printed table keeps: the first, and every other with a cell to show in
+    ``rows`` (a column that is empty in every shown row is dropped)."""
+    return [j for j in range(len(table.columns))
+            if j == 0 or any(table.text(i, j, lang) for i in rows)]
+
+
+def header_lines(column: Column, lang: str, width: int) -> list[str]:
+    """The header of ``column`` in lines of at most ``width`` (display width), broken only
+    between the pieces of :meth:`Column.header_parts` (a piece wider than ``width`` keeps a line
+    of its own).
+
+    >>> header_lines(Column("k", "调整前\u200b每万人\u200b编制数", "x"), "zh", 12)
+    ['调整前每万人', '编制数']
+    """
+    lines: list[str] = []
+    for part in column.header_parts(lang):
+        if lines and text_width((lines[-1] + part).rstrip()) <= width:
+            lines[-1] += part
+        else:
+            lines.append(part)
+    return [line.strip() for line in lines]
+
+
+def header_min_width(column: Column, lang: str) -> int:
+    """The widest piece of a header: no narrower column shows it without breaking a word."""
+    return max((text_width(p.strip()) for p in column.header_parts(lang)), default=0)
 
 
 def omitted_note(table: Table, rows: list[int], lang: str) -> list[str]:
@@ -64,10 +119,12 @@ def text_width(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
 
 
-def text_file(make: Callable[[], str], newline: str | None = None) -> Writer:
-    """A writer of the UTF-8 text ``make()`` returns (made when the file is written)."""
+def text_file(make: Callable[[], str], newline: str | None = None, *,
+              bom: bool = False) -> Writer:
+    """A writer of the UTF-8 text ``make()`` returns (made when the file is written), with a
+    byte-order mark when ``bom`` (Excel and Notepad then read Chinese correctly)."""
     def write(path: Path) -> None:
-        path.write_text(make(), encoding="utf-8", newline=newline)
+        path.write_text(make(), encoding="utf-8-sig" if bom else "utf-8", newline=newline)
 
     return write
 
