@@ -43,17 +43,18 @@ def run(
     from allocator.cli.render import terminal_table
     from allocator.outputs.runfiles import write_result
     from allocator.pipeline.allocate import prepare, solve
+    from allocator.report.labels import plain_text
 
     result = solve(prepare(model, overrides(weight, cap, solver, rounding)))
     out_dir = write_result(result, out or Path("out") / model.stem, force=force)
     if not quiet:
-        console.print(terminal_table(result.frame(), result.spec.name))
+        console.print(terminal_table(result.frame(), plain_text(result.spec.name) or ""))
         lambdas = ", ".join(f"{name or 'all'}: {lam:.4f}" if lam is not None else
                             f"{name or 'all'}: -" for name, lam in result.lambdas.items())
         console.print(f"weights: {', '.join(f'{k} {v:.3f}' for k, v in result.weights.items())}")
         console.print(f"lambda (allocation/target of units no bound holds): {lambdas}")
         if result.spec.actual_note:
-            note(result.spec.actual_note)
+            note(plain_text(result.spec.actual_note) or "")
     console.print(f"wrote {out_dir / 'allocation.csv'} and run.json")
 
 

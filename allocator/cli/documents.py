@@ -44,6 +44,6 @@ def report(
         console.print(breakdown_table(output.report, output.explained, lang))
     for text in output.notes:
         note(text)
-    if output.result.spec.actual_note:
-        note(output.result.spec.actual_note)
+    for caveat in output.report.notes:  # the note on current posts, when the report has them
+        note(caveat.get(lang))
     console.print(f"wrote {output.out_dir}: {', '.join(output.files)}")

@@ -13,12 +13,13 @@ from typing import Annotated, Any
 
 import typer
 
-from allocator.choices import StudyMethod, WeightingMethod
-from allocator.cli.console import console, err_console
+from allocator.choices import Language, StudyMethod, WeightingMethod
+from allocator.cli.console import console, err_console, note
 from allocator.cli.options import (
     ConcentrationOpt,
     ForceOpt,
     JobsOpt,
+    LangOpt,
     ModelArg,
     OutOpt,
     RoundingOpt,
@@ -55,6 +56,7 @@ def sensitivity(
     top: Annotated[int, typer.Option(help="Units (or unit-indicator pairs) shown in the "
                                           "table and charts.")] = 15,
     charts: Annotated[bool, typer.Option(help="Write PNG charts.")] = True,
+    lang: LangOpt = Language.ZH,
     out: OutOpt = None,
     force: ForceOpt = False,
 ) -> None:
@@ -74,12 +76,14 @@ def sensitivity(
         delta=delta, montecarlo=MonteCarloOptions(samples=samples, concentration=concentration,
                                                   uniform=uniform, seed=seed,
                                                   confidence=confidence, jobs=jobs),
-        save_samples=save_samples, rounding=rounding, charts=charts, top=top)
+        save_samples=save_samples, rounding=rounding, charts=charts, top=top, lang=lang.value)
     out_dir = out or Path("out") / f"{model.stem}_sensitivity_{method.value}"
     with contextlib.ExitStack() as stack:
         progress = progress_bar(stack) if method is StudyMethod.MONTECARLO else None
         study = run_study(model, options, out_dir, progress=progress, force=force)
     _render_study(study, top)
+    for text in study.notes:
+        note(text)
     console.print(f"wrote {', '.join(study.files)} to {study.out_dir}")
 
 
@@ -97,6 +101,7 @@ def weights(
     concentration: ConcentrationOpt = 50.0,
     seed: SeedOpt = 0,
     jobs: JobsOpt = 1,
+    lang: LangOpt = Language.ZH,
     out: OutOpt = None,
     force: ForceOpt = False,
 ) -> None:
@@ -112,7 +117,8 @@ def weights(
 
     options = WeightsOptions(method=method.value, matrix=matrix,
                              accept_inconsistent=accept_inconsistent, samples=samples,
-                             concentration=concentration, seed=seed, jobs=jobs)
+                             concentration=concentration, seed=seed, jobs=jobs,
+                             lang=lang.value)
     with contextlib.ExitStack() as stack:
         progress = progress_bar(stack) if samples > 0 else None
         output = write_derived_weights(
@@ -131,6 +137,8 @@ def weights(
     if study is not None and "verdict" in study.summary:
         console.print(f"around the {derived.method} weights, {samples:,} scenarios: "
                       + _verdict_counts(study.summary))
+    for text in output.notes:
+        note(text)
     console.print(f"wrote {', '.join(output.files)} to {output.out_dir}; run it with: "
                   f"allocator run {output.model_file}")
 
