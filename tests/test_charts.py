@@ -20,6 +20,7 @@ from allocator.report.charts import (
     render_charts,
     waterfall_chart,
 )
+from allocator.report.model import T
 
 from .conftest import HARBIN
 
@@ -69,15 +70,15 @@ def test_every_character_drawn_is_in_the_font_used(report, no_cjk):
 
 def test_every_chart_carries_the_illustrative_data_note(report, no_cjk):
     text = chart_text(report, "zh")
-    note = allocate(HARBIN).spec.actual_note
+    note = allocate(HARBIN).spec.actual_note.en
     for fig in (allocation_chart(report, text), charts.per10k_chart(report, text),
                 waterfall_chart(report, text, "230108")):
         assert any(note in s for s in _texts(fig))
 
 
 def test_without_english_names_the_ids_are_used(report, no_cjk):
-    bare = dataclasses.replace(report, names_en={})
-    text = chart_text(bare, "en")
+    chinese = {i: T(name.zh, name.zh) for i, name in report.unit_names.items()}
+    text = chart_text(dataclasses.replace(report, unit_names=chinese), "en")
     assert text.names == {i: i for i in report.table("comparison").column_values("id")}
 
 
@@ -111,15 +112,19 @@ def test_waterfall_walks_from_parts_to_the_allocation(report, no_cjk):
     table = report.table("explanation")
     i = [k for k, r in enumerate(table.rows) if r.level == "unit"][
         table.column_values("id").index("230108")]
-    numbers = [table.value(i, j) for j, c in enumerate(table.columns) if c.kind != "text"]
+    shown = [c for j, c in enumerate(table.columns) if c.kind != "text"
+             and not (c.key.startswith("step:") and table.value(i, j) == 0)]
+    numbers = [table.value(i, table.index(c.key)) for c in shown]
+    assert len(shown) < len([c for c in table.columns if c.kind != "text"])  # zero steps left out
     heights = [p.get_height() for p in ax.patches]
     assert heights == pytest.approx(numbers)
+    labels = [t.get_text() for t in ax.texts]
+    assert not [t for t in labels if t.lstrip("+−-").replace(",", "") in ("0", "0.0")]
     tops = [p.get_y() + p.get_height() for p in ax.patches]
     assert tops[-1] == table.value(i, table.index("allocation"))
     # every part starts where the previous one ended
     level = 0.0
-    for patch, column in zip(ax.patches, [c for c in table.columns if c.kind != "text"],
-                             strict=True):
+    for patch, column in zip(ax.patches, shown, strict=True):
         if column.key in ("target", "allocation"):
             assert patch.get_height() == pytest.approx(level)
             level = patch.get_height()
@@ -148,7 +153,9 @@ def test_many_units_show_the_sixty_that_change_most(tmp_path, no_cjk):
     report = build_report(allocate(tmp_path / "m.toml"))
     text = chart_text(report, "en")
     ax = allocation_chart(report, text).axes[0]
-    assert "60 units with the largest change" in ax.get_title()
+    assert ax.get_title() == ""  # the documents caption the chart
+    assert "60 units with the largest change" in charts.chart_caption(report, "allocation", "en")
+    assert "变化最大的60个单位" in charts.chart_caption(report, "allocation", "zh")
     shown = {t.get_text() for t in ax.get_yticklabels()}
     table = report.table("comparison")
     change = dict(zip(table.column_values("id"), table.column_values("change"), strict=True))

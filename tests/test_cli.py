@@ -116,7 +116,7 @@ def test_every_command_has_help_with_an_example_and_its_choices():
             values = ", ".join(member.value for member in choice)
             assert f"One of: {values}." in text, (name, choice)
     assert len(_choices(next(c.callback for c in app.registered_commands
-                             if c.callback.__name__ == "sensitivity"))) == 2
+                             if c.callback.__name__ == "sensitivity"))) == 3  # method, rounding, lang
     report = runner.invoke(app, ["report", "--help"], env={"COLUMNS": "200"}).output
     assert ",".join(f.value for f in OutputFormat) in report
 

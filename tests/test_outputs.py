@@ -105,7 +105,7 @@ def test_formulas_in_text_cells_are_neutralised(tmp_path: Path):
     model = write_model(tmp_path, table=table)
     out = tmp_path / "out"
     assert run_cli("run", model, "--out", out, "-q").exit_code == 0
-    rows = list(csv.DictReader(io.StringIO((out / "allocation.csv").read_text(encoding="utf-8"))))
+    rows = list(csv.DictReader(io.StringIO((out / "allocation.csv").read_text(encoding="utf-8-sig"))))
     cells = [row[c] for row in rows for c in ("id", "label", "group")]
     assert "'=1+1" in cells and "'=HYPERLINK(\"x\")" in cells and "'@district" in cells
     assert "'+U2" in cells and "'-Beta" in cells
@@ -222,8 +222,8 @@ def test_study_and_weights_csvs_neutralise_every_text_cell(tmp_path: Path):
                        (["weights", "--method", "equal"], "weights.csv")):
         out = tmp_path / args[0]
         assert run_cli(args[0], str(model), *args[1:], "--out", str(out)).exit_code == 0
-        rows = list(csv.reader(io.StringIO((out / name).read_text(encoding="utf-8"))))
+        rows = list(csv.reader(io.StringIO((out / name).read_text(encoding="utf-8-sig"))))
         cells = [c for row in rows for c in row]
         assert not any(c.startswith(("=", "+", "@")) for c in cells), cells
-    oat_cells = (tmp_path / "sensitivity" / "oat.csv").read_text(encoding="utf-8")
+    oat_cells = (tmp_path / "sensitivity" / "oat.csv").read_text(encoding="utf-8-sig")
     assert "'=HYPERLINK(1)" in oat_cells

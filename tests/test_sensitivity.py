@@ -144,7 +144,7 @@ def test_saved_samples_reproduce_with_allocator_run(tmp_path, harbin):
 
     path = tmp_path / "samples.csv"
     montecarlo_to_file(harbin, MonteCarloOptions(samples=300, concentration=5, seed=7), path)
-    with path.open(encoding="utf-8") as handle:
+    with path.open(encoding="utf-8-sig") as handle:
         rows = list(csv.DictReader(handle))
     assert len(rows) == 300 and [int(r["scenario"]) for r in rows] == list(range(1, 301))
     for row in rows[::37]:
@@ -165,7 +165,7 @@ def test_saved_samples_reproduce_with_allocator_run(tmp_path, harbin):
 
 
 def _read_samples(path: Path, ids) -> np.ndarray:
-    with path.open(encoding="utf-8") as handle:
+    with path.open(encoding="utf-8-sig") as handle:
         rows = list(csv.DictReader(handle))
     return np.array([[int(r[i]) for i in ids] for r in rows])
 
@@ -216,11 +216,11 @@ def test_zero_weight_indicators_stay_zero_and_uniform_covers_the_simplex(tmp_pat
     fast = FastAllocator.from_model(load_model(HARBIN).with_overrides(weights={"townships": 0}))
     path = tmp_path / "s.csv"
     montecarlo_to_file(fast, MonteCarloOptions(samples=200), path)
-    with path.open(encoding="utf-8") as handle:
+    with path.open(encoding="utf-8-sig") as handle:
         rows = list(csv.DictReader(handle))
     assert all(float(r["w_townships"]) == 0 for r in rows)
     montecarlo_to_file(fast, MonteCarloOptions(samples=200, uniform=True), path)
-    with path.open(encoding="utf-8") as handle:
+    with path.open(encoding="utf-8-sig") as handle:
         w = np.array([[float(r[f"w_{n}"]) for n in fast.names] for r in csv.DictReader(handle)])
     assert (w[:, 3] > 0).all()
     np.testing.assert_allclose(w.sum(axis=1), 1.0)
@@ -232,7 +232,7 @@ def test_first_order_indices_agree_with_salib(tmp_path, harbin):
 
     path = tmp_path / "s.csv"
     mc = montecarlo_to_file(harbin, MonteCarloOptions(samples=4000, concentration=10, seed=2), path)
-    with path.open(encoding="utf-8") as handle:
+    with path.open(encoding="utf-8-sig") as handle:
         rows = list(csv.DictReader(handle))
     x = np.array([[float(r[f"w_{n}"]) for n in harbin.names] for r in rows])
     problem = {"num_vars": 4, "names": list(harbin.names), "bounds": [[0, 1]] * 4}
@@ -312,7 +312,7 @@ def test_chunks_reach_the_sink_in_scenario_order(tmp_path, harbin):
     assert [first for first, _, _ in chunks] == [1, 101, 201, 301, 401]
     path = tmp_path / "s.csv"
     montecarlo_to_file(harbin, options, path)
-    with path.open(encoding="utf-8") as handle:
+    with path.open(encoding="utf-8-sig") as handle:
         rows = list(csv.DictReader(handle))
     w = np.vstack([c[1] for c in chunks])
     assert [[float(r[f"w_{n}"]) for n in harbin.names] for r in rows] == w.tolist()

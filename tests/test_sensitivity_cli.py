@@ -31,8 +31,11 @@ def test_sweep_writes_table_and_chart(tmp_path):
     outcome = invoke("sensitivity", HARBIN, "--method", "sweep", "--indicator", "area",
                      "--from", "0", "--to", "0.5", "--steps", "3", "--out", out)
     assert outcome.exit_code == 0, outcome.output
-    assert sorted(p.name for p in out.iterdir()) == ["sweep.csv", "sweep.png"]
-    with (out / "sweep.csv").open(encoding="utf-8") as handle:
+    assert sorted(p.name for p in out.iterdir()) == ["notes.txt", "sweep.csv", "sweep.png"]
+    assert (out / "sweep.csv").read_bytes().startswith(b"\xef\xbb\xbf")  # Excel reads UTF-8
+    note = (out / "notes.txt").read_text(encoding="utf-8-sig")
+    assert note.startswith("注：现有编制数为示意性的虚构数据") and "illustrative" in outcome.output
+    with (out / "sweep.csv").open(encoding="utf-8-sig") as handle:
         rows = list(csv.DictReader(handle))
     assert len(rows) == 3 * 18
     assert (out / "sweep.png").read_bytes()[:4] == b"\x89PNG"
@@ -46,6 +49,7 @@ def test_oat_writes_table_and_tornado(tmp_path):
     assert outcome.exit_code == 0, outcome.output
     assert sorted(p.name for p in out.iterdir()) == ["oat.csv", "tornado.png"]
     assert "largest swings" in outcome.output
+    assert "illustrative" not in outcome.output  # nothing here compares with current posts
 
 
 def test_montecarlo_writes_summary_samples_and_bands(tmp_path):
@@ -55,17 +59,20 @@ def test_montecarlo_writes_summary_samples_and_bands(tmp_path):
     assert outcome.exit_code == 0, outcome.output
     assert sorted(p.name for p in out.iterdir()) == [
         "montecarlo_bands.png", "montecarlo_indices.csv", "montecarlo_samples.csv",
-        "montecarlo_summary.csv"]
-    with (out / "montecarlo_samples.csv").open(encoding="utf-8") as handle:
+        "montecarlo_summary.csv", "notes.txt"]
+    for name in ("montecarlo_indices.csv", "montecarlo_samples.csv", "montecarlo_summary.csv"):
+        assert (out / name).read_bytes().startswith(b"\xef\xbb\xbf"), name
+    with (out / "montecarlo_samples.csv").open(encoding="utf-8-sig") as handle:
         reader = csv.reader(handle)
         header = next(reader)
         assert header[:5] == ["scenario", "w_population", "w_urban_population", "w_area",
                               "w_townships"]
         assert sum(1 for _ in reader) == 400
-    with (out / "montecarlo_summary.csv").open(encoding="utf-8") as handle:
+    with (out / "montecarlo_summary.csv").open(encoding="utf-8-sig") as handle:
         summary = list(csv.DictReader(handle))
     assert {r["verdict"] for r in summary} <= {"over", "under", "depends"}
     assert "verdict at 95% of scenarios" in outcome.output
+    assert "note: Current posts are illustrative" in outcome.output  # the verdicts' caveat
 
 
 @pytest.mark.parametrize(("args", "message"), [
