@@ -66,6 +66,25 @@ def make_problem(target, lower=None, upper=None, pools=None, ids=None) -> Proble
     )
 
 
+@pytest.fixture(scope="session", params=["zh", "en"])
+def harbin_report(request, tmp_path_factory):
+    """The Harbin report in every format, in Chinese and in English (with 平房区's waterfall and
+    a fixed date): ``(lang, folder, ReportOutput)``, written once for every test that reads it."""
+    import datetime
+    import warnings
+
+    from allocator.report import ReportOptions, write_report
+    from allocator.report.charts import FontFallbackWarning
+
+    lang = request.param
+    out = tmp_path_factory.mktemp(f"harbin_report_{lang}") / "report"
+    options = ReportOptions(lang=lang, explain="230108", date=datetime.date(2025, 1, 15))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FontFallbackWarning)
+        output = write_report(HARBIN, out, options)
+    return lang, out, output
+
+
 @pytest.fixture
 def small_model(tmp_path: Path) -> Path:
     """Five units, two groups, actual posts; cap 1,000."""

@@ -144,7 +144,7 @@ def test_png_and_svg_are_valid_and_reproducible(report, no_cjk):
     assert a.files["per10k.svg"] == b.files["per10k.svg"]
 
 
-def test_many_units_show_the_sixty_that_change_most(tmp_path, no_cjk):
+def test_many_units_show_the_thirty_that_change_most(tmp_path, no_cjk):
     rows = [f"U{i},{100 + 37 * i % 500},{(i * 7919) % 300 + 50}" for i in range(70)]
     (tmp_path / "u.csv").write_text("code,pop,posts\n" + "\n".join(rows) + "\n", encoding="utf-8")
     (tmp_path / "m.toml").write_text(
@@ -154,11 +154,58 @@ def test_many_units_show_the_sixty_that_change_most(tmp_path, no_cjk):
     text = chart_text(report, "en")
     ax = allocation_chart(report, text).axes[0]
     assert ax.get_title() == ""  # the documents caption the chart
-    assert "60 units with the largest change" in charts.chart_caption(report, "allocation", "en")
-    assert "变化最大的60个单位" in charts.chart_caption(report, "allocation", "zh")
+    assert "30 units with the largest change" in charts.chart_caption(report, "allocation", "en")
+    assert "变化最大的30个单位" in charts.chart_caption(report, "allocation", "zh")
     shown = {t.get_text() for t in ax.get_yticklabels()}
     table = report.table("comparison")
     change = dict(zip(table.column_values("id"), table.column_values("change"), strict=True))
-    threshold = sorted((abs(c) for c in change.values()), reverse=True)[59]
-    assert len(shown) == 60
+    threshold = sorted((abs(c) for c in change.values()), reverse=True)[29]
+    assert len(shown) == 30
     assert all(abs(change[i]) >= threshold for i in shown)
+
+
+def test_the_waterfall_legend_stays_clear_of_the_bars(report, no_cjk):
+    text = chart_text(report, "en")
+    fig = waterfall_chart(report, text, "230108")
+    fig.draw_without_rendering()
+    ax = fig.axes[0]
+    legend = ax.get_legend().get_window_extent()
+    assert legend.x0 >= ax.get_window_extent().x1  # beside the plot, never over the line
+    assert "Current posts" in ax.get_legend().get_texts()[0].get_text()
+
+
+def test_axes_have_thousands_separators(report, no_cjk):
+    text = chart_text(report, "en")
+    for fig in (allocation_chart(report, text), charts.per10k_chart(report, text)):
+        formatter = fig.axes[0].xaxis.get_major_formatter()
+        assert formatter(4000, 0) == "4,000"
+
+
+def test_no_cjk_font_refreshes_the_font_list_once_and_names_the_fix(monkeypatch):
+    found = iter([None, "Noto Sans CJK SC"])
+    calls = []
+    monkeypatch.setattr(charts, "_find_cjk_font", lambda: next(found))
+    monkeypatch.setattr(charts, "refresh_font_list", lambda: calls.append(1) or 3)
+    charts.cjk_font.cache_clear()
+    try:
+        assert charts.cjk_font() == "Noto Sans CJK SC" and calls == [1]
+        assert charts.cjk_font() == "Noto Sans CJK SC" and calls == [1]  # once per process
+    finally:
+        charts.cjk_font.cache_clear()
+    fix = charts.FONT_FIX
+    assert "apt-get install fonts-noto-cjk" in fix.en and "Windows" in fix.en
+    assert "apt-get install fonts-noto-cjk" in fix.zh and "微软雅黑" in fix.zh
+
+
+def test_refresh_adds_fonts_installed_since_the_cache(monkeypatch, tmp_path):
+    from matplotlib import font_manager
+
+    manager = font_manager.fontManager
+    known = list(manager.ttflist)
+    added = []
+    monkeypatch.setattr(font_manager, "findSystemFonts",
+                        lambda *a, **k: [e.fname for e in known[:1]] + ["/new/font.ttf"])
+    monkeypatch.setattr(manager, "addfont", lambda path: added.append(path))
+    monkeypatch.setattr(font_manager, "json_dump", lambda fm, path: added.append(str(path)))
+    assert charts.refresh_font_list() == 1
+    assert added[0] == "/new/font.ttf" and added[1].endswith(".json")  # and saved for next time

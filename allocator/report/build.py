@@ -276,11 +276,11 @@ def summary_table(fig: _Figures, explanation: Explanation) -> Table:
             rows.append(_item(T(f"每万人编制数基尼系数（{zh}）",
                                 f"Gini of posts per 10,000 residents, {en}"),
                               gini(values), "float", 3))
-    rows.append(_item(T("统一比例λ（全部单位为一个池时）", "Common ratio λ, all units as one pool"),
+    rows.append(_item(T("统一比例λ：全部单位为一个池时", "Common ratio λ, all units as one pool"),
                       explanation.lambda_all, "float", 4))
     for pool, lam in explanation.lambdas.items():
         name = words.groups.get(pool, T(pool, pool)) if pool else T("其余单位", "other units")
-        rows.append(_item(T(f"统一比例λ（{name.zh}）", f"Common ratio λ, {name.en}"),
+        rows.append(_item(T(f"统一比例λ：{name.zh}", f"Common ratio λ, {name.en}"),
                           lam, "float", 4))
     notes = [T("变异系数与基尼系数按单位计算（不按人口加权），数值越小越均衡。",
                "Coefficient of variation and Gini are across units (not population-weighted); "

@@ -48,7 +48,7 @@ PREFERRED_CJK = ("Noto Sans CJK SC", "Source Han Sans SC", "Noto Sans SC", "WenQ
                  "Sarasa Gothic SC", "AR PL UMing CN")
 LATIN_FONT = "DejaVu Sans"  # ships with matplotlib, so it is always there
 SVG_SALT = "allocator"  # fixed ids in SVG files, so that runs are reproducible
-MAX_BARS = 60
+MAX_BARS = 30  # more bars cannot be read on a printed page
 BLUE, GREY, GREEN, RED = "#2f5597", "#a6a6a6", "#548235", "#c00000"
 
 
@@ -232,11 +232,11 @@ def _finish(fig: Figure, report: Report, text: ChartText) -> None:
                 line = "Note: see the model file's note on the current posts."
         lines.append(line)
     if lines:
-        fig.supxlabel("\n".join(lines), x=0.01, ha="left", fontsize=7, color="#404040")
+        fig.supxlabel("\n".join(lines), x=0.01, ha="left", fontsize=8, color="#404040")
     use_font(fig, text.font)
 
 
-def _figure(height: float, width: float = 9.0) -> Figure:
+def _figure(height: float, width: float = 7.2) -> Figure:
     from matplotlib.figure import Figure
 
     return Figure(figsize=(width, height), dpi=110, layout="constrained")
@@ -367,7 +367,7 @@ def waterfall_chart(report: Report, text: ChartText, unit_id: str):
     headers = {c.key: c for c in table.columns}
     parts = [p for p in waterfall_parts(report, unit_id)
              if not (p[0].startswith("step:") and p[1] == 0)]
-    fig = _figure(4.8, 9.5)
+    fig = _figure(4.6, 7.6)
     ax = fig.add_subplot()
     level = 0.0
     names = []

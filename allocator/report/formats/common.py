@@ -22,6 +22,15 @@ Writer = Callable[[Path], None]  # writes one file of a folder (see allocator.ou
 DOCUMENT_MAX_UNITS = 200  # larger tables keep only subtotals in DOCX and LaTeX (all rows elsewhere)
 
 
+def text_width(text: str) -> int:
+    """Display width: East Asian wide characters count two.
+
+    >>> text_width("道里区"), text_width("Daoli")
+    (6, 5)
+    """
+    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
+
+
 def caption(table: Table, number: int, lang: str) -> str:
     """Numbered caption: ``表1 title`` or ``Table 1. title``."""
     title = table.title.get(lang)
@@ -77,26 +86,51 @@ def shown_columns(table: Table, rows: list[int], lang: str) -> list[int]:
             if j == 0 or any(table.text(i, j, lang) for i in rows)]
 
 
-def header_lines(column: Column, lang: str, width: int) -> list[str]:
-    """The header of ``column`` in lines of at most ``width`` (display width), broken only
-    between the pieces of :meth:`Column.header_parts` (a piece wider than ``width`` keeps a line
-    of its own).
+def header_lines(column: Column, lang: str, width: float,
+                 measure: Callable[[str], float] = text_width) -> list[str]:
+    """The header of ``column`` in lines no wider than ``width`` (by ``measure``, display width
+    by default), broken only between the pieces of :meth:`Column.header_parts` (a piece wider
+    than ``width`` keeps a line of its own).
 
     >>> header_lines(Column("k", "调整前\u200b每万人\u200b编制数", "x"), "zh", 12)
     ['调整前每万人', '编制数']
     """
     lines: list[str] = []
     for part in column.header_parts(lang):
-        if lines and text_width((lines[-1] + part).rstrip()) <= width:
+        if lines and measure((lines[-1] + part).rstrip()) <= width:
             lines[-1] += part
         else:
             lines.append(part)
     return [line.strip() for line in lines]
 
 
-def header_min_width(column: Column, lang: str) -> int:
+def header_min_width(column: Column, lang: str,
+                     measure: Callable[[str], float] = text_width) -> float:
     """The widest piece of a header: no narrower column shows it without breaking a word."""
-    return max((text_width(p.strip()) for p in column.header_parts(lang)), default=0)
+    return max((measure(p.strip()) for p in column.header_parts(lang)), default=0)
+
+
+_EM = {**dict.fromkeys("0123456789$#_", 0.5), **dict.fromkeys(",.:;'!|", 0.25),
+       **dict.fromkeys("()[]-/", 0.33), " ": 0.25, "%": 0.83, "²": 0.3, "λ": 0.55,
+       **dict.fromkeys("mwMW", 0.85), **dict.fromkeys("fijlrt", 0.3)}
+
+
+def em_width(text: str) -> float:
+    """Printed width of ``text`` in ems of a Times-like face (a Chinese character is one em):
+    what a document needs to fit a cell on one line.
+
+    >>> em_width("道里区"), em_width("1,234"), round(em_width("Daoli"), 2)
+    (3.0, 2.25, 2.3)
+    """
+    total = 0.0
+    for ch in text:
+        if unicodedata.east_asian_width(ch) in ("W", "F"):
+            total += 1.0
+        elif ch in _EM:
+            total += _EM[ch]
+        else:
+            total += 0.7 if ch.isupper() else 0.5
+    return total
 
 
 def omitted_note(table: Table, rows: list[int], lang: str) -> list[str]:
@@ -104,19 +138,10 @@ def omitted_note(table: Table, rows: list[int], lang: str) -> list[str]:
     if len(rows) == len(table.rows):
         return []
     units = sum(row.level == "unit" for row in table.rows)
-    return [note_prefix(lang) + (f"共{units:,}个单位，此处仅列小计与合计；各单位数据见XLSX或CSV文件。"
-                                 if lang == "zh" else
-                                 f"{units:,} units: subtotals and total only; every unit is in "
-                                 "the XLSX and CSV files.")]
-
-
-def text_width(text: str) -> int:
-    """Display width: East Asian wide characters count two.
-
-    >>> text_width("道里区"), text_width("Daoli")
-    (6, 5)
-    """
-    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
+    text = (f"共{units:,}个单位，此处仅列小计与合计；各单位数据见同一文件夹中的电子表格文件。"
+            if lang == "zh" else
+            f"{units:,} units: subtotals and total only; every unit is in the XLSX and CSV files.")
+    return [note_prefix(lang) + text]
 
 
 def text_file(make: Callable[[], str], newline: str | None = None, *,

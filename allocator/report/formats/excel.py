@@ -136,7 +136,7 @@ def _method_sheet(book, report: Report, lang: str) -> None:
     from openpyxl.styles import Alignment, Font
 
     sheet = book.create_sheet(SHEET_NAMES["method"].get(lang))
-    sheet.column_dimensions["A"].width = 100
+    sheet.column_dimensions["A"].width = 80
     sheet.cell(row=1, column=1, value=report.title.get(lang)).font = Font(bold=True, size=14)
     sheet.cell(row=2, column=1, value=method_heading(lang)).font = Font(bold=True, size=12)
     lines = method_paragraphs(report, lang) + notes(report, None, lang)
@@ -144,7 +144,8 @@ def _method_sheet(book, report: Report, lang: str) -> None:
         cell = sheet.cell(row=k, column=1, value=text)
         cell.data_type = "s"
         cell.alignment = Alignment(wrap_text=True, vertical="top")
-        sheet.row_dimensions[k].height = 15 * math.ceil(text_width(text) / 96) + 4
+        per_line = 76 if lang == "zh" else 96  # Chinese characters count two
+        sheet.row_dimensions[k].height = 16 * math.ceil(text_width(text) / per_line) + 4
     _print_setup(sheet, False, None, lang)
 
 

@@ -21,7 +21,7 @@ from allocator.report.formats.common import (
     shown_columns,
     text_width,
 )
-from allocator.report.formats.word import column_widths
+from allocator.report.formats.word import CELL_PAD_CM, column_widths, header_cm
 from allocator.report.model import NUMERIC, Report, Table
 
 if TYPE_CHECKING:
@@ -32,9 +32,9 @@ _TEX_ESCAPES = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "
                 "^": r"\textasciicircum{}", "λ": r"$\lambda$", "×": r"$\times$", "−": r"$-$",
                 "²": r"\textsuperscript{2}", "|": r"\textbar{}", "<": r"\textless{}",
                 ">": r"\textgreater{}"}
-TEXT_WIDTH_CM = {"portrait": 21.0 - 5.0, "landscape": 29.7 - 4.0}  # with the margins below
-FONT_POINTS = 8.0  # \footnotesize in a 10.5-point document
-LONG_TEXT_CM = 7.0  # text columns wider than this wrap in a paragraph column
+TEXT_WIDTH_CM = {"portrait": 21.0 - 4.0, "landscape": 29.7 - 4.0}  # 2 cm margins
+FONT_POINTS = (8.0, 7.5, 7.0)  # the tables' type sizes: the largest that fits
+WIDER = 1.1  # Latin Modern at these sizes is wider than Times
 
 
 def tex_escape(text: str) -> str:
@@ -46,19 +46,24 @@ def tex_escape(text: str) -> str:
     return "".join(_TEX_ESCAPES.get(ch, ch) for ch in text)
 
 
-def _tex_cell(table: Table, i: int, j: int, lang: str) -> str:
-    """A cell for LaTeX: escaped, a true minus sign on negative numbers, bold on subtotals."""
+def _tex_cell(table: Table, i: int, j: int, lang: str, right: bool = False) -> str:
+    """A cell for LaTeX: escaped, a true minus sign on negative numbers, bold on subtotals;
+    ``right`` pushes a number in a column of text to the right (``\\hfill``)."""
     text = tex_escape(table.text(i, j, lang))
-    if table.format(i, j)[0] in NUMERIC and text.startswith("-"):
+    numeric = table.format(i, j)[0] in NUMERIC
+    if numeric and text.startswith("-"):
         text = "$-$" + text[1:]
     if table.rows[i].level != "unit" and text:
         text = rf"\textbf{{{text}}}"
+    if right and numeric and text:
+        text = r"\hfill " + text
     return text
 
 
-def _header(table: Table, j: int, lang: str, width_cm: float) -> str:
-    fit = max(1, int((width_cm - 0.2) / (FONT_POINTS * 0.03528 * 0.5 * 1.08)))
-    lines = [tex_escape(line) for line in header_lines(table.columns[j], lang, fit)]
+def _header(table: Table, j: int, lang: str, width_cm: float, points: float) -> str:
+    lines = [tex_escape(line) for line in header_lines(
+        table.columns[j], lang, width_cm - CELL_PAD_CM,
+        lambda t: header_cm(t, lang, points * WIDER))]
     body = r"\\".join(lines)
     return rf"\makecell[{'r' if table.columns[j].kind in NUMERIC else 'l'}b]{{{body}}}" \
         if len(lines) > 1 else body
@@ -67,35 +72,41 @@ def _header(table: Table, j: int, lang: str, width_cm: float) -> str:
 def _longtable(report: Report, table: Table, lang: str) -> list[str]:
     rows = document_rows(table)
     columns = shown_columns(table, rows, lang)
-    orientation = "portrait"
-    widths = column_widths(table, rows, columns, lang, FONT_POINTS, TEXT_WIDTH_CM["portrait"])
-    if widths is None:
-        orientation = "landscape"
-        widths = column_widths(table, rows, columns, lang, FONT_POINTS,
-                               TEXT_WIDTH_CM["landscape"]) \
-            or [TEXT_WIDTH_CM["landscape"] / len(columns)] * len(columns)
+    orientation, points, widths = "landscape", FONT_POINTS[-1], None
+    for page in ("portrait", "landscape"):
+        for size in FONT_POINTS:
+            widths = column_widths(table, rows, columns, lang, size * WIDER, TEXT_WIDTH_CM[page])
+            if widths is not None:
+                orientation, points = page, size
+                break
+        if widths is not None:
+            break
+    if widths is None:  # too wide for any page: as narrow as it goes, words whole
+        widths = column_widths(table, rows, columns, lang, points * WIDER, 1e9, least=True) \
+            or []
     spec = []
     for j, width in zip(columns, widths, strict=True):
         numeric = all(table.format(i, j)[0] in NUMERIC for i in rows
                       if table.value(i, j) is not None)
         if numeric and any(table.value(i, j) is not None for i in rows):
             spec.append("r")
-        elif width >= LONG_TEXT_CM:
-            spec.append(rf"p{{{width:.1f}cm}}")
-        else:
-            spec.append("l")
-    head = " & ".join(_header(table, j, lang, w) for j, w in zip(columns, widths, strict=True))
+        else:  # text wraps between words within the width; a number in it is pushed right
+            spec.append(rf">{{\raggedright\arraybackslash}}p{{{width - 0.25:.2f}cm}}")
+    head = " & ".join(_header(table, j, lang, w, points)
+                      for j, w in zip(columns, widths, strict=True))
     n = len(columns)
     more = "（续表）" if lang == "zh" else "(continued)"
     out = [r"\begin{landscape}"] if orientation == "landscape" else []
-    out += [r"{\footnotesize\setlength{\tabcolsep}{3pt}",
+    out += [rf"{{\fontsize{{{points:g}}}{{{points * 1.25:g}}}\selectfont\setlength{{\tabcolsep}}{{3pt}}",
             rf"\begin{{longtable}}{{{''.join(spec)}}}",
             rf"\caption{{{tex_escape(table.title.get(lang))}}}\label{{tab:{table.key}}}\\",
             r"\toprule", head + r" \\", r"\midrule", r"\endfirsthead",
             rf"\multicolumn{{{n}}}{{l}}{{{more}}}\\", r"\toprule", head + r" \\", r"\midrule",
             r"\endhead", r"\bottomrule", r"\endfoot", r"\bottomrule", r"\endlastfoot"]
+    mixed = {j: s != "r" for j, s in zip(columns, spec, strict=True)}
     for i in rows:
-        out.append(" & ".join(_tex_cell(table, i, j, lang) for j in columns) + r" \\")
+        out.append(" & ".join(_tex_cell(table, i, j, lang, right=mixed[j]) for j in columns)
+                   + r" \\")
     out += [r"\end{longtable}", "}"]
     lines = notes(report, table, lang) + omitted_note(table, rows, lang)
     if lines:
@@ -119,10 +130,11 @@ def latex_text(report: Report, lang: str, charts: tuple[ChartImage, ...] = (),
     English report that holds Chinese unit names); each ``longtable`` can be pasted into another
     document that loads the packages it names."""
     out = ["% Compile with XeLaTeX (twice, for the numbering). Tables need "
-           r"\usepackage{booktabs,longtable,makecell,pdflscape}; figures the PNG files beside "
+           r"\usepackage{array,booktabs,longtable,makecell,pdflscape}; figures the PNG files beside "
            "this file.", "CLASS",
-           r"\usepackage[a4paper,margin=2.5cm]{geometry}",
-           r"\usepackage{booktabs,longtable,makecell,pdflscape,graphicx}",
+           r"\usepackage[a4paper,margin=2cm]{geometry}",
+           r"\usepackage{array,booktabs,longtable,makecell,pdflscape,graphicx,caption}",
+           r"\captionsetup{labelsep=" + ("quad" if lang == "zh" else "period") + "}",
            r"\setlength{\LTcapwidth}{\linewidth}", r"\renewcommand{\cellgape}{\Gape[1pt]}",
            r"\begin{document}", "TITLE"]
     if report.method:

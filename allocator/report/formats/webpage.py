@@ -31,8 +31,8 @@ thead tr{border-top:2px solid #000;border-bottom:1px solid #000}tbody tr:last-ch
 {border-bottom:2px solid #000}th{padding:0.2em 0.35em;word-break:keep-all;vertical-align:bottom;
 font-weight:bold}td{padding:0.15em 0.35em;white-space:nowrap}td.num{text-align:right;
 font-variant-numeric:tabular-nums}td.wrap{white-space:normal;min-width:20em}
-tr.subtotal td,tr.total td{font-weight:bold}p.note{font-size:0.85em;margin:0.2em auto;
-max-width:1100px}figure{margin:1.2em 0;text-align:center}figure img{max-width:100%;
+tr.subtotal td,tr.total td{font-weight:bold}p.note{font-size:0.85em;margin:0.2em 0}
+figure{margin:1.2em 0;text-align:center}figure img{max-width:min(100%,860px);
 height:auto}figcaption{font-weight:bold;margin-top:0.3em}div.wide{overflow-x:auto}"""
 LONG_TEXT = 40  # text cells longer than this wrap
 

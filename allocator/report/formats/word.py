@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 from allocator.report.formats.common import (
     document_rows,
+    em_width,
     header_lines,
     header_min_width,
     method_heading,
@@ -30,7 +31,6 @@ from allocator.report.formats.common import (
     notes,
     omitted_note,
     shown_columns,
-    text_width,
 )
 from allocator.report.model import NUMERIC, Report, Table
 
@@ -46,7 +46,9 @@ FONTS = {  # (East Asian face, Latin face) of each kind of text
            "table": ("宋体", "Times New Roman"), "header": ("黑体", "Arial")},
 }
 TABLE_SIZES = (10.5, 9.0, 8.0, 7.5, 7.0)  # 五号 down to the smallest readable size, in points
-CELL_PAD_CM = 0.25  # left + right cell margins (0.1 cm each) and a little air
+CELL_PAD_CM = 0.22  # left + right cell margins (0.1 cm each) and a little air
+BOLD = {"zh": 1.03, "en": 1.1}  # how much wider a header (黑体, Times bold) is than the text
+SAFETY = 1.06  # room for a substitute face a little wider than Times New Roman
 POINT_CM = 0.03528
 
 
@@ -60,32 +62,71 @@ def usable_height(page: dict[str, float]) -> float:
     return page["height"] - page["top"] - page["bottom"]
 
 
-def _unit_cm(points: float) -> float:
-    """Width of one display-width unit (half a Chinese character, one digit) in cm, with room
-    for a substitute Latin face a little wider than Times New Roman."""
-    return points * POINT_CM * 0.55
+def text_cm(text: str, points: float) -> float:
+    """Printed width of ``text`` at ``points`` in cm, with room for a substitute face."""
+    return em_width(text) * points * POINT_CM * SAFETY
+
+
+def header_cm(text: str, lang: str, points: float) -> float:
+    """Printed width of a header line in cm (headers are bold or 黑体)."""
+    return text_cm(text, points) * BOLD[lang]
+
+
+def _cell_width(table: Table, i: int, j: int, lang: str, points: float, *,
+                least: bool = False) -> float:
+    """Printed width of a cell on one line in cm, or with ``least`` the least it needs: numbers
+    and Chinese text whole, English text its longest word (it wraps between words)."""
+    text = table.text(i, j, lang)
+    bold = BOLD[lang] if table.rows[i].level != "unit" else 1.0  # subtotals are bold
+    if not least or lang == "zh" or table.format(i, j)[0] in NUMERIC:
+        return text_cm(text, points) * bold
+    return max((text_cm(word, points) for word in text.split()), default=0.0) * bold
 
 
 def column_widths(table: Table, rows: list[int], columns: list[int], lang: str,
-                  points: float, usable_cm: float) -> list[float] | None:
+                  points: float, usable_cm: float, *, least: bool = False) -> list[float] | None:
     """Column widths in cm that show every header without breaking a word and every number
-    on one line; long text (wider than 40% of the page) wraps. None when they do not fit."""
-    unit = _unit_cm(points)
-    widths = []
-    for j in columns:
-        column = table.columns[j]
-        cells = max((text_width(table.text(i, j, lang)) for i in rows), default=0)
-        header = header_min_width(column, lang) * 1.08  # bold headers are a little wider
-        width = max(cells, header, 4) * unit + CELL_PAD_CM
-        if column.kind == "text" and cells * unit > 0.4 * usable_cm:
-            width = max(0.4 * usable_cm, header * unit + CELL_PAD_CM)
-        widths.append(width)
-    if sum(widths) > usable_cm:
-        return None
-    # Headers that would take more than two lines get room to spare, while it lasts.
-    spare = usable_cm - sum(widths)
+    on one line: each column as wide as its widest cell when that fits, else English text wraps
+    between words; long text (wider than 40% of the page) wraps and takes the room left; a
+    table of two columns is at least 60% of the page wide. None when nothing fits. With
+    ``least``, the narrowest widths that keep every word whole, whatever the page."""
+    natural: list[float] = []
+    narrowest: list[float] = []
+    wrapped = []  # columns of long text, which wrap
+    smallest = text_cm("0000", points)
     for k, j in enumerate(columns):
-        full = text_width(table.columns[j].header(lang)) * 1.08 * unit + CELL_PAD_CM
+        column = table.columns[j]
+        header = header_min_width(column, lang, lambda t: header_cm(t, lang, points))
+        cells = max((_cell_width(table, i, j, lang, points) for i in rows), default=0.0)
+        fewest = max((_cell_width(table, i, j, lang, points, least=True) for i in rows),
+                     default=0.0)
+        width = max(cells, header, smallest) + CELL_PAD_CM
+        if column.kind == "text" and cells > 0.4 * usable_cm:
+            width = max(0.4 * usable_cm, header + CELL_PAD_CM)
+            wrapped.append(k)
+        natural.append(width)
+        narrowest.append(min(width, max(fewest, header, smallest) + CELL_PAD_CM))
+    if least:
+        return narrowest
+    if sum(natural) <= usable_cm:
+        widths = natural
+    elif sum(narrowest) <= usable_cm:  # wrap English text between words, as little as needed
+        spare = usable_cm - sum(narrowest)
+        want = sum(n - m for n, m in zip(natural, narrowest, strict=True))
+        return [m + spare * (n - m) / want for n, m in zip(natural, narrowest, strict=True)]
+    else:
+        return None
+    spare = usable_cm - sum(widths)
+    for k in wrapped:  # long text takes the room that is left, but for a little air
+        widths[k] += max(spare - 0.3, 0.0) / len(wrapped)
+    if wrapped:
+        return widths
+    if len(widths) == 2 and sum(widths) < 0.6 * usable_cm:
+        widths[0] += 0.6 * usable_cm - sum(widths)
+        return widths
+    # Headers that would take more than two lines get room to spare, while it lasts.
+    for k, j in enumerate(columns):
+        full = header_cm(table.columns[j].header(lang), lang, points) + CELL_PAD_CM
         if full > widths[k] and spare > 0:
             grow = min(full / 2 + CELL_PAD_CM - widths[k], spare)
             if grow > 0:
@@ -106,8 +147,7 @@ def layout(table: Table, rows: list[int], columns: list[int], lang: str
             if widths is not None:
                 return page, points, widths
     points = TABLE_SIZES[-1]
-    widths = [max(text_width(table.text(i, j, lang)) for i in rows) * _unit_cm(points)
-              + CELL_PAD_CM for j in columns]
+    widths = column_widths(table, rows, columns, lang, points, 1e9, least=True) or []
     scale = usable_width(LANDSCAPE) / sum(widths)
     return LANDSCAPE, points, [w * min(scale, 1.0) for w in widths]
 
@@ -328,11 +368,12 @@ def _note_lines(document, lines: list[str], lang: str) -> None:
         paragraph.paragraph_format.space_after = Pt(1)
         paragraph.paragraph_format.line_spacing = 1.0
         prefix = note_prefix(lang)
+        size = 10.5 if lang == "zh" else 9.5
         if line.startswith(prefix):  # hanging indent: wrapped lines start under the text
-            paragraph.paragraph_format.left_indent = Pt(10.5 * text_width(prefix) / 2)
-            paragraph.paragraph_format.first_line_indent = -Pt(10.5 * text_width(prefix) / 2)
+            paragraph.paragraph_format.left_indent = Pt(size * em_width(prefix))
+            paragraph.paragraph_format.first_line_indent = -Pt(size * em_width(prefix))
         run = paragraph.add_run(line)
-        run.font.size = Pt(10.5 if lang == "zh" else 9.5)
+        run.font.size = Pt(size)
     if lines:
         document.paragraphs[-1].paragraph_format.space_after = Pt(12)
 
@@ -341,6 +382,7 @@ def _table(document, report: Report, table: Table, number: int, lang: str, pages
            ) -> None:
     from docx.enum.table import WD_TABLE_ALIGNMENT
     from docx.enum.text import WD_ALIGN_PARAGRAPH
+    from docx.oxml.ns import qn
     from docx.shared import Cm, Pt
 
     rows = document_rows(table)
@@ -358,7 +400,6 @@ def _table(document, report: Report, table: Table, number: int, lang: str, pages
     tblpr.append(_cell_margins(0.1))
     for column, width in zip(grid.columns, widths, strict=True):
         column.width = Cm(width)
-    unit = _unit_cm(points)
     header_row = grid.rows[0]
     _row_flags(header_row, header=True)
     for k, (cell, j) in enumerate(zip(header_row.cells, columns, strict=True)):
@@ -366,8 +407,9 @@ def _table(document, report: Report, table: Table, number: int, lang: str, pages
         cell._tc.get_or_add_tcPr().append(_border("w:tcBorders", bottom=6))
         paragraph = cell.paragraphs[0]
         paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
-        fit = int((widths[k] - CELL_PAD_CM) / (unit * 1.08))
-        for n, line in enumerate(header_lines(table.columns[j], lang, fit)):
+        fit = widths[k] - CELL_PAD_CM
+        for n, line in enumerate(header_lines(table.columns[j], lang, fit,
+                                              lambda t: header_cm(t, lang, points))):
             if n:
                 paragraph.runs[-1].add_break()
             run = paragraph.add_run(line)
@@ -390,8 +432,9 @@ def _table(document, report: Report, table: Table, number: int, lang: str, pages
             run.font.size = Pt(points)
             if level != "unit":
                 run.bold = True
-                if lang == "zh":
-                    _set_fonts(run, "header", lang)
+                if lang == "zh":  # 黑体 for the Chinese words, the table's Latin face for numbers
+                    run.element.get_or_add_rPr().get_or_add_rFonts().set(
+                        qn("w:eastAsia"), FONTS[lang]["header"][0])
     _note_lines(document, notes(report, table, lang) + omitted_note(table, rows, lang), lang)
 
 
