@@ -276,6 +276,10 @@ def test_a_national_docx_keeps_subtotals_and_drops_empty_columns(china):
     assert len(document.tables[0].rows) == 1 + 31 + 1  # header, provinces, total
     english = [c.text for c in document.tables[0].columns[0].cells if c.text.isascii()]
     assert english == []  # province names in Chinese in a Chinese document
+    text = _docx_text(china.out_dir / "report.docx")
+    assert "约束条件：配置数受该约束" not in text  # no note on a column that is not shown
+    assert "表1 各单位编制配置\n" in text  # no current posts: nothing "compared"
+    assert "此处仅列小计与合计" in text
     _sections_are_a4(document)
 
 

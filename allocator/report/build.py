@@ -157,18 +157,22 @@ def comparison_table(fig: _Figures) -> Table:
 
     notes = [T("零基测算数 = 加权份额 × 可分配编制数，按最大余数法保留一位小数，合计等于可分配编制数。",
                "Zero-based target = weighted share × allocatable posts, shown to one decimal by "
-               "largest remainder so that the targets add up to the allocatable posts."),
-             T("约束条件：配置数受该约束限制而偏离统一比例λ；空白表示未受约束。",
-               "Held by: the bound that keeps the allocation away from the common ratio λ; "
-               "blank when no bound holds the unit.")]
+               "largest remainder so that the targets add up to the allocatable posts.")]
+    column_notes = [("binding", T("约束条件：配置数受该约束限制而偏离统一比例λ；空白表示未受约束。",
+                                  "Held by: the bound that keeps the allocation away from the "
+                                  "common ratio λ; blank when no bound holds the unit."))]
     if fig.population is not None and spec.population is not None:
         population = words.indicators[spec.population]
-        notes.append(T(f"每万人编制数按{population.zh}计算。",
-                       f"Posts per 10,000 residents use {population.en.lower()}."))
-    notes += _unit_notes(words)
-    return Table("comparison", T("各单位编制配置对比", "Allocation compared with current posts"),
-                 tuple(cols), _grouped(len(table), table.groups, words, unit_row, total_row),
-                 tuple(notes))
+        column_notes.append(("per10k_after", T(f"每万人编制数按{population.zh}计算。",
+                                               "Posts per 10,000 residents use "
+                                               f"{population.en.lower()}.")))
+    if table.labels:
+        column_notes += [("label", note) for note in _unit_notes(words)]
+    title = T("各单位编制配置对比", "Allocation compared with current posts") if has_actual \
+        else T("各单位编制配置", "Allocation by unit")
+    return Table("comparison", title, tuple(cols),
+                 _grouped(len(table), table.groups, words, unit_row, total_row), tuple(notes),
+                 tuple(column_notes))
 
 
 def explanation_table(fig: _Figures, explanation: Explanation) -> Table:
@@ -221,12 +225,12 @@ def explanation_table(fig: _Figures, explanation: Explanation) -> Table:
                f"scaling = (λ all − 1) × target (λ all = {explanation.lambda_all:.4f})"
                + ("; group total = (λ group − λ all) × target (λ group: " + lam + ")"
                   if "group_total" in explanation.steps else "")
-               + "; a bound moves a unit it holds to that bound; rounding makes whole posts."),
-             *_unit_notes(words)]
+               + "; a bound moves a unit it holds to that bound; rounding makes whole posts.")]
+    column_notes = tuple(("label", note) for note in _unit_notes(words)) if table.labels else ()
     return Table("explanation", T("零基测算数构成及调整说明",
                                   "How each allocation is built: target by indicator and adjustments"),
                  tuple(cols), _grouped(len(table), table.groups, words, unit_row, total_row),
-                 tuple(notes))
+                 tuple(notes), column_notes)
 
 
 def _item(label: T, value, kind: Kind = "text", digits: int = 0) -> Row:
@@ -279,7 +283,8 @@ def summary_table(fig: _Figures, explanation: Explanation) -> Table:
     rows.append(_item(T("统一比例λ：全部单位为一个池时", "Common ratio λ, all units as one pool"),
                       explanation.lambda_all, "float", 4))
     for pool, lam in explanation.lambdas.items():
-        name = words.groups.get(pool, T(pool, pool)) if pool else T("其余单位", "other units")
+        rest = T("其余单位", "other units") if spec.groups else T("全部单位", "all units")
+        name = words.groups.get(pool, T(pool, pool)) if pool else rest
         rows.append(_item(T(f"统一比例λ：{name.zh}", f"Common ratio λ, {name.en}"),
                           lam, "float", 4))
     notes = [T("变异系数与基尼系数按单位计算（不按人口加权），数值越小越均衡。",

@@ -336,7 +336,8 @@ def per10k_chart(report: Report, text: ChartText):
     units = _limit(units, "gap")
     fig, _ = _paired_bars(units, text, before=("per10k_before", T("调整前", "Current"))
                           if before else None,
-                          after=("per10k_after", T("调整后", "Allocated")),
+                          after=("per10k_after", T("调整后", "Allocated") if before
+                                 else T("每万人编制数", "Posts per 10,000 residents")),
                           xlabel=T("每万人编制数", "Posts per 10,000 residents"))
     _finish(fig, report, text)
     return fig

@@ -111,13 +111,15 @@ class Row:
 
 @dataclass(frozen=True)
 class Table:
-    """A captioned table with notes, rendered identically by every format."""
+    """A captioned table with notes, rendered identically by every format; ``column_notes`` are
+    notes on one column (by key), printed only where that column is shown."""
 
     key: str
     title: T
     columns: tuple[Column, ...]
     rows: tuple[Row, ...]
     notes: tuple[T, ...] = ()
+    column_notes: tuple[tuple[str, T], ...] = ()
 
     def headers(self, lang: str) -> list[str]:
         """Column headers in ``lang``."""

@@ -65,9 +65,15 @@ def note_prefix(lang: str) -> str:
     return "注：" if lang == "zh" else "Note: "
 
 
-def notes(report: Report, table: Table | None, lang: str) -> list[str]:
-    """Note lines under a table: the report's notes (e.g. illustrative data) then the table's."""
-    items = list(report.notes) + (list(table.notes) if table is not None else [])
+def notes(report: Report, table: Table | None, lang: str,
+          columns: list[int] | None = None) -> list[str]:
+    """Note lines under a table: the report's notes (e.g. illustrative data), then the table's,
+    then those on its columns (only the ``columns`` shown, when given)."""
+    items = list(report.notes)
+    if table is not None:
+        shown = {table.columns[j].key for j in columns} if columns is not None else None
+        items += list(table.notes)
+        items += [n for key, n in table.column_notes if shown is None or key in shown]
     return [note_prefix(lang) + text_in(n, lang) for n in items if text_in(n, lang)]
 
 

@@ -108,7 +108,7 @@ def _longtable(report: Report, table: Table, lang: str) -> list[str]:
         out.append(" & ".join(_tex_cell(table, i, j, lang, right=mixed[j]) for j in columns)
                    + r" \\")
     out += [r"\end{longtable}", "}"]
-    lines = notes(report, table, lang) + omitted_note(table, rows, lang)
+    lines = notes(report, table, lang, columns) + omitted_note(table, rows, lang)
     if lines:
         out += [r"{\footnotesize"] + [tex_escape(line) + r"\par" for line in lines] + ["}"]
     if orientation == "landscape":

@@ -435,7 +435,7 @@ def _table(document, report: Report, table: Table, number: int, lang: str, pages
                 if lang == "zh":  # 黑体 for the Chinese words, the table's Latin face for numbers
                     run.element.get_or_add_rPr().get_or_add_rFonts().set(
                         qn("w:eastAsia"), FONTS[lang]["header"][0])
-    _note_lines(document, notes(report, table, lang) + omitted_note(table, rows, lang), lang)
+    _note_lines(document, notes(report, table, lang, columns) + omitted_note(table, rows, lang), lang)
 
 
 def _figure(document, image: ChartImage, number: int, lang: str, pages: _Pages) -> None:
