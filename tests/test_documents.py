@@ -287,3 +287,25 @@ def test_csv_headers_say_percent_once(folder):
     lang, out = folder
     header = next(csv.reader(io.StringIO((out / "comparison.csv").read_text("utf-8-sig"))))
     assert not [h for h in header if h.count("%") > 1]
+
+
+def test_defaults_never_show_a_raw_key_in_a_chinese_document(tmp_path):
+    (tmp_path / "u.csv").write_text("id,beds,km2,posts\nA,10,5,30\nB,30,2,40\nC,20,9,30\n",
+                                    encoding="utf-8")
+    (tmp_path / "m.toml").write_text(
+        'name = "Hospital model"\ndata = "u.csv"\nid = "id"\nactual = "posts"\n'
+        'actual_note = "Made-up posts."\ncap = 100\n'
+        '[indicators.hospital_beds]\ncolumn = "beds"\nweight = 1\n'
+        '[indicators.area]\ncolumn = "km2"\nweight = 1\nlabel = "土地面积"\n', encoding="utf-8")
+    write_report(tmp_path / "m.toml", tmp_path / "zh", ReportOptions(formats=("md",), date=DAY))
+    text = (tmp_path / "zh" / "report.md").read_text("utf-8")
+    assert text.startswith("# 编制配置测算报告\n")  # an English name is not a Chinese title
+    assert "指标1" in text and "土地面积" in text  # the key, or the model's own label
+    assert "现有编制数仅作比较之用" in text  # the generic caveat for an English-only note
+    for raw in ("hospital_beds", "beds", "Hospital", "Made-up"):
+        assert raw not in text.replace("](", " ")
+    write_report(tmp_path / "m.toml", tmp_path / "en",
+                 ReportOptions(formats=("md",), lang="en", date=DAY))
+    text = (tmp_path / "en" / "report.md").read_text("utf-8")
+    assert text.startswith("# Hospital model\n") and "Hospital beds" in text
+    assert "Made-up posts." in text and "Area (km²)" in text  # a known key for the English

@@ -123,7 +123,7 @@ def write_outputs(model: Path, unit: str, lang: str, folder: Path, studies: bool
         for method, extra in (("sweep", {"indicator": "area", "stop": 0.6, "steps": 7}),
                               ("oat", {}),
                               ("montecarlo", {"montecarlo": MonteCarloOptions(samples=300)})):
-            options = SensitivityOptions(method=method, lang=lang, **extra)  # type: ignore[arg-type]
+            options = SensitivityOptions(method=method, lang=lang, **extra)
             out.append(run_study(model, options, folder / method, force=True).out_dir)
         out.append(write_derived_weights(model, WeightsOptions(samples=200, lang=lang),
                                          folder / "weights", force=True).out_dir)

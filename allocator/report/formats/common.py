@@ -14,8 +14,12 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from allocator.report.model import Column, Report, Table, text_in
+
+if TYPE_CHECKING:
+    from allocator.report.charts import ChartImage
 
 Writer = Callable[[Path], None]  # writes one file of a folder (see allocator.outputs.folders)
 
@@ -58,6 +62,16 @@ def method_text(report: Report, lang: str) -> str:
     lines += [p + "\n" for p in method_paragraphs(report, lang)]
     lines += notes(report, None, lang)
     return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def table_charts(table: Table, charts: tuple[ChartImage, ...]) -> list[ChartImage]:
+    """The charts a document shows after ``table``: the bar charts after the comparison, a
+    unit's waterfall after the explanation."""
+    if table.key == "comparison":
+        return [c for c in charts if not c.name.startswith("waterfall_")]
+    if table.key == "explanation":
+        return [c for c in charts if c.name.startswith("waterfall_")]
+    return []
 
 
 def note_prefix(lang: str) -> str:

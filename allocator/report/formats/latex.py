@@ -19,6 +19,7 @@ from allocator.report.formats.common import (
     notes,
     omitted_note,
     shown_columns,
+    table_charts,
     text_width,
 )
 from allocator.report.formats.word import CELL_PAD_CM, column_widths, header_cm
@@ -141,11 +142,9 @@ def latex_text(report: Report, lang: str, charts: tuple[ChartImage, ...] = (),
         out += [rf"\section*{{{tex_escape(method_heading(lang))}}}"]
         out += [tex_escape(p) + "\n" for p in method_paragraphs(report, lang)]
     out += [r"{\small " + tex_escape(line) + r"\par}" for line in notes(report, None, lang)]
-    by_table = {"comparison": [c for c in charts if not c.name.startswith("waterfall_")],
-                "explanation": [c for c in charts if c.name.startswith("waterfall_")]}
     for table in report.tables:
         out += [""] + _longtable(report, table, lang)
-        shown = by_table.get(table.key, [])
+        shown = table_charts(table, charts)
         for image in shown:
             out += [""] + _figure(image)
         if shown and chart_notes:

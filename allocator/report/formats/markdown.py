@@ -30,6 +30,7 @@ from allocator.report.formats.common import (
     method_paragraphs,
     note_prefix,
     notes,
+    table_charts,
 )
 from allocator.report.model import NUMERIC, Report
 
@@ -51,8 +52,6 @@ def markdown_text(report: Report, lang: str, charts: tuple[ChartImage, ...] = ()
         for paragraph in method_paragraphs(report, lang):
             lines += [_md_cell(paragraph), ""]
     lines += [_md_cell(line) for line in notes(report, None, lang)] + [""]
-    by_table = {"comparison": [c for c in charts if not c.name.startswith("waterfall_")],
-                "explanation": [c for c in charts if c.name.startswith("waterfall_")]}
     figure = 0
     for number, table in enumerate(report.tables, start=1):
         lines += [f"**{_md_cell(caption(table, number, lang))}**", ""]
@@ -63,7 +62,7 @@ def markdown_text(report: Report, lang: str, charts: tuple[ChartImage, ...] = ()
             lines.append("| " + " | ".join(_md_cell(table.text(i, j, lang))
                                            for j in range(len(table.columns))) + " |")
         lines += [""] + [_md_cell(line) for line in notes(report, table, lang)] + [""]
-        shown = by_table.get(table.key, [])
+        shown = table_charts(table, charts)
         for image in shown:
             figure += 1
             text = _md_cell(figure_caption(image.caption, figure, lang))

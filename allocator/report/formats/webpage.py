@@ -15,6 +15,7 @@ from allocator.report.formats.common import (
     method_paragraphs,
     note_prefix,
     notes,
+    table_charts,
 )
 from allocator.report.model import NUMERIC, Report, Table
 
@@ -63,8 +64,6 @@ def html_text(report: Report, lang: str, charts: tuple[ChartImage, ...] = (),
         parts.append(f"<h2>{esc(method_heading(lang))}</h2>")
         parts += [f'<p class="method">{esc(p)}</p>' for p in method_paragraphs(report, lang)]
     parts += [f'<p class="note">{esc(line)}</p>' for line in notes(report, None, lang)]
-    by_table = {"comparison": [c for c in charts if not c.name.startswith("waterfall_")],
-                "explanation": [c for c in charts if c.name.startswith("waterfall_")]}
     figure = 0
     for number, table in enumerate(report.tables, start=1):
         parts.append(f'<div class="wide"><table id="{esc(table.key)}">'
@@ -82,7 +81,7 @@ def html_text(report: Report, lang: str, charts: tuple[ChartImage, ...] = (),
             parts.append(f'<tr class="{row.level}">' + "".join(cells) + "</tr>")
         parts.append("</tbody></table></div>")
         parts += [f'<p class="note">{esc(line)}</p>' for line in notes(report, table, lang)]
-        shown = by_table.get(table.key, [])
+        shown = table_charts(table, charts)
         for image in shown:
             figure += 1
             parts.append(_figure(image, figure, lang))

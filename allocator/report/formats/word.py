@@ -31,6 +31,7 @@ from allocator.report.formats.common import (
     notes,
     omitted_note,
     shown_columns,
+    table_charts,
 )
 from allocator.report.model import NUMERIC, Report, Table
 
@@ -473,12 +474,10 @@ def write_docx(report: Report, path: Path, lang: str, charts: tuple[ChartImage, 
         for paragraph in method_paragraphs(report, lang):
             _body(document, paragraph, lang)
     _note_lines(document, notes(report, None, lang), lang)
-    by_table = {"comparison": [c for c in charts if not c.name.startswith("waterfall_")],
-                "explanation": [c for c in charts if c.name.startswith("waterfall_")]}
     figure = 0
     for number, table in enumerate(report.tables, start=1):
         _table(document, report, table, number, lang, pages)
-        shown = by_table.get(table.key, [])
+        shown = table_charts(table, charts)
         for image in shown:
             figure += 1
             _figure(document, image, figure, lang, pages)
