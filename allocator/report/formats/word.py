@@ -8,9 +8,10 @@
   rows that never split across pages, numbers right-aligned, headers broken only between words,
   columns that are empty in every row dropped, and the notes (注：) below;
 * the charts embedded, each with a numbered caption below (图1);
-* narrow tables on portrait pages, wide ones (and their charts) on landscape pages.
+* narrow tables and tall charts on portrait pages, wide tables (and wide charts) on landscape
+  pages.
 
-An English document has the same layout in Times New Roman and Arial.
+An English document has the same layout in Times New Roman (its title in Arial).
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ FONTS = {  # (East Asian face, Latin face) of each kind of text
     "zh": {"title": ("黑体", "Arial"), "heading": ("黑体", "Arial"), "body": ("仿宋", "Times New Roman"),
            "table": ("宋体", "Times New Roman"), "header": ("黑体", "Arial")},
     "en": {"title": ("黑体", "Arial"), "heading": ("黑体", "Arial"), "body": ("宋体", "Times New Roman"),
-           "table": ("宋体", "Times New Roman"), "header": ("黑体", "Arial")},
+           "table": ("宋体", "Times New Roman"), "header": ("黑体", "Times New Roman")},
 }
 TABLE_SIZES = (10.5, 9.0, 8.0, 7.5, 7.0)  # 五号 down to the smallest readable size, in points
 CELL_PAD_CM = 0.22  # left + right cell margins (0.1 cm each) and a little air
@@ -443,8 +444,10 @@ def _figure(document, image: ChartImage, number: int, lang: str, pages: _Pages) 
     from docx.enum.text import WD_ALIGN_PARAGRAPH
     from docx.shared import Cm
 
-    page = pages.page
     pixels_w, pixels_h = png_size(image.png)
+    if pixels_h > pixels_w:  # a tall chart gets a portrait page
+        pages.use(PORTRAIT)
+    page = pages.page
     width = min(usable_width(page), 17.0)
     height = width * pixels_h / pixels_w
     room = usable_height(page) - 2.0  # the caption and a note line
