@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import re
 import shutil
 import subprocess
 import sys
@@ -76,6 +77,25 @@ def office_pages(document: Path, pages: Path, dpi: int) -> list[Path]:
         return pdf_pages(kept, pages, f"{document.stem}_{document.suffix[1:]}", dpi)
 
 
+MEASURE = ("<script>document.title = Array.from(document.querySelectorAll('div.wide'))"
+           ".map(d => d.scrollWidth + '/' + d.clientWidth).join(' ')</script></body>")
+
+
+def html_fits(chromium: str, document: Path, profile: str) -> None:
+    """Say whether every table of the page fits a 1,280-pixel window (no sideways scrolling)."""
+    probe = document.with_name("fit_probe.html")
+    probe.write_text(document.read_text("utf-8").replace("</body>", MEASURE), encoding="utf-8")
+    done = subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu",
+                           f"--user-data-dir={profile}", "--window-size=1280,900",
+                           "--dump-dom", probe.resolve().as_uri()],
+                          capture_output=True, text=True, timeout=300)
+    probe.unlink()
+    found = re.search(r"<title>([\d/ ]*)</title>", done.stdout)
+    widths = [tuple(map(int, w.split("/"))) for w in found.group(1).split()] if found else []
+    wide = [f"{s}>{c}" for s, c in widths if s > c]
+    print(f"  tables in a 1,280-pixel window: {'all fit' if not wide else 'scroll ' + ', '.join(wide)}")
+
+
 def html_page(document: Path, pages: Path, height: int) -> list[Path]:
     """The HTML page in a 1,280-pixel-wide headless Chromium window."""
     chromium = shutil.which("chromium") or shutil.which("chromium-browser") \
@@ -88,6 +108,7 @@ def html_page(document: Path, pages: Path, height: int) -> list[Path]:
         run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
              f"--user-data-dir={profile}", f"--window-size=1280,{height}",
              f"--screenshot={target}", document.resolve().as_uri()])
+        html_fits(chromium, document, profile)
     return [target] if target.is_file() else []
 
 

@@ -30,8 +30,8 @@ p.method{text-indent:2em;margin:0.4em 0}table{border-collapse:collapse;margin:0.
 font-size:12.5px}caption{font-weight:bold;padding:0.4em;font-size:14px}
 thead tr{border-top:2px solid #000;border-bottom:1px solid #000}tbody tr:last-child
 {border-bottom:2px solid #000}th{padding:0.2em 0.35em;word-break:keep-all;vertical-align:bottom;
-font-weight:bold}td{padding:0.15em 0.35em;white-space:nowrap}td.num{text-align:right;
-font-variant-numeric:tabular-nums}td.wrap{white-space:normal;min-width:20em}
+font-weight:bold}td{padding:0.15em 0.35em;word-break:keep-all}td.num{text-align:right;
+white-space:nowrap;font-variant-numeric:tabular-nums}td.wrap{min-width:20em}
 tr.subtotal td,tr.total td{font-weight:bold}p.note{font-size:0.85em;margin:0.2em 0}
 figure{margin:1.2em 0;text-align:center}figure img{max-width:min(100%,860px);
 height:auto}figcaption{font-weight:bold;margin-top:0.3em}div.wide{overflow-x:auto}"""
