@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import os
 import tomllib
+from collections.abc import Mapping
 from dataclasses import replace
 from numbers import Real
 from pathlib import Path
@@ -268,7 +269,7 @@ _ALLOWED_KEYS: dict[str, list[str]] = {
 }
 
 
-def _describe(error: dict[str, Any]) -> str:
+def _describe(error: Mapping[str, Any]) -> str:
     loc = [str(part) for part in error["loc"]]
     key = ".".join(loc) if loc else "(model)"
     kind = error["type"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import platform
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -61,17 +62,27 @@ def run_record(result: AllocationResult) -> dict:
     }
 
 
+def result_files(result: AllocationResult) -> dict[str, Callable[[Path], None]]:
+    """The files of one run, name -> writer: ``allocation.csv`` and ``run.json``. Every folder
+    that holds a result (run, report, scenario) writes them with these writers."""
+    csv_text = allocation_csv(result)
+    record = json.dumps(run_record(result), indent=2, ensure_ascii=False) + "\n"
+
+    def write_csv(path: Path) -> None:
+        path.write_text(csv_text, encoding="utf-8", newline="")
+
+    def write_record(path: Path) -> None:
+        path.write_text(record, encoding="utf-8")
+
+    return {"allocation.csv": write_csv, "run.json": write_record}
+
+
 def write_result(result: AllocationResult, out_dir: Path, *, force: bool = False) -> Path:
     """Write ``allocation.csv`` and ``run.json`` for a result into ``out_dir``.
 
     Refuses (:class:`InputError`) to replace a folder of another model's results unless ``force``.
     """
-    csv_text = allocation_csv(result)
-    record = json.dumps(run_record(result), indent=2, ensure_ascii=False, sort_keys=False) + "\n"
-    return write_files(out_dir, {
-        "allocation.csv": lambda p: p.write_text(csv_text, encoding="utf-8", newline=""),
-        "run.json": lambda p: p.write_text(record, encoding="utf-8"),
-    }, model=result.spec.name, force=force)
+    return write_files(out_dir, result_files(result), model=result.spec.name, force=force)
 
 
 def read_allocation(path: Path) -> pd.DataFrame:

@@ -7,7 +7,6 @@
 
 from __future__ import annotations
 
-import json
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -79,10 +78,10 @@ def write_report(model: AllocationResult | ModelSpec | str | Path, out_dir: str 
     ('report.md', 'allocation.csv', 'run.json')
     """
     from allocator.outputs.folders import write_files
-    from allocator.outputs.runfiles import allocation_csv, run_record
+    from allocator.outputs.runfiles import result_files
     from allocator.report.charts import FontFallbackWarning, render_charts
     from allocator.report.formats import report_files
-    from allocator.report.formats.common import Writer, bytes_file, text_file
+    from allocator.report.formats.common import Writer, bytes_file
 
     if options.lang not in LANGS:
         raise InputError(f"language '{options.lang}': use {' or '.join(LANGS)}")
@@ -111,10 +110,7 @@ def write_report(model: AllocationResult | ModelSpec | str | Path, out_dir: str 
         chart_files = {name: bytes_file(data) for name, data in charts.files.items()}
     tables = tuple(f for f in formats if f in OutputFormat.tables())
     files = {**report_files(report, options.lang, tables, charts_inline, notes), **chart_files}
-    csv_text = allocation_csv(result)
-    record = json.dumps(run_record(result), indent=2, ensure_ascii=False) + "\n"
-    files["allocation.csv"] = text_file(lambda: csv_text, newline="")
-    files["run.json"] = text_file(lambda: record)
+    files.update(result_files(result))
     written = write_files(Path(out_dir), files, force=force)
     return ReportOutput(out_dir=written, files=tuple(files), result=result, report=report,
                         explained=unit, notes=notes)
