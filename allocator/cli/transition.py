@@ -54,9 +54,10 @@ def transition(
              "units, unlimited, or N posts (default: the model's, else departures).",
         show_default=False)] = None,
     pool: Annotated[int | None, typer.Option(
-        "--pool", metavar="N", help="Reserve pool: posts that may be lent for recruitment above "
-                                    "the quota's total, repaid from later departures (default: "
-                                    "the model's, else 0).", show_default=False)] = None,
+        "--pool", metavar="N", help="Reserve pool: posts that may be lent for recruitment "
+                                    "beyond the yearly budget, repaid from later years' unused "
+                                    "budget (default: the model's, else 0).",
+        show_default=False)] = None,
     weight: WeightOpt = None,
     cap: CapOpt = None,
     solver: SolverOpt = None,
@@ -73,7 +74,7 @@ def transition(
     Writes transition.csv, transition_summary.csv and run.json to out/<model file stem>_transition
     unless --out is given.
 
-    Example: allocator transition models/harbin_2020.toml --years 15 --departure-rate 0.04 --pool 500
+    Example: allocator transition models/harbin_2020.toml --years 20 --departure-rate 0.05
     """
     from allocator.errors import InfeasibleError
     from allocator.outputs.transition import write_transition
