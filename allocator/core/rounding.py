@@ -49,13 +49,19 @@ def _divisor_count(method: str, quotient: np.ndarray) -> np.ndarray:
     return np.where(_signpost(method, k) <= quotient, k + 1, k)
 
 
-def natural_ties(order: np.ndarray, keys: Sequence[np.ndarray], ids: Sequence[str]) -> np.ndarray:
+def natural_ties(order: np.ndarray, keys: Sequence[np.ndarray], ids: Sequence[str],
+                 between: tuple[int, int] | None = None) -> np.ndarray:
     """``order`` (a stable sort by ``keys``) with each run of equal keys put in natural id order.
 
-    Only tied units have their natural sort key computed, so a large pool costs one sort.
+    Only tied units have their natural sort key computed, so a large pool costs one sort. With
+    ``between=(a, b)``, only the run that holds both positions a and b is sorted (where a cut
+    between them falls, the order inside that run decides; elsewhere it does not matter).
 
     >>> natural_ties(np.array([0, 1, 2]), [np.ones(3)], ["U10", "U9", "U2"]).tolist()
     [2, 1, 0]
+    >>> natural_ties(np.array([0, 1, 2, 3]), [np.array([1.0, 1, 2, 2])], ["b", "a", "d", "c"],
+    ...              between=(2, 3)).tolist()
+    [0, 1, 3, 2]
     """
     if order.size < 2:
         return order
@@ -65,9 +71,13 @@ def natural_ties(order: np.ndarray, keys: Sequence[np.ndarray], ids: Sequence[st
         same &= k[1:] == k[:-1]
     if not same.any():
         return order
-    order = order.copy()
     edges = np.flatnonzero(np.diff(np.concatenate([[False], same, [False]]).astype(np.int8)))
-    for start, stop in zip(edges[::2], edges[1::2] + 1, strict=True):
+    runs = list(zip(edges[::2].tolist(), (edges[1::2] + 1).tolist(), strict=True))
+    if between is not None:
+        a, b = sorted(between)
+        runs = [(start, stop) for start, stop in runs if start <= a and b < stop]
+    order = order.copy()
+    for start, stop in runs:
         run = order[start:stop]
         # Python's sort is stable: equal natural keys keep their order, as in the full sort.
         order[start:stop] = sorted(run.tolist(), key=lambda i: natural_key(ids[i]))
@@ -113,7 +123,13 @@ def batch_hamilton(exact: np.ndarray, lower: np.ndarray, upper: np.ndarray, tota
 def _hamilton(exact, lower, upper, total, ids):
     base, left = _hamilton_base(exact, lower, upper, total)
     remainder = -(exact - base)
-    order = natural_ties(np.lexsort((-exact, remainder)), (remainder, -exact), ids)
+    order = np.lexsort((-exact, remainder))
+    # Only the tie at the cut (between the last unit with room that gets a post and the first
+    # that does not) needs the natural id order.
+    taken = np.cumsum((base < upper)[order])
+    if taken.size and 0 < left < taken[-1]:
+        cut = (int(np.searchsorted(taken, left)), int(np.searchsorted(taken, left + 1)))
+        order = natural_ties(order, (remainder, -exact), ids, between=cut)
     return _hand_out(base, upper, np.asarray(left), order)
 
 
@@ -216,9 +232,21 @@ def round_pool(exact: np.ndarray, lower: np.ndarray, upper: np.ndarray, total: i
 def round_allocation(problem: Problem, exact: np.ndarray, method: str) -> np.ndarray:
     """Whole posts for every unit: each pool rounded to its exact total with ``method``."""
     posts = np.zeros(len(problem), dtype=np.int64)
-    ids = np.asarray(problem.ids, dtype=object)
     for pool in problem.pools:
         m = pool.members
         posts[m] = round_pool(exact[m], problem.lower[m], problem.upper[m], pool.total, method,
-                              ids[m])
+                              _Members(problem.ids, m))
     return posts
+
+
+class _Members(Sequence[str]):
+    """The ids of a pool's members, looked up one by one (only tied units need theirs)."""
+
+    def __init__(self, ids: Sequence[str], members: np.ndarray):
+        self.ids, self.members = ids, members
+
+    def __len__(self) -> int:
+        return len(self.members)
+
+    def __getitem__(self, k):  # type: ignore[override]
+        return self.ids[self.members[k]]
