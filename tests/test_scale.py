@@ -16,7 +16,7 @@ from allocator.core.rounding import METHODS, round_allocation
 from allocator.core.waterfill import binding_rules
 from allocator.pipeline.allocate import prepare
 
-from .conftest import CHINA, HARBIN, make_problem
+from .conftest import CHINA, HARBIN, ROOT, make_problem
 
 
 @st.composite
@@ -67,6 +67,20 @@ def test_closed_form_equals_the_lp_sequence_on_the_bundled_models(model):
     assert lp.lp_solves == len(lp.levels)  # the held set from the closed form: one LP per level
     assert closed.lambdas == pytest.approx(lp.lambdas, rel=1e-12)
     assert_same(closed, lp, problem)
+
+
+@pytest.mark.parametrize("groups", [1, 5])
+def test_closed_form_equals_the_lp_sequence_on_a_synthetic_model(tmp_path, monkeypatch, groups):
+    # The generator of the scale benchmark: lognormal units, about a third held by a bound.
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
+    from synthetic import write_model
+
+    problem = prepare(write_model(tmp_path, 600, groups=groups)).problem
+    closed = solve_fair(problem)
+    x = closed.exact
+    held = np.mean((x <= problem.lower + 1e-7) | (x >= problem.upper - 1e-7))
+    assert 0.25 <= held <= 0.4 and len(problem.pools) == groups
+    assert_same(closed, solve_fair(problem, method="lp"), problem)
 
 
 def test_cbc_confirms_the_closed_form_on_harbin():
