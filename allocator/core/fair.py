@@ -41,7 +41,6 @@ from allocator.errors import InfeasibleError, SolverError
 
 TOL = 1e-9
 METHODS = ("auto", "lp")
-PATHS = ("closed_form", "lp")
 
 
 @dataclass(frozen=True)
