@@ -133,16 +133,19 @@ def binding_rules(problem: Problem, exact: np.ndarray) -> tuple[str, ...]:
     otherwise get less (its ratio is above the pool's lambda), and likewise at its upper bound.
     """
     lambdas = pool_lambdas(problem, exact)
-    rules = [""] * len(problem)
+    lam = np.full(len(problem), np.nan)  # NaN: the pool has no free unit
     for pool in problem.pools:
-        lam = lambdas[pool.name]
-        for i in pool.members:
-            ratio = exact[i] / problem.target[i]
-            at_low = exact[i] <= problem.lower[i] + 1e-7 and problem.lower_rule[i]
-            at_high = exact[i] >= problem.upper[i] - 1e-7 and problem.upper_rule[i]
-            if at_low and (lam is None or ratio > lam + 1e-9):
-                rules[i] = problem.lower_rule[i]
-            elif at_high and (lam is None or ratio < lam - 1e-9):
-                rules[i] = problem.upper_rule[i]
-    return tuple(rules)
-
+        value = lambdas[pool.name]
+        lam[pool.members] = np.nan if value is None else value
+    ratio = exact / problem.target
+    lower_rule = np.asarray(problem.lower_rule, dtype=object)
+    upper_rule = np.asarray(problem.upper_rule, dtype=object)
+    no_lambda = np.isnan(lam)
+    at_low = (exact <= problem.lower + 1e-7) & (lower_rule != "")
+    at_high = (exact >= problem.upper - 1e-7) & (upper_rule != "")
+    by_low = at_low & (no_lambda | (ratio > lam + 1e-9))
+    by_high = ~by_low & at_high & (no_lambda | (ratio < lam - 1e-9))
+    rules = np.full(len(problem), "", dtype=object)
+    rules[by_low] = lower_rule[by_low]
+    rules[by_high] = upper_rule[by_high]
+    return tuple(rules.tolist())
