@@ -34,8 +34,10 @@ def test_run_writes_allocation_csv_and_run_json(tmp_path):
     assert len(frame) == 18
     assert (frame["difference"] == frame["allocation"] - frame["actual"]).all()
     record = json.loads((out / "run.json").read_text(encoding="utf-8"))
-    assert record["status"] == (f"optimal: lexicographic min-max in {record['lp_solves']} LP solves "
-                                f"over {len(record['levels'])} levels")
+    worst = record["certificate"]["worst"]
+    assert record["path"] == "closed_form" and worst < 1e-9
+    assert record["status"] == ("optimal: closed form clip(lambda*t, lower, upper), certified "
+                                f"(largest violation {worst:.1e})")
     assert record["weights_used"] == pytest.approx(
         {"population": 0.45, "urban_population": 0.15, "area": 0.25, "townships": 0.15})
     assert len(record["data_sha256"]) == 64

@@ -100,7 +100,7 @@ def test_the_certificate_accepts_the_fair_allocation():
     assert x.tolist() == pytest.approx([20, 30, 60, 90])
     cert = certify(p, x)
     assert cert.ok and cert.worst <= 1e-12
-    assert set(cert.as_dict()) == {"totals", "bounds", "ratio", "held", "tolerance", "ok"}
+    assert set(cert.as_dict()) == {"totals", "bounds", "ratio", "held", "tolerance", "worst", "ok"}
 
 
 @pytest.mark.parametrize(("change", "violated"), [
@@ -190,3 +190,21 @@ def test_vectorised_binding_rules_equal_the_per_unit_loop(problem):
     # Every unit pinned at a bound (no lambda in its pool) too.
     pinned = np.where(np.isfinite(problem.upper), problem.upper, problem.lower)
     assert binding_rules(problem, pinned) == reference_binding(problem, pinned)
+
+
+def test_run_check_lp_re_solves_by_lps_and_records_the_certified_path(tmp_path):
+    from typer.testing import CliRunner
+
+    from allocator.cli import app
+
+    from .conftest import HARBIN
+
+    out = tmp_path / "harbin"
+    result = CliRunner().invoke(app, ["run", str(HARBIN), "--check-lp", "--quiet", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "LP check: the LP sequence" in result.output and "the same whole posts" in result.output
+    import json
+
+    record = json.loads((out / "run.json").read_text(encoding="utf-8"))
+    assert record["path"] == "closed_form" and record["certificate"]["ok"] is True
+    assert record["status"].startswith("optimal: closed form")

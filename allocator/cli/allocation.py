@@ -32,6 +32,8 @@ def run(
     solver: SolverOpt = None,
     rounding: RoundingOpt = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Do not print the table.")] = False,
+    check_lp: Annotated[bool, typer.Option(
+        "--check-lp", help="Also re-solve by the LP sequence and compare (slower).")] = False,
     force: ForceOpt = False,
 ) -> None:
     """Allocate the cap fairly and write allocation.csv and run.json.
@@ -41,10 +43,15 @@ def run(
     Example: allocator run models/harbin_2020.toml --weight area=0.3 --out out/harbin_area30
     """
     from allocator.cli.render import terminal_table
+    from allocator.errors import SolverError
     from allocator.outputs.runfiles import write_result
-    from allocator.pipeline.allocate import prepare, solve
+    from allocator.pipeline.allocate import check_with_lp, prepare, solve
 
     result = solve(prepare(model, overrides(weight, cap, solver, rounding)))
+    if check_lp:
+        check = check_with_lp(result)
+        if not check.same_posts:
+            raise SolverError(check.describe())
     out_dir = write_result(result, out or Path("out") / model.stem, force=force)
     if not quiet:
         console.print(terminal_table(result.frame(), result.spec.name))
@@ -54,6 +61,8 @@ def run(
         console.print(f"lambda (allocation/target of units no bound holds): {lambdas}")
         if result.spec.actual_note:
             note(result.spec.actual_note)
+    if check_lp:
+        console.print(check.describe())
     console.print(f"wrote {out_dir / 'allocation.csv'} and run.json")
 
 

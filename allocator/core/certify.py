@@ -60,7 +60,7 @@ class Certificate:
 
     def as_dict(self) -> dict[str, float | bool]:
         """The numbers and the verdict, for a run record."""
-        return {**asdict(self), "ok": self.ok}
+        return {**asdict(self), "worst": self.worst, "ok": self.ok}
 
 
 def reduces_to_closed_form(problem: Problem) -> bool:

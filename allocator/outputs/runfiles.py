@@ -27,9 +27,14 @@ def allocation_csv(result: AllocationResult) -> str:
 
 
 def status_text(result: AllocationResult) -> str:
-    """How the fair allocation was found, in one line, e.g. ``optimal: lexicographic min-max in
-    4 LP solves over 3 levels`` (``lp_solves`` and ``levels`` in ``run.json`` hold the details)."""
+    """How the fair allocation was found, in one line: the certified closed form, e.g.
+    ``optimal: closed form clip(lambda*t, lower, upper), certified (largest violation 2.2e-16)``,
+    or ``optimal: lexicographic min-max in 4 LP solves over 3 levels`` (``path``,
+    ``certificate``, ``lp_solves`` and ``levels`` in ``run.json`` hold the details)."""
     fair = result.fair
+    if fair.path == "closed_form" and fair.certificate is not None:
+        return (f"{fair.status.value}: closed form clip(lambda*t, lower, upper), certified "
+                f"(largest violation {fair.certificate.worst:.1e})")
     return (f"{fair.status.value}: lexicographic min-max in {fair.lp_solves} LP solves over "
             f"{len(fair.levels)} levels")
 
@@ -56,6 +61,8 @@ def run_record(result: AllocationResult) -> dict:
         "solver_version": result.solver_version,
         "rounding": spec.rounding,
         "lambdas": result.lambdas,
+        "path": result.fair.path,
+        "certificate": result.fair.certificate.as_dict() if result.fair.certificate else None,
         "levels": list(result.fair.levels),
         "lp_solves": result.fair.lp_solves,
         "versions": {**package_versions(), "python": platform.python_version()},

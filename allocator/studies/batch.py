@@ -27,7 +27,7 @@ import pandas as pd
 
 from allocator.choices import Rounding
 from allocator.core.problem import Problem
-from allocator.core.rounding import QUANTUM_DECIMALS, SNAP, round_pool
+from allocator.core.rounding import batch_hamilton, round_pool
 from allocator.core.targets import transform
 from allocator.errors import InputError
 from allocator.ordering import natural_key
@@ -103,32 +103,6 @@ def _sorted_levels(t: np.ndarray, lower: np.ndarray, upper: np.ndarray,
     with np.errstate(divide="ignore", invalid="ignore"):
         lam = np.where(s > 0, (total - c) / s, points[rows, prev])
     return np.where(k == 0, points[:, 0], lam)
-
-
-def batch_hamilton(exact: np.ndarray, lower: np.ndarray, upper: np.ndarray, total: int,
-                   key_rank: np.ndarray) -> np.ndarray:
-    """Row-wise largest remainder, identical to ``round_pool(..., "hamilton", ids)``.
-
-    Exact values are quantised to 1e-6 posts; each row gets floor values (inside the bounds), then
-    one more post for the largest remainders, ties to the larger exact value, then to the unit
-    first in natural id order (``key_rank``).
-
-    >>> batch_hamilton(np.array([[1.5, 1.5, 3.0]]), np.zeros(3), np.full(3, np.inf), 6,
-    ...                np.array([1, 0, 2])).tolist()
-    [[1, 2, 3]]
-    """
-    e = np.round(np.asarray(exact, dtype=float), QUANTUM_DECIMALS)
-    base = np.clip(np.floor(e + SNAP), lower, upper)
-    left = np.rint(total - base.sum(axis=1)).astype(np.int64)
-    if np.any(left < 0):
-        raise ValueError("exact values exceed the pool total")
-    keys = np.broadcast_to(key_rank, e.shape)
-    order = np.lexsort((keys, -e, -(e - base)), axis=-1)
-    room = np.take_along_axis(base < upper, order, axis=1)
-    extra = room & (np.cumsum(room, axis=1) <= left[:, None])
-    rows = np.arange(e.shape[0])[:, None]
-    base[rows, order] += extra
-    return base.astype(np.int64)
 
 
 @dataclass(frozen=True, eq=False)
