@@ -32,19 +32,19 @@ class IndicatorSpec(_Strict):
     """One indicator: a data column, its weight and an optional damping transform."""
 
     column: str
-    weight: float = Field(ge=0)
+    weight: float = Field(ge=0, le=1e6)
     transform: Transform = Field(default=Transform.LINEAR, strict=False)
 
 
 class BoundsSpec(_Strict):
     """Per-unit bounds. Where a constant and a column are both given, the tighter one applies."""
 
-    floor: float | None = Field(default=None, ge=0)
+    floor: float | None = Field(default=None, ge=0, le=MAX_POSTS)
     floor_column: str | None = None
-    ceiling: float | None = Field(default=None, gt=0)
+    ceiling: float | None = Field(default=None, gt=0, le=MAX_POSTS)
     ceiling_column: str | None = None
     max_cut: float | None = Field(default=None, ge=0, lt=1)
-    max_increase: float | None = Field(default=None, ge=0)
+    max_increase: float | None = Field(default=None, ge=0, le=1000)
 
 
 class GroupSpec(_Strict):
@@ -67,7 +67,7 @@ class ModelSpec(_Strict):
     population: str | None = None
     sheet: str | int | None = None
     cap: int = Field(gt=0, le=MAX_POSTS)
-    reserve: int | float = Field(default=0, ge=0)
+    reserve: int | float = Field(default=0, ge=0, le=MAX_POSTS)
     solver: Solver = Field(default=Solver.HIGHS, strict=False)
     rounding: Rounding = Field(default=Rounding.HAMILTON, strict=False)
     indicators: dict[str, IndicatorSpec] = Field(min_length=1)
@@ -218,7 +218,7 @@ def load_model(path: str | Path) -> ModelSpec:
     """
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # a BOM (Notepad, WPS) is not TOML
     except FileNotFoundError:
         raise InputError(f"{path}: model file not found") from None
     except (OSError, UnicodeDecodeError) as exc:
