@@ -84,6 +84,9 @@ def decode_text(data: bytes, path: Path) -> tuple[str, str]:
     ...     print(str(exc).split(" but ")[0])
     t.csv: line 3 is not valid UTF-8 (byte 0xFF at position 7 of the line)
     """
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise InputError(f"{path}: the file is UTF-16 text (Excel's 'Unicode text'); save it as "
+                         "CSV UTF-8 (comma-separated)")
     if data.startswith(b"\xef\xbb\xbf"):
         encoding, body = "utf-8-sig", data[3:]
     else:
