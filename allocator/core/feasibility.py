@@ -188,7 +188,7 @@ def _lower_fixes(spec: ModelSpec, table: UnitTable, pool: Pool) -> list[str]:
                 mid = (lo + hi + 1) // 2
                 lo, hi = (mid, hi) if fits(mid) else (lo, mid - 1)
             fixes.append(f"lower the floor to {lo:,}")
-    if b.max_cut is not None:
+    if b.max_cut is not None and table.actual is not None:
         others = _others(spec, table, m, upper=False, max_cut=None)
         actual = table.actual[m]
 
@@ -233,9 +233,9 @@ def _upper_fixes(spec: ModelSpec, table: UnitTable, pool: Pool) -> list[str]:
             return float(np.minimum(others, allowed).sum()) >= pool.total
 
         positive = actual[actual > 0]
-        top = pool.total / positive.min() + 1 if positive.size else 0.0
-        if positive.size and fits_inc(top):
-            inc = math.ceil(_smallest(fits_inc, b.max_increase, top, 60) * 10_000) / 10_000
+        most = pool.total / positive.min() + 1 if positive.size else 0.0
+        if positive.size and fits_inc(most):
+            inc = math.ceil(_smallest(fits_inc, b.max_increase, most, 60) * 10_000) / 10_000
             while not fits_inc(inc):
                 inc = round(inc + 0.0001, 4)
             fixes.append(f"raise max_increase to {inc:.4f}".rstrip("0").rstrip("."))
@@ -278,7 +278,7 @@ def find_conflicts(problem: Problem, *, labels: tuple[str, ...] | None = None,
     names = labels or problem.ids
     lower, upper = problem.lower, problem.upper
     findings = []
-    for i in np.flatnonzero(lower > upper):
+    for i in map(int, np.flatnonzero(lower > upper)):
         unit = problem.ids[i]
         label = f" ({names[i]})" if names[i] != unit else ""
         findings.append(Finding(

@@ -32,6 +32,7 @@ import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -118,20 +119,27 @@ def _model_path(record: dict, model: Path | None) -> str | None:
 
 def _overrides(record: dict) -> tuple[dict, str | None]:
     """The recorded command-line overrides, checked, or a reason they cannot be used."""
-    given = record.get("overrides", _MISSING)
+    given: Any = record.get("overrides", _MISSING)
     if given is _MISSING:
         return {}, "missing from run.json"
     if not isinstance(given, dict):
         return {}, f"not a table of overrides ({_short(given)})"
     for key, value in given.items():
-        kind = OVERRIDES.get(key)
-        if kind is None:
+        if key not in OVERRIDES:
             return {}, f"unknown override '{key}'"
-        if isinstance(value, bool) or not isinstance(value, kind) or (kind is dict and not all(
-                isinstance(k, str) and isinstance(v, int | float) and not isinstance(v, bool)
-                for k, v in value.items())):
+        if not _valid_override(key, value):
             return {}, f"'{key}' has the wrong type ({_short(value)})"
     return given, None
+
+
+def _valid_override(key: str, value: Any) -> bool:
+    if isinstance(value, bool) or not isinstance(value, OVERRIDES[key]):
+        return False
+    if key != "weights":
+        return True
+    weights: dict = value
+    return all(isinstance(k, str) and isinstance(v, int | float) and not isinstance(v, bool)
+               for k, v in weights.items())
 
 
 def _short(value, width: int = 60) -> str:

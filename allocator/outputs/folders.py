@@ -33,6 +33,7 @@ import signal
 import threading
 from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
+from typing import Any
 
 from allocator.errors import InputError
 
@@ -181,7 +182,7 @@ class _Signals:
     swap of folders is done when they arrive during it."""
 
     def __init__(self) -> None:
-        self.saved: dict[int, object] = {}
+        self.saved: dict[int, Any] = {}
         self.holding = False
         self.pending: int | None = None
 
