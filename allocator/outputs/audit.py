@@ -133,13 +133,11 @@ def _overrides(record: dict) -> tuple[dict, str | None]:
 
 
 def _valid_override(key: str, value: Any) -> bool:
-    if isinstance(value, bool) or not isinstance(value, OVERRIDES[key]):
-        return False
-    if key != "weights":
-        return True
-    weights: dict = value
-    return all(isinstance(k, str) and isinstance(v, int | float) and not isinstance(v, bool)
-               for k, v in weights.items())
+    if key == "weights":
+        return isinstance(value, dict) and all(
+            isinstance(k, str) and isinstance(v, int | float) and not isinstance(v, bool)
+            for k, v in value.items())
+    return not isinstance(value, bool) and isinstance(value, OVERRIDES[key])
 
 
 def _short(value, width: int = 60) -> str:
