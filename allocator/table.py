@@ -344,11 +344,18 @@ def _cell_problem(text: str, formula: str | None, *, allow_empty: bool) -> str |
     return None
 
 
-def _normalise(text: str) -> str:
-    """Full-width digits and signs (common in Chinese input) as ASCII."""
-    import unicodedata
+# Full-width digits, signs and points, as Chinese input methods type them, read as ASCII (and
+# nothing else: a circled or superscript digit is not a number).
+_FULL_WIDTH = str.maketrans("０１２３４５６７８９．，＋－ｅＥ", "0123456789.,+-eE")
 
-    return text if text.isascii() else unicodedata.normalize("NFKC", text)
+
+def _normalise(text: str) -> str:
+    """Full-width digits and signs as ASCII.
+
+    >>> _normalise("１２,３４５．５"), _normalise("①")
+    ('12,345.5', '①')
+    """
+    return text.translate(_FULL_WIDTH)
 
 
 def _stripped(cells: pd.Series) -> np.ndarray:
@@ -382,7 +389,7 @@ def _numbers(frame: pd.DataFrame, path: Path, column: str, key: str, ids: list[s
         good = ~empty
         text = np.array(joined.replace(",", "").split("\n"), dtype=object)[good]
     else:  # some cell is not a plain number: find which, with masks
-        plain = pd.Series(cells, dtype=object).str.normalize("NFKC")
+        plain = pd.Series(cells, dtype=object).str.translate(_FULL_WIDTH)
         good = (plain.str.fullmatch(_PLAIN) | plain.str.fullmatch(_GROUPED)).to_numpy(dtype=bool)
         text = plain[good].str.replace(",", "", regex=False).to_numpy(dtype=object)
     values = np.full(len(cells), np.nan)

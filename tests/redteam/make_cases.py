@@ -78,6 +78,8 @@ def csv_cases() -> None:
          {"exit": 0, "values": {"pop": [123.0, 45.5]}})
     case("space_as_thousands_separator", f"{HEAD}A,x,1 234\nB,y,2\n".encode(),
          {"exit": 2, "message": number_error("'1 234' is not a number")})
+    case("circled_digit_as_number", f"{HEAD}A,x,①\nB,y,2\n".encode(),
+         {"exit": 2, "message": number_error("'①' is not a number")})
     case("percent", f"{HEAD}A,x,12%\nB,y,2\n".encode(),
          {"exit": 2, "message": number_error("'12%' is not a number")})
     case("error_value_in_csv", f"{HEAD}A,x,3\nB,y,#DIV/0!\n".encode(),
@@ -150,11 +152,13 @@ def workbook(sheets: dict[str, list[list]], *, active: str | None = None,
 
 
 def xlsx_bytes(book) -> bytes:
+    """The workbook's bytes, the same on every run (fixed times in the archive and properties)."""
     import io
 
     buffer = io.BytesIO()
     book.save(buffer)
-    return buffer.getvalue()
+    return _rewrite(buffer.getvalue(), "docProps/core.xml", lambda text: re.sub(
+        r"(<dcterms:(?:created|modified)[^>]*>)[^<]*", r"\g<1>2020-01-01T00:00:00Z", text))
 
 
 def with_active_tab(data: bytes, index: int) -> bytes:
@@ -175,6 +179,7 @@ def _rewrite(data: bytes, part: str, change) -> bytes:
             content = source.read(item.filename)
             if item.filename == part:
                 content = change(content.decode("utf-8")).encode("utf-8")
+            item.date_time = (2020, 1, 1, 0, 0, 0)
             target.writestr(item, content)
     return out.getvalue()
 
