@@ -244,9 +244,9 @@ def read_raw_table(path: Path, sheet: str | int | None = None) -> pd.DataFrame:
     r"""Read a CSV (UTF-8, UTF-8 with BOM, or GB18030/GBK) or XLSX file as text cells.
 
     Cells are text without surrounding white space; rows whose cells are all empty are dropped.
-    ``frame.attrs`` holds ``rows`` (for each row
-    kept, its row number as a spreadsheet shows it; the header is row 1), ``encoding`` (CSV) or
-    ``sheet`` (XLSX), and ``formulas`` (XLSX cells whose formula was never calculated).
+    ``frame.attrs`` holds ``rows`` (for each row kept, its row number as a spreadsheet shows it;
+    the header is row 1), ``encoding`` (CSV) or ``sheet`` (XLSX), and ``formulas`` (XLSX cells
+    whose formula was never calculated, by column and row position).
 
     >>> import tempfile, pathlib
     >>> p = pathlib.Path(tempfile.mkdtemp()) / "t.csv"
