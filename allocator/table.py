@@ -95,9 +95,9 @@ def decode_text(data: bytes, path: Path) -> tuple[str, str]:
         return body.decode("utf-8"), encoding
     except UnicodeDecodeError as exc:
         first_bad = exc.start
-    mixed = body.decode("utf-8", errors="surrogateescape")
-    bad = sum(1 for c in mixed if "\udc80" <= c <= "\udcff")
-    good = sum(1 for c in mixed if c > "\x7f" and not "\udc80" <= c <= "\udcff")
+    mixed = body.decode("utf-8", errors="surrogateescape")  # each bad byte -> one surrogate
+    bad = re.subn("[\udc80-\udcff]", "", mixed)[1]
+    good = re.subn("[^\x00-\x7f]", "", mixed)[1] - bad
     if encoding == "utf-8-sig" or good > bad:  # UTF-8 text with a stray byte: never a guess
         rest = "the rest of the file is" if good > bad else "the file starts with a UTF-8 BOM"
         raise InputError(f"{path}: {_where(body, first_bad)} is not valid UTF-8 "
