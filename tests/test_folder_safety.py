@@ -34,7 +34,8 @@ def files_of(value: str, count: int = 3) -> dict:
 
 
 def leftovers(parent: Path) -> list[str]:
-    return sorted(p.name for p in parent.iterdir() if p.name.startswith(".allocator-"))
+    """Hidden entries beside the output folder: staging or backup folders left behind."""
+    return sorted(p.name for p in parent.iterdir() if p.name.startswith("."))
 
 
 class Faults:
