@@ -165,6 +165,8 @@ def recover(out_dir: Path) -> None:
     """Finish or undo a replacement that was interrupted (e.g. by SIGKILL) for ``out_dir``:
     move the old folder back when the new one never arrived, and delete the staging and backup
     folders. Nothing happens when there are none.
+
+    >>> recover(Path("no/such/folder"))
     """
     real = _destination(Path(out_dir))
     staging, backup = _side_names(real)
