@@ -39,7 +39,7 @@ class IndicatorSpec(_Strict):
 
     column: str
     """Data column with the indicator's value for each unit (numbers >= 0)."""
-    weight: float = Field(ge=0)
+    weight: float = Field(ge=0, le=1e6)
     """Weight of the indicator; the weights of all indicators are normalised to sum to 1."""
     transform: Transform = Field(default=Transform.LINEAR, strict=False)
     """Damping applied to the values before their shares are taken (log is ln(1 + value))."""
@@ -48,17 +48,17 @@ class IndicatorSpec(_Strict):
 class BoundsSpec(_Strict):
     """Per-unit bounds. Where a constant and a column are both given, the tighter one applies."""
 
-    floor: float | None = Field(default=None, ge=0)
+    floor: float | None = Field(default=None, ge=0, le=MAX_POSTS)
     """Fewest posts any unit gets."""
     floor_column: str | None = None
     """Column of per-unit floors (empty cell: none); with floor, the larger applies."""
-    ceiling: float | None = Field(default=None, gt=0)
+    ceiling: float | None = Field(default=None, gt=0, le=MAX_POSTS)
     """Most posts any unit gets."""
     ceiling_column: str | None = None
     """Column of per-unit ceilings (empty cell: none); with ceiling, the smaller applies."""
     max_cut: float | None = Field(default=None, ge=0, lt=1)
     """Largest cut, as a share of current posts: allocation >= (1 - max_cut) * actual."""
-    max_increase: float | None = Field(default=None, ge=0)
+    max_increase: float | None = Field(default=None, ge=0, le=1000)
     """Largest increase, as a share of current posts: allocation <= (1 + max_increase) * actual."""
 
 
@@ -161,10 +161,10 @@ class ModelSpec(_Strict):
     population: str | None = None
     """Name of the indicator that counts residents, for posts per 10,000 residents."""
     sheet: str | int | None = None
-    """XLSX sheet to read, by name or 0-based position (default: the first)."""
+    """XLSX sheet to read, by name or 0-based position (default: the active visible sheet)."""
     cap: int = Field(gt=0, le=MAX_POSTS)
     """Posts to allocate in all, before the reserve."""
-    reserve: int | float = Field(default=0, ge=0)
+    reserve: int | float = Field(default=0, ge=0, le=MAX_POSTS)
     """Posts held back: a whole number, or a fraction of the cap below 1 (rounded half up)."""
     solver: Solver = Field(default=Solver.HIGHS, strict=False)
     """LP solver of the fair allocation."""
@@ -318,7 +318,7 @@ def load_model(path: str | Path) -> ModelSpec:
     """
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # a BOM (Notepad, WPS) is not TOML
     except FileNotFoundError:
         raise InputError(f"{path}: model file not found") from None
     except (OSError, UnicodeDecodeError) as exc:

@@ -31,7 +31,7 @@ def test_sweep_writes_table_and_chart(tmp_path):
     outcome = invoke("sensitivity", HARBIN, "--method", "sweep", "--indicator", "area",
                      "--from", "0", "--to", "0.5", "--steps", "3", "--out", out)
     assert outcome.exit_code == 0, outcome.output
-    assert sorted(p.name for p in out.iterdir()) == ["sweep.csv", "sweep.png"]
+    assert sorted(p.name for p in out.iterdir() if p.name[0] != ".") == ["sweep.csv", "sweep.png"]
     with (out / "sweep.csv").open(encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     assert len(rows) == 3 * 18
@@ -44,7 +44,7 @@ def test_oat_writes_table_and_tornado(tmp_path):
     out = tmp_path / "oat"
     outcome = invoke("sensitivity", HARBIN, "--method", "oat", "--delta", "0.1", "--out", out)
     assert outcome.exit_code == 0, outcome.output
-    assert sorted(p.name for p in out.iterdir()) == ["oat.csv", "tornado.png"]
+    assert sorted(p.name for p in out.iterdir() if p.name[0] != ".") == ["oat.csv", "tornado.png"]
     assert "largest swings" in outcome.output
 
 
@@ -53,7 +53,7 @@ def test_montecarlo_writes_summary_samples_and_bands(tmp_path):
     outcome = invoke("sensitivity", HARBIN, "--samples", "400", "--save-samples",
                      "--concentration", "20", "--seed", "3", "--out", out)
     assert outcome.exit_code == 0, outcome.output
-    assert sorted(p.name for p in out.iterdir()) == [
+    assert sorted(p.name for p in out.iterdir() if p.name[0] != ".") == [
         "montecarlo_bands.png", "montecarlo_indices.csv", "montecarlo_samples.csv",
         "montecarlo_summary.csv"]
     with (out / "montecarlo_samples.csv").open(encoding="utf-8") as handle:

@@ -106,7 +106,8 @@ def test_the_default_folder_is_named_after_the_model(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert invoke(str(HARBIN)).exit_code == 0
     folder = tmp_path / "out" / "harbin_2020_transition"
-    assert sorted(p.name for p in folder.iterdir()) == ["run.json", "transition.csv",
+    assert sorted(p.name for p in folder.iterdir()) == [".allocator-manifest.json", "run.json",
+                                                        "transition.csv",
                                                         "transition_summary.csv"]
 
 

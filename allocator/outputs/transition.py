@@ -8,7 +8,7 @@ into one folder.
 >>> plan = plan_transition("models/harbin_2020.toml", {"years": 20, "departure_rate": 0.05})
 >>> out = write_transition(plan, pathlib.Path(tempfile.mkdtemp()) / "t")
 >>> sorted(p.name for p in out.iterdir())
-['run.json', 'transition.csv', 'transition_summary.csv']
+['.allocator-manifest.json', 'run.json', 'transition.csv', 'transition_summary.csv']
 """
 
 from __future__ import annotations
