@@ -88,7 +88,11 @@ def verify(
     model: Annotated[Path | None, typer.Option(
         help="The model file, if it has moved since the run.")] = None,
 ) -> None:
-    """Re-run the model recorded in FOLDER/run.json and compare: exit 0 if it matches, 5 if not.
+    """Re-derive a result from its model file and data on disk and compare it with FOLDER.
+
+    Checks the hashes of the model and data files, re-runs the model with the recorded
+    overrides, and compares every field of run.json and every cell of allocation.csv:
+    exit 0 if all match, 5 if anything differs (each difference is named).
 
     Example: allocator verify out/harbin_2020
     """

@@ -55,6 +55,8 @@ def run_record(result: AllocationResult) -> dict:
         "allocatable": spec.allocatable_cap,
         "data_file": str(result.table.path),
         "data_sha256": result.table.sha256,
+        "data_encoding": result.table.encoding,
+        "data_sheet": result.table.sheet,
         "units": len(result.table),
         "status": status_text(result),
         "solver": result.solver,
