@@ -103,9 +103,9 @@ def explain(result: Explainable) -> Explanation:
     binding = np.asarray(result.binding, dtype=object)
     held = binding != ""
     for rule in dict.fromkeys(binding[held].tolist()):  # in order of first appearance
-        step = steps.setdefault(RULE_STEP.get(rule, rule), np.zeros(len(p)))
+        adjustment = steps.setdefault(RULE_STEP.get(rule, rule), np.zeros(len(p)))
         by_rule = binding == rule
-        step[by_rule] = exact[by_rule] - lam_pool[by_rule] * t[by_rule]
+        adjustment[by_rule] = exact[by_rule] - lam_pool[by_rule] * t[by_rule]
     before_rounding = t + sum(steps.values())
     steps["rounding"] = posts - before_rounding
     return Explanation(ids=p.ids, components=dict(result.components), target=t, steps=steps,

@@ -93,9 +93,9 @@ def unit_bounds(spec: ModelSpec, table: UnitTable):
         lows.append(("floor", table.floor))
     if table.ceiling is not None:
         highs.append(("ceiling", table.ceiling))
-    if b.max_cut is not None:
+    if b.max_cut is not None and table.actual is not None:
         lows.append(("max_cut", (1 - b.max_cut) * table.actual))
-    if b.max_increase is not None:
+    if b.max_increase is not None and table.actual is not None:
         highs.append(("max_increase", (1 + b.max_increase) * table.actual))
     lower, lower_rule = _bound(lows, n, pick_max=True)
     upper, upper_rule = _bound(highs, n, pick_max=False)

@@ -248,5 +248,5 @@ class _Members(Sequence[str]):
     def __len__(self) -> int:
         return len(self.members)
 
-    def __getitem__(self, k):  # type: ignore[override]
+    def __getitem__(self, k):
         return self.ids[self.members[k]]

@@ -7,6 +7,7 @@ import json
 import platform
 from collections.abc import Callable
 from pathlib import Path
+from typing import IO
 
 import pandas as pd
 
@@ -94,7 +95,7 @@ def write_result(result: AllocationResult, out_dir: Path, *, force: bool = False
     return write_files(out_dir, result_files(result), model=result.spec.name, force=force)
 
 
-def read_allocation(path: Path) -> pd.DataFrame:
+def read_allocation(path: Path | IO[str]) -> pd.DataFrame:
     """Read an ``allocation.csv`` back (ids as text)."""
     return pd.read_csv(path, dtype={"id": str, "label": str, "group": str, "binding": str},
                        keep_default_na=False, na_values=[""])
