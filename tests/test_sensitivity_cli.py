@@ -73,7 +73,8 @@ def test_montecarlo_writes_summary_samples_and_bands(tmp_path):
     (["--method", "sweep"], "a sweep needs an indicator"),
     (["--method", "sweep", "--indicator", "area", "--to", "1.5"], "between 0 and 1"),
     (["--method", "tornado"], "use one of sweep, oat, montecarlo"),
-    (["--samples", "0"], "samples 0: must be at least 1"),
+    (["--samples", "0"], "--samples 0: use 1 to 10,000,000 scenarios"),
+    (["--samples", "1000000000"], "--samples 1,000,000,000: use 1 to 10,000,000 scenarios"),
     (["--concentration", "0"], "concentration 0"),
     (["--rounding", "banker"], "rounding"),
 ])

@@ -20,6 +20,7 @@ from typing import Annotated, TypeVar
 import typer
 
 from allocator.choices import Language, OutputFormat, Rounding, Solver, StudyMethod, WeightingMethod
+from allocator.cli.console import note
 from allocator.errors import InputError, did_you_mean
 from allocator.overrides import Overrides
 
@@ -111,6 +112,17 @@ SeedOpt = Annotated[int, typer.Option("--seed", help="Monte Carlo: random seed."
 ConcentrationOpt = Annotated[float, typer.Option(
     "--concentration", help="Monte Carlo: Dirichlet concentration K (alpha = K * weights); larger = "
                             "closer to the weights.")]
+def _cap_jobs(value: int) -> int:
+    """Say so when --jobs asks for more processes than there are cores (the study uses them all)."""
+    from allocator.studies.workers import available_cores
+
+    cores = available_cores()
+    if value > cores:
+        note(f"--jobs {value}: this machine has {cores} cores available; using {cores}")
+    return value
+
+
 JobsOpt = Annotated[int, typer.Option(
-    "--jobs", help="Monte Carlo: parallel processes (-1 = all cores); results do not depend "
-                   "on it.")]
+    "--jobs", callback=_cap_jobs,
+    help="Monte Carlo: parallel processes (-1 = all cores; capped at the cores available); "
+         "results do not depend on it.")]

@@ -23,6 +23,7 @@ import pandas as pd
 
 from allocator.errors import InputError
 from allocator.studies.batch import FastAllocator, StudyModel, fast_allocator
+from allocator.studies.workers import ordered_map, worker_count
 
 Progress = Callable[[int, int], None]
 """Called as ``progress(done, total)`` after each chunk of scenarios."""
@@ -35,6 +36,7 @@ ChunkSink = Callable[[int, np.ndarray, np.ndarray], None]
 QUANTILES = (("min", 0.0), ("p5", 0.05), ("p50", 0.5), ("p95", 0.95), ("max", 1.0))
 INDEX_BINS = 20  # equal-probability classes per weight for the first-order indices
 PILOT = 4096  # weight vectors drawn (from their own seed) to place the class edges
+MAX_SAMPLES = 10_000_000  # beyond this a study takes hours and its quantiles no longer move
 
 
 @dataclass(frozen=True)
@@ -58,8 +60,9 @@ class MonteCarloOptions:
 
     def check(self) -> None:
         """Raise :class:`InputError` for options that cannot work."""
-        if self.samples < 1:
-            raise InputError(f"samples {self.samples}: must be at least 1")
+        if not 1 <= self.samples <= MAX_SAMPLES:
+            raise InputError(f"samples {self.samples:,}: use 1 to {MAX_SAMPLES:,} scenarios "
+                             "(quantiles settle long before that; see the progress bar's estimate)")
         if not self.uniform and not (self.concentration > 0 and math.isfinite(self.concentration)):
             raise InputError(f"concentration {self.concentration:g}: must be a finite number > 0")
         if not 0.5 < self.confidence <= 1:
@@ -214,15 +217,8 @@ def _chunks(fast: FastAllocator, alpha: np.ndarray, options: MonteCarloOptions
             ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     size = options.chunk_size or chunk_size_for(len(fast.problem))
     sizes = [min(size, options.samples - start) for start in range(0, options.samples, size)]
-    if options.jobs == 1 or len(sizes) == 1:
-        for index, count in enumerate(sizes):
-            yield _chunk(fast, alpha, options.seed, index, count)
-        return
-    from joblib import Parallel, delayed
-
-    parallel = Parallel(n_jobs=options.jobs, return_as="generator")
-    yield from parallel(delayed(_chunk)(fast, alpha, options.seed, index, count)
-                        for index, count in enumerate(sizes))
+    tasks = ((fast, alpha, options.seed, index, count) for index, count in enumerate(sizes))
+    yield from ordered_map(_chunk, tasks, workers=min(worker_count(options.jobs), len(sizes)))
 
 
 def montecarlo(model: StudyModel,

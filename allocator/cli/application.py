@@ -140,12 +140,3 @@ class ReportingCommand(TyperCommand):
 for _command in (allocation.run, allocation.validate, allocation.verify, documents.report,
                  studies.sensitivity, studies.weights, transition.transition):
     app.command(cls=ReportingCommand)(_command)
-
-
-def main() -> None:
-    """Console-script entry point."""
-    app()
-
-
-if __name__ == "__main__":
-    main()
