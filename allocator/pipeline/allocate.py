@@ -146,7 +146,8 @@ def solve(ready: Prepared, *, method: str = "auto") -> AllocationResult:
     posts = round_allocation(problem, fair.exact, ready.spec.rounding)
     return AllocationResult(spec=ready.spec, table=ready.table, problem=problem,
                             components=ready.components, fair=fair, posts=posts,
-                            binding=binding_rules(problem, fair.exact), overrides=ready.overrides)
+                            binding=binding_rules(problem, fair.exact, posts),
+                            overrides=ready.overrides)
 
 
 @dataclass(frozen=True)

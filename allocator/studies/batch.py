@@ -7,7 +7,8 @@ study builds the model once (:class:`FastAllocator`) and then, for a whole batch
 at once: targets = C * W @ F^T (F = each indicator's transformed column divided by its sum), the
 per-pool water level lambda (exactly, see :func:`batch_water_fill`), and Hamilton rounding with
 the same quantisation and tie rule as :func:`allocator.core.rounding.round_pool`. Divisor rounding
-methods are applied per scenario with :func:`allocator.core.rounding.round_pool` itself. The tests
+methods (which apportion the targets) are applied per scenario with
+:func:`allocator.core.rounding.round_pool` itself. The tests
 check, scenario by scenario, that the whole posts equal those of
 :func:`allocator.pipeline.allocate.allocate` (the LP path).
 
@@ -27,7 +28,7 @@ import pandas as pd
 
 from allocator.choices import Rounding
 from allocator.core.problem import Problem
-from allocator.core.rounding import batch_hamilton, round_pool
+from allocator.core.rounding import batch_hamilton, round_pool, rounded_values
 from allocator.core.targets import transform
 from allocator.errors import InputError
 from allocator.ordering import natural_key
@@ -182,6 +183,7 @@ class FastAllocator:
         x = self.exact(weights)
         out = np.empty(x.shape, dtype=np.int64)
         p = self.problem
+        t = x if self.rounding == Rounding.HAMILTON else self.targets(weights)
         for pool in p.pools:
             m = pool.members
             if self.rounding == Rounding.HAMILTON:
@@ -189,8 +191,9 @@ class FastAllocator:
                                            self.key_rank[m])
             else:
                 ids = tuple(p.ids[i] for i in m)
+                values = rounded_values(self.rounding, x[:, m], t[:, m])
                 for r in range(x.shape[0]):
-                    out[r, m] = round_pool(x[r, m], p.lower[m], p.upper[m], pool.total,
+                    out[r, m] = round_pool(values[r], p.lower[m], p.upper[m], pool.total,
                                            self.rounding, ids)
         return out
 
