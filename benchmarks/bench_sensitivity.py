@@ -61,6 +61,7 @@ def study(model: str, samples: int, repeats: int, tmp: Path) -> None:
     print(f"{name}: library   one allocate() {one * 1000:8.1f} ms | {samples:,} scenarios "
           f"{many * 1000:8.1f} ms | ratio {many / one:5.2f}x | per scenario "
           f"{many / samples * 1e6:8.1f} us")
+    tmp = tmp / name  # one folder per model: a folder of another model is never replaced
     run_cmd = cli(["run", model, "-q", "--out", str(tmp / "run")])
     run, full = paired_times(run_cmd, cli(["sensitivity", model, "--samples", str(samples),
                                            "--save-samples", "--out", str(tmp / "mc")]), repeats)
