@@ -107,7 +107,7 @@
   const state = {
     lang: 'zh', model: null, settings: null, view: null, previous: null, locks: new Set(),
     seq: 0, done: 0, selected: null, explanation: null, bands: null, bandsFor: null,
-    saved: null, dragging: null, timer: null, charts: {}, timings: [], message: null,
+    saved: null, dragging: null, timer: null, charts: {}, timings: [], message: null, status: null,
   };
   window.explore = state;  // for tests and the benchmark: the page's state, read only
 
@@ -164,8 +164,9 @@
     document.querySelectorAll('.invalid').forEach((el) => el.classList.remove('invalid'));
   }
 
-  function status(text, busy) {
-    $('status').textContent = text;
+  function status(key, values, busy) {
+    state.status = [key, values, busy];
+    $('status').textContent = key ? t(key, values) : '';
     $('status').classList.toggle('busy', !!busy);
   }
 
@@ -261,7 +262,7 @@
   function step(changes, move, field, started) {
     const seq = ++state.seq;
     const body = { settings: { ...state.settings, ...changes }, locks: [...state.locks], move };
-    status(t('computing'), true);
+    status('computing', {}, true);
     call('/api/step', body).then((view) => {
       if (seq !== state.seq) return;  // a newer request is on its way
       state.previous = state.view;
@@ -273,13 +274,13 @@
         const ms = Math.round(performance.now() - started);
         state.timings.push(ms);
         state.done += 1;
-        status(t('updated', { n: number(state.model.units), ms }), false);
+        status('updated', { n: number(state.model.units), ms }, false);
       });
       if (state.selected) explainUnit(state.selected, false);
     }).catch((err) => {
       if (seq !== state.seq) return;
       state.done += 1;
-      status(t('units', { n: number(state.model.units) }), false);
+      status('units', { n: number(state.model.units) }, false);
       showMessage(err.message, field);
       if (field && field.classList.contains('wslider')) renderControls();
     });
@@ -298,6 +299,7 @@
     document.querySelectorAll('[data-t]').forEach((el) => { el.textContent = t(el.dataset.t); });
     document.querySelectorAll('.lang button').forEach((b) => b.classList.toggle('active', b.dataset.lang === state.lang));
     $('model-name').textContent = state.model.name;
+    if (state.status) status(...state.status);
     document.title = `${t('title')} · ${state.model.name}`;
   }
 
@@ -453,9 +455,11 @@
                  formatter: (items) => { const k = items[0].dataIndex; return `${esc(tr(e.parts[k].name))}: ${esc(labels[k])}`; } },
       xAxis: { type: 'category', data: e.parts.map((p) => tr(p.name)),
                axisLabel: { interval: 0, rotate: 30, fontSize: 11 } },
-      yAxis: { type: 'value', axisLabel: { formatter: (v) => number(v) },
-               max: e.actual == null ? null : (v) => Math.max(v.max, e.actual * 1.08) },
+      yAxis: { type: 'value', axisLabel: { formatter: (v) => number(v) } },
       series: [
+        // Invisible points at the current posts, so that the axis reaches the dashed line.
+        { type: 'scatter', data: e.parts.map(() => e.actual), symbolSize: 0, silent: true,
+          tooltip: { show: false } },
         { type: 'bar', stack: 'w', data: base, itemStyle: { color: 'transparent' }, silent: true },
         { type: 'bar', stack: 'w', data: bar,
           label: { show: true, position: 'top', fontSize: 11, formatter: (p) => labels[p.dataIndex] },
@@ -569,7 +573,7 @@
     $('bands-button').addEventListener('click', requestBands);
     $('save').addEventListener('click', save);
     window.addEventListener('resize', () => Object.values(state.charts).forEach((c) => c.resize()));
-    status(t('computing'), true);
+    status('computing', {}, true);
     try {
       const model = await call('/api/start');
       state.model = model;
@@ -578,10 +582,10 @@
       buildControls();
       render();
       state.done = 0;
-      status(t('units', { n: number(model.units) }), false);
+      status('units', { n: number(model.units) }, false);
       document.body.dataset.ready = 'true';
     } catch (err) {
-      status('', false);
+      status(null, {}, false);
       showMessage(err.message);
     }
   }
