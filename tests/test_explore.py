@@ -31,11 +31,13 @@ from allocator.cli import app
 from allocator.errors import InfeasibleError, InputError
 from allocator.explore.server import HOST, cookie_name, listen, running
 from allocator.explore.session import Explorer, rebalance
+from allocator.explore.views import PAGE_COLUMNS
 from allocator.outputs.audit import verify
 from allocator.outputs.runfiles import read_allocation
+from allocator.report.build import build_report
 from allocator.studies.montecarlo import MonteCarloOptions, montecarlo
 
-from .conftest import HARBIN, ROOT, write_csv, write_model
+from .conftest import CHINA, HARBIN, ROOT, write_csv, write_model
 
 runner = CliRunner()
 NAMES = ("population", "urban_population", "area", "townships")
@@ -110,6 +112,52 @@ def test_table_rows_are_the_report_comparison(harbin):
     assert total[0] == {"zh": "合计", "en": "Total"}
     assert view["notes"][0]["en"].startswith("Current posts (posts_illustrative) are illustrative")
     assert len(view["charts"]["allocation"]["ids"]) == 18 and "per10k" in view["charts"]
+
+
+def _same_as_the_report(explorer: Explorer, payload: dict) -> None:
+    """Every cell of the page's table is the report's comparison table's, in both languages."""
+    view = explorer.step(payload)
+    result = explorer.result(explorer.settings(view["settings"]))
+    report = build_report(result).table("comparison")
+    columns = [j for j, c in enumerate(report.columns) if c.key in PAGE_COLUMNS]
+    assert [c["key"] for c in view["table"]["columns"]] == [report.columns[j].key for j in columns]
+    assert [r["level"] for r in view["table"]["rows"]] == [r.level for r in report.rows]
+    for i, row in enumerate(view["table"]["rows"]):
+        for cell, j in zip(row["cells"], columns, strict=True):
+            for lang in ("zh", "en"):
+                shown = cell[lang] if isinstance(cell, dict) else cell
+                assert shown == report.value(i, j, lang), (i, report.columns[j].key, lang)
+                assert type(shown) is type(report.value(i, j, lang))
+
+
+@pytest.mark.parametrize("move", [None, {"name": "area", "value": 0.55},
+                                  {"name": "population", "value": 0.05}])
+def test_the_page_table_is_the_report_table_cell_for_cell(harbin, move):
+    _same_as_the_report(harbin, {"settings": harbin.initial.as_json(), "move": move})
+    _same_as_the_report(harbin, {"settings": {**harbin.initial.as_json(), "rounding": "dhondt",
+                                              "bounds": {"floor": False}}, "move": move})
+
+
+def test_the_page_table_is_the_report_table_for_odd_data(tmp_path):
+    """No groups, a label that looks like a formula, a unit without residents or posts."""
+    write_csv(tmp_path / "u.csv", ["code", "name", "pop", "area", "posts"], [
+        ["A1", "=SUM(1)", 0, 10, 0], ["A2", "+north", 300, 20, 260.5], ["A3", "east", 50, 90, 150],
+    ])
+    model = write_model(tmp_path / "m.toml", {"name": "odd", "data": "u.csv", "id": "code",
+                                              "label": "name", "actual": "posts",
+                                              "population": "pop", "cap": 501},
+                        {"pop": {"column": "pop", "weight": 0.5},
+                         "area": {"column": "area", "weight": 0.5}}, bounds={"floor": 20})
+    explorer = Explorer(model)
+    _same_as_the_report(explorer, {"settings": explorer.initial.as_json()})
+    _same_as_the_report(explorer, {"settings": explorer.initial.as_json(),
+                                   "move": {"name": "area", "value": 0.9}})
+
+
+def test_the_page_table_is_the_report_table_for_the_counties():
+    explorer = Explorer(CHINA)
+    _same_as_the_report(explorer, {"settings": explorer.initial.as_json(),
+                                   "move": {"name": "area", "value": 0.1}})
 
 
 def test_rounding_and_bounds_equal_allocate_of_the_model_without_them(harbin, tmp_path):
@@ -420,4 +468,5 @@ def test_weights_and_tables_are_json_safe(harbin):
     text = json.dumps(view, allow_nan=False)
     assert json.loads(text)["units"] == 18
     frame = pd.DataFrame(view["view"]["units"])
-    assert frame["posts"].sum() == 60806 and np.isfinite(frame["per10k_after"]).all()
+    assert frame["posts"].sum() == 60806
+    assert np.isfinite(view["view"]["charts"]["per10k"]["series"][1]["values"]).all()

@@ -174,14 +174,24 @@ def read_language(given: Any) -> str:
     return str(given)
 
 
-@dataclass(frozen=True, eq=False)
 class Computed:
-    """One allocation with its explanation, its report tables and what the page shows of it."""
+    """One allocation with its explanation and what the page shows of it; its report tables
+    are built when first asked for (a unit's waterfall), once."""
 
-    result: AllocationResult
-    explanation: Explanation
-    report: Report
-    view: JSON
+    def __init__(self, result: AllocationResult, explanation: Explanation, view: JSON,
+                 report: Report | None = None) -> None:
+        self.result = result
+        self.explanation = explanation
+        self.view = view
+        self._report = report
+        self._lock = threading.Lock()
+
+    @property
+    def report(self) -> Report:
+        with self._lock:
+            if self._report is None:
+                self._report = build_report(self.result, self.explanation)
+            return self._report
 
 
 class Explorer:
@@ -201,7 +211,11 @@ class Explorer:
         self._save_lock = threading.Lock()
         self._variants: dict[frozenset[str], ModelSpec] = {}
         self._cache: OrderedDict[Settings, Computed] = OrderedDict()
-        self.computed(self.initial)
+        first = self.result(self.initial)
+        explanation = explain(first)
+        self.template = build_report(first, explanation)
+        self._cache[self.initial] = Computed(first, explanation, views.allocation(
+            first, explanation, self.template), self.template)
 
     # ---- the library's side ---------------------------------------------------------------
 
@@ -223,9 +237,8 @@ class Explorer:
                 return self._cache[settings]
             result = self.result(settings)
             explanation = explain(result)
-            report = build_report(result, explanation)
-            computed = Computed(result, explanation, report,
-                                views.allocation(result, report, explanation))
+            computed = Computed(result, explanation,
+                                views.allocation(result, explanation, self.template))
             self._cache[settings] = computed
             while len(self._cache) > CACHE_SIZE:
                 self._cache.popitem(last=False)

@@ -36,7 +36,6 @@
       updated: '{n}个单位 · 更新用时{ms}毫秒',
       units: '{n}个单位',
       explain_hint: '点击表中单位，查看其从零基测算数到优化配置数的构成（瀑布图）。',
-      summary: '配置结果汇总',
       close: '关闭',
       held: '约束条件：',
       not_held: '未受约束：配置数 = λ × 测算数（取整前）',
@@ -81,7 +80,6 @@
       updated: '{n} units · updated in {ms} ms',
       units: '{n} units',
       explain_hint: 'Click a unit in the table for its waterfall: from zero-based target to allocation.',
-      summary: 'Summary',
       close: 'Close',
       held: 'Held by: ',
       not_held: 'No bound holds it: allocation = λ × target (before rounding)',
@@ -107,7 +105,7 @@
   const state = {
     lang: 'zh', model: null, settings: null, view: null, previous: null, locks: new Set(),
     seq: 0, done: 0, selected: null, explanation: null, bands: null, bandsFor: null,
-    saved: null, dragging: null, timer: null, charts: {}, timings: [], message: null, status: null,
+    saved: null, dragging: null, timer: null, charts: {}, timings: [], splits: [], message: null, status: null,
   };
   window.explore = state;  // for tests and the benchmark: the page's state, read only
 
@@ -263,19 +261,29 @@
     const seq = ++state.seq;
     const body = { settings: { ...state.settings, ...changes }, locks: [...state.locks], move };
     status('computing', {}, true);
+    const sent = performance.now();
     call('/api/step', body).then((view) => {
       if (seq !== state.seq) return;  // a newer request is on its way
+      const received = performance.now();
       state.previous = state.view;
       state.view = view;
       state.settings = view.settings;
       clearMessage();
-      render();
-      requestAnimationFrame(() => {
-        const ms = Math.round(performance.now() - started);
+      renderControls();
+      renderResults();
+      const drawn = performance.now();
+      // The table is on the screen once the next frame has been drawn; the charts follow.
+      requestAnimationFrame(() => setTimeout(() => {
+        const painted = performance.now();
+        const ms = Math.round(painted - started);
         state.timings.push(ms);
-        state.done += 1;
         status('updated', { n: number(state.model.units), ms }, false);
-      });
+        renderCharts();
+        state.splits.push({ wait: Math.round(sent - started), request: Math.round(received - sent),
+                            draw: Math.round(drawn - received), paint: Math.round(painted - drawn),
+                            charts: Math.round(performance.now() - painted) });
+        state.done += 1;
+      }, 0));
       if (state.selected) explainUnit(state.selected, false);
     }).catch((err) => {
       if (seq !== state.seq) return;
@@ -292,6 +300,7 @@
     renderTexts();
     renderControls();
     renderResults();
+    renderCharts();
   }
 
   function renderTexts() {
@@ -311,60 +320,79 @@
     $('lambdas').innerHTML = esc(t('lambda')) + view.lambdas.map((l) =>
       `<span class="lam" data-pool="${esc(l.pool == null ? '*' : l.pool)}">${esc(tr(l.name))} <b>${l.value == null ? '–' : Number(l.value).toFixed(4)}</b></span>`).join('');
     renderTable();
-    renderSummary();
-    renderCharts();
-    renderExplanation();
-    renderBands();
     renderSaved();
   }
+
+  const VIRTUAL_FROM = 400;  // longer tables draw only the rows in view (and some around)
 
   function renderTable() {
     const table = state.view.table;
     const before = new Map((state.previous ? state.previous.units : []).map((u) => [u.id, u.posts]));
-    const posts = new Map(state.view.units.map((u) => [u.id, u.posts]));
-    const keys = table.columns.map((c) => c.key);
-    const idAt = keys.indexOf('id');
-    const head = '<thead><tr>' + table.columns.map((c) =>
-      `<th class="${c.kind === 'text' ? 'text' : ''} col-${esc(c.key)}">${esc(tr(c.name))}</th>`).join('') + '</tr></thead>';
-    const rows = table.rows.map((row) => {
+    const idAt = table.columns.findIndex((c) => c.key === 'id');
+    state.rows = table.rows.map((row) => {
       const id = row.level === 'unit' ? String(row.cells[idAt]) : null;
-      const was = id != null ? before.get(id) : undefined;
-      const now = id != null ? posts.get(id) : undefined;
-      const changed = was !== undefined && now !== was;
-      const classes = [row.level, changed ? 'changed' : '', id != null && id === state.selected ? 'selected' : ''].join(' ');
-      const cells = row.cells.map((value, j) => {
-        const column = table.columns[j];
-        const [kind, digits] = row.formats ? row.formats[j] : [column.kind, column.digits];
-        let text = esc(fmt(value, kind, digits));
-        if (changed && column.key === 'allocation') {
-          const delta = now - was;
-          text += ` <span class="delta ${delta > 0 ? 'up' : 'down'}">${delta > 0 ? '▲' : '▼'}${number(Math.abs(delta))}</span>`;
-        }
-        return `<td class="${kind === 'text' ? 'text' : ''} col-${esc(column.key)}">${text}</td>`;
-      }).join('');
-      return `<tr class="${classes}"${id != null ? ` data-id="${esc(id)}"` : ''}>${cells}</tr>`;
-    }).join('');
-    $('table').innerHTML = head + '<tbody>' + rows + '</tbody>';
+      return { row, id, was: id != null ? before.get(id) : undefined };
+    });
+    state.posts = new Map(state.view.units.map((u) => [u.id, u.posts]));
+    $('table').innerHTML = '<thead><tr>' + table.columns.map((c) =>
+      `<th class="${c.kind === 'text' ? 'text' : ''} col-${esc(c.key)}">${esc(tr(c.name))}</th>`).join('')
+      + '</tr></thead><tbody></tbody>';
+    paintRows();
     $('table-notes').textContent = table.notes.map(tr).join(' ');
   }
 
-  function renderSummary() {
-    const table = state.view.summary;
-    $('summary').innerHTML = '<tbody>' + table.rows.map((row) => '<tr>' + row.cells.map((value, j) => {
-      const [kind, digits] = row.formats && row.formats[j] ? row.formats[j] : [table.columns[j].kind, table.columns[j].digits];
-      return `<td>${esc(fmt(value, kind, digits))}</td>`;
-    }).join('') + '</tr>').join('') + '</tbody>';
+  function rowHtml(entry) {
+    const { row, id, was } = entry;
+    const columns = state.view.table.columns;
+    const now = id != null ? state.posts.get(id) : undefined;
+    const changed = was !== undefined && now !== was;
+    const classes = `${row.level}${changed ? ' changed' : ''}${id != null && id === state.selected ? ' selected' : ''}`;
+    const cells = row.cells.map((value, j) => {
+      const column = columns[j];
+      let text = esc(fmt(value, column.kind, column.digits));
+      if (changed && column.key === 'allocation') {
+        const delta = now - was;
+        text += ` <span class="delta ${delta > 0 ? 'up' : 'down'}">${delta > 0 ? '▲' : '▼'}${number(Math.abs(delta))}</span>`;
+      }
+      return `<td class="${column.kind === 'text' ? 'text' : ''} col-${esc(column.key)}">${text}</td>`;
+    }).join('');
+    return `<tr class="${classes}"${id != null ? ` data-id="${esc(id)}"` : ''}>${cells}</tr>`;
+  }
+
+  function paintRows() {
+    const rows = state.rows;
+    const body = $('table').tBodies[0];
+    if (!rows || !body) return;
+    if (rows.length <= VIRTUAL_FROM) {
+      body.innerHTML = rows.map(rowHtml).join('');
+      return;
+    }
+    const wrap = $('table-wrap');
+    const height = state.rowHeight || 25;
+    const first = Math.max(0, Math.floor(wrap.scrollTop / height) - 30);
+    const last = Math.min(rows.length, first + Math.ceil(wrap.clientHeight / height) + 60);
+    const span = state.view.table.columns.length;
+    const spacer = (h) => (h > 0 ? `<tr class="spacer" style="height:${h}px"><td colspan="${span}"></td></tr>` : '');
+    body.innerHTML = spacer(first * height) + rows.slice(first, last).map(rowHtml).join('')
+      + spacer((rows.length - last) * height);
+    const sample = body.querySelector('tr.unit');
+    if (sample && !state.rowHeight) {
+      state.rowHeight = sample.getBoundingClientRect().height;
+      paintRows();
+    }
   }
 
   // ---- charts (ECharts, vendored) ------------------------------------------------------------
 
   function chart(id, height) {
     const el = $(id);
-    el.style.height = `${height}px`;
+    const size = `${height}px`;
+    const resized = el.style.height !== size;
+    el.style.height = size;
     let c = state.charts[id];
-    if (!c || c.getDom() !== el) {
+    if (!c) {
       c = state.charts[id] = echarts.init(el, null, { renderer: 'canvas' });
-    } else {
+    } else if (resized) {
       c.resize();
     }
     return c;
@@ -393,6 +421,12 @@
   }
 
   function renderCharts() {
+    renderUnitCharts();
+    renderExplanation();
+    renderBands();
+  }
+
+  function renderUnitCharts() {
     const charts = state.view.charts;
     const alloc = charts.allocation;
     chart('chart-allocation', 110 + 26 * alloc.ids.length).setOption(barOption(alloc, t('posts'), 0), true);
@@ -565,11 +599,14 @@
       if (stored === 'zh' || stored === 'en') state.lang = stored;
     } catch (err) { /* private mode */ }
     document.querySelectorAll('.lang button').forEach((b) => b.addEventListener('click', () => setLanguage(b.dataset.lang)));
+    $('table-wrap').addEventListener('scroll', () => {
+      if (state.rows && state.rows.length > VIRTUAL_FROM) requestAnimationFrame(paintRows);
+    });
     $('table').addEventListener('click', (event) => {
       const row = event.target.closest('tr.unit');
       if (row) explainUnit(row.dataset.id, true);
     });
-    $('explain-close').addEventListener('click', () => { state.selected = null; state.explanation = null; renderResults(); });
+    $('explain-close').addEventListener('click', () => { state.selected = null; state.explanation = null; paintRows(); renderExplanation(); });
     $('bands-button').addEventListener('click', requestBands);
     $('save').addEventListener('click', save);
     window.addEventListener('resize', () => Object.values(state.charts).forEach((c) => c.resize()));
