@@ -157,10 +157,11 @@ def _units(result: AllocationResult, names_en: dict[str, str], table: JSON) -> l
     rows = {row["cells"][0]: dict(zip(keys, row["cells"], strict=True))
             for row in table["rows"] if row["level"] == "unit"}
     out = []
+    english = names_en if result.table.labels_en else {}
     for i, unit in enumerate(result.table.ids):
         row = rows[neutralise(unit)]
         label = result.table.labels[i] if result.table.labels else unit
-        out.append({"id": unit, "name": {"zh": label, "en": names_en.get(unit, unit)},
+        out.append({"id": unit, "name": {"zh": label, "en": english.get(unit) or label},
                     "posts": int(result.posts[i]), "binding": result.binding[i],
                     **{k: row.get(k) for k in ("actual", "change", "per10k_before",
                                                 "per10k_after")}})
@@ -236,7 +237,7 @@ def waterfall(report: Report, result: AllocationResult, unit_id: str) -> JSON:
     headers = {c.key: T(c.zh, c.en) for c in explanation.columns}
     i = result.table.ids.index(unit_id)
     label = result.table.labels[i] if result.table.labels else unit_id
-    english = report.names_en.get(unit_id, unit_id)
+    english = (report.names_en.get(unit_id) if result.table.labels_en else None) or label
     rule = result.binding[i]
     return {
         "id": unit_id,
@@ -257,13 +258,13 @@ def bands(mc: MonteCarloResult, result: AllocationResult) -> JSON:
     s = mc.summary
     table_ = result.table
     labels = table_.labels or table_.ids
-    english = table_.labels_en or table_.ids
+    english = table_.labels_en or labels
     column = {key: s[key].to_numpy() for key in ("alloc_p5", "alloc_p50", "alloc_p95", "base")}
     verdict = s["verdict"].tolist() if "verdict" in s else [None] * len(s)
     units = []
     for i, unit in enumerate(s["id"].tolist()):
         p5, p50, p95 = (int(column[k][i]) for k in ("alloc_p5", "alloc_p50", "alloc_p95"))
-        units.append({"id": unit, "name": {"zh": labels[i], "en": english[i] or unit},
+        units.append({"id": unit, "name": {"zh": labels[i], "en": english[i] or labels[i]},
                       "p5": p5, "p50": p50, "p95": p95, "base": int(column["base"][i]),
                       "width": p95 - p5,
                       "actual": _number(table_.actual[i]) if table_.actual is not None else None,
