@@ -6,8 +6,10 @@ For Harbin (budget 200 ms) and the 2,810-county model (budget 1.5 s): the page i
 headless Chromium (Playwright), a weight slider is clicked at N positions in turn, and the page
 records for each move the time from the slider's input event to the table drawn with the new
 allocation (the page's debounce, the request, the library's allocation and report tables, the
-JSON, and drawing the table and charts). Printed: median, 90th percentile and worst, with the
-library's part (:meth:`Explorer.step` in-process) beside it.
+JSON, and drawing the table; the charts are drawn after it). Printed: median, 90th percentile
+and worst, the median of each part (wait: the page's debounce; request: to the answer; draw:
+the table's DOM; paint: to the next frame; charts: drawn after), and the library's part
+(:meth:`Explorer.step` in-process) beside it.
 """
 
 from __future__ import annotations
@@ -57,8 +59,10 @@ def page_ms(browser, explorer: Explorer, key: str, moves: int) -> list[float]:
             page.mouse.click(box["x"] + fraction * box["width"], box["y"] + box["height"] / 2)
             page.wait_for_function("n => window.explore.done >= n", arg=k + 1)
         times = page.evaluate("() => window.explore.timings")
-        print("  splits (ms):", page.evaluate("() => window.explore.splits"))
+        splits = page.evaluate("() => window.explore.splits")
         page.close()
+    parts = {key: statistics.median(s[key] for s in splits) for key in splits[0]}
+    print("  median parts (ms): " + ", ".join(f"{k} {v:.0f}" for k, v in parts.items()))
     return [float(t) for t in times]
 
 

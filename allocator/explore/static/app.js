@@ -106,6 +106,7 @@
     lang: 'zh', model: null, settings: null, view: null, previous: null, locks: new Set(),
     seq: 0, done: 0, selected: null, explanation: null, bands: null, bandsFor: null,
     saved: null, dragging: null, timer: null, charts: {}, timings: [], splits: [], message: null, status: null,
+    inflight: false, pending: null,
   };
   window.explore = state;  // for tests and the benchmark: the page's state, read only
 
@@ -258,6 +259,10 @@
   // ---- one step: the server rebalances, allocates and describes -------------------------
 
   function step(changes, move, field, started) {
+    // One request at a time: a change made while one is on its way waits for it, and only the
+    // latest such change is sent (built on the settings the server has just returned).
+    if (state.inflight) { state.pending = [changes, move, field, started]; return; }
+    state.inflight = true;
     const seq = ++state.seq;
     const body = { settings: { ...state.settings, ...changes }, locks: [...state.locks], move };
     status('computing', {}, true);
@@ -291,6 +296,13 @@
       status('units', { n: number(state.model.units) }, false);
       showMessage(err.message, field);
       if (field && field.classList.contains('wslider')) renderControls();
+    }).finally(() => {
+      state.inflight = false;
+      if (state.pending) {
+        const next = state.pending;
+        state.pending = null;
+        step(...next);
+      }
     });
   }
 
