@@ -404,10 +404,10 @@ def test_the_server_listens_on_loopback_only(server):
 # ---- the command -----------------------------------------------------------------------------
 
 
-def _start(args: list[str], cwd: Path) -> tuple[subprocess.Popen, queue.Queue]:
+def _start(args: list[str], cwd: Path, **env_vars: str) -> tuple[subprocess.Popen, queue.Queue]:
     code = "import sys; from allocator.cli import main; sys.argv[0] = 'allocator'; main()"
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT),
-                                                                     os.environ.get("PYTHONPATH")]))}
+    env = {**os.environ, **env_vars,
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
     process = subprocess.Popen([sys.executable, "-c", code, *args], cwd=cwd, env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     lines: queue.Queue = queue.Queue()
@@ -451,6 +451,27 @@ def test_command_prints_its_address_and_stops_cleanly(tmp_path, stop):
     while not lines.empty():
         rest.append(lines.get())
     assert "the explorer stopped" in "".join(rest)
+
+
+def test_command_opens_the_page_in_the_browser(tmp_path):
+    opened = tmp_path / "opened.txt"
+    browser = tmp_path / "browser.py"
+    browser.write_text("import pathlib, sys\n"
+                       f"pathlib.Path({str(opened)!r}).write_text(sys.argv[1])\n", encoding="utf-8")
+    process, lines = _start(["explore", str(HARBIN)], tmp_path,
+                            BROWSER=f"{shlex.quote(sys.executable)} {shlex.quote(str(browser))} %s")
+    try:
+        url = _address(lines)
+        deadline = time.monotonic() + 30
+        while not opened.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert opened.read_text() == url
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=30) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=10)
 
 
 def test_command_port_in_use_is_an_input_error():

@@ -6,6 +6,8 @@ The library and the server are imported inside the command, so that ``--help`` s
 from __future__ import annotations
 
 import contextlib
+import os
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -48,9 +50,21 @@ def explore(
         console.print(f"{explorer.spec.name}: the explorer is at this address (Ctrl-C stops it):",
                       soft_wrap=True, highlight=False)
         typer.echo(url)
-        if not no_browser:
+        if no_browser:
+            return
+        if _graphical():
             threading.Thread(target=webbrowser.open, args=(url,), daemon=True).start()
+        else:
+            console.print("no graphical browser here: open the address in a browser on this "
+                          "machine", soft_wrap=True)
 
     serve(explorer, port=port, ready=ready)
     with contextlib.suppress(OSError):  # the terminal may be gone
         console.print("the explorer stopped")
+
+
+def _graphical() -> bool:
+    """Whether a browser can open a window here (or the user named one in $BROWSER): on Linux
+    without a display, Python's webbrowser would start a text browser in this very terminal."""
+    return bool(os.environ.get("BROWSER") or sys.platform in ("darwin", "win32")
+                or os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
