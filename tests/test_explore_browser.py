@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from allocator import allocate
+from allocator.errors import AllocatorError
 from allocator.explore import server as server_module
 from allocator.explore.scenario import reproduce_command
 from allocator.explore.server import running
@@ -181,22 +182,31 @@ def test_a_click_on_a_unit_shows_its_waterfall(page, site):
                            "window.explore.view.units.find(u => u.id === '230108').posts")
 
 
+def library_message(**kwargs) -> str:
+    """What allocate() says for these overrides (the page must say the same)."""
+    try:
+        allocate(HARBIN, **kwargs)
+    except AllocatorError as exc:
+        return str(exc)
+    raise AssertionError("no error")
+
+
 def test_an_invalid_entry_shows_the_message_and_the_page_goes_on(page):
     before = table_posts(page)
     type_into(page, ".weight[data-key=area] .wbox", "abc")
     done(page, 1)
     message = page.locator("#message")
     assert message.is_visible()
-    assert message.inner_text() == "weights area=abc: a weight must be a finite number >= 0"
+    assert message.inner_text() == ("weights area=abc: a weight given for a run is the "
+                                    "indicator's share, a number between 0 and 1")
     assert "invalid" in page.locator(".weight[data-key=area] .wbox").get_attribute("class")
     assert table_posts(page) == before
-    type_into(page, "#cap", "0")
-    done(page, 2)
-    assert ": cap: must be greater than 0 (got 0) (with overrides" in message.inner_text()
-    type_into(page, "#cap", "62000")
-    done(page, 3)
-    assert message.inner_text() == ("every unit is in a group with a fixed total; the group "
-                                    "totals add up to 60,806 but 62,000 posts are allocatable")
+    model_weights = weights(page)
+    for steps, cap in ((2, 0), (3, 62000)):
+        type_into(page, "#cap", str(cap))
+        done(page, steps)
+        assert message.inner_text() == library_message(weights=model_weights, cap=cap)
+        assert "invalid" in page.locator("#cap").get_attribute("class")
     type_into(page, "#cap", "60806")
     done(page, 4)
     assert message.is_hidden()

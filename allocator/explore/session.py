@@ -70,7 +70,7 @@ def rebalance(weights: Mapping[str, float], name: str, value: float,
         elif k in locked:
             out[k] = float(weights[k])
         else:
-            out[k] = rest * weights[k] / total if total > 0 else rest / len(free)
+            out[k] = rest * (weights[k] / total) if total > 0 else rest / len(free)
     return out
 
 
@@ -103,11 +103,10 @@ def _weight(name: str, value: Any) -> float:
             number = float(value.strip())
         except ValueError:
             number = None
-    shown = value if isinstance(value, str) else repr(value)
-    if number is None or not math.isfinite(number) or number < 0:
-        raise InputError(f"weights {name}={shown}: a weight must be a finite number >= 0")
-    if number > 1:
-        raise InputError(f"weights {name}={shown}: a final share must be at most 1")
+    if number is None or not (math.isfinite(number) and 0 <= number <= 1):
+        shown = value.strip() if isinstance(value, str) else repr(value)
+        raise InputError(f"weights {name}={shown}: a weight given for a run is the indicator's "
+                         "share, a number between 0 and 1")
     return number
 
 
