@@ -495,6 +495,21 @@ def test_command_port_in_use_is_an_input_error():
     assert f"--port {port}: cannot listen on 127.0.0.1:{port}" in result.output
 
 
+def test_every_file_of_the_page_ships_in_the_package():
+    """pyproject's package-data patterns cover every file under allocator/explore/static."""
+    import glob
+    import tomllib
+
+    from allocator.explore.server import STATIC
+
+    patterns = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))[
+        "tool"]["setuptools"]["package-data"]["allocator.explore"]
+    shipped = {name for pattern in patterns for name in glob.glob(pattern, root_dir=STATIC.parent)}
+    files = {p.relative_to(STATIC.parent).as_posix() for p in STATIC.rglob("*") if p.is_file()}
+    assert len(files) >= 8 and "static/vendor/echarts/LICENSE" in files
+    assert files <= shipped, files - shipped
+
+
 def test_weights_and_tables_are_json_safe(harbin):
     view = harbin.start()
     text = json.dumps(view, allow_nan=False)
