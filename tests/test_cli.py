@@ -107,7 +107,7 @@ def _choices(callback) -> list[type[enum.Enum]]:
 
 def test_every_command_has_help_with_an_example_and_its_choices():
     assert {c.callback.__name__ for c in app.registered_commands} == {
-        "run", "validate", "verify", "report", "sensitivity", "weights", "transition"}
+        "run", "validate", "verify", "report", "sensitivity", "weights", "transition", "explore"}
     for command in app.registered_commands:
         name = command.name or command.callback.__name__
         result = runner.invoke(app, [name, "--help"], env={"COLUMNS": "200"})

@@ -16,7 +16,7 @@ from typing import Any
 import typer
 from typer.core import TyperCommand
 
-from allocator.cli import allocation, documents, studies, transition
+from allocator.cli import allocation, documents, explore, studies, transition
 from allocator.cli.console import err_console
 from allocator.errors import AllocatorError
 
@@ -138,5 +138,5 @@ class ReportingCommand(TyperCommand):
 
 
 for _command in (allocation.run, allocation.validate, allocation.verify, documents.report,
-                 studies.sensitivity, studies.weights, transition.transition):
+                 studies.sensitivity, studies.weights, transition.transition, explore.explore):
     app.command(cls=ReportingCommand)(_command)
