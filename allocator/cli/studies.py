@@ -93,7 +93,7 @@ def sensitivity(
     Writes to out/<model file stem>_sensitivity_<method> unless --out is given (with overrides,
     @<what changed> is added).
 
-    Example: allocator sensitivity models/harbin_2020.toml --samples 10000 --save-samples
+    Example: allocator sensitivity models/harbin_2020.toml --samples 2000 --save-samples
 
     Example: allocator sensitivity models/harbin_2020.toml --method sweep --indicator area --to 0.6
     """
