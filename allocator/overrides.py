@@ -149,20 +149,23 @@ class Overrides:
     def tag(self) -> str:
         """A short, file-name-safe name of the scenario ('' for none), for the name of its
         output folder: ``area=0.3``, ``cap=58000``, ``rounding=webster``, a group total as
-        ``district.total=26000``; several joined by ``,``. Longer than 60 characters, it keeps
-        its start and ends with a hash of the whole.
+        ``district.total=26000``; several joined by ``,`` (names in order, so that the same
+        scenario always has the same tag). Longer than 60 characters, it keeps its start and ends
+        with a hash of the whole.
 
         >>> Overrides(weights={"area": 0.3}, rounding="webster", group_totals={"县": 9}).tag()
         'area=0.3,rounding=webster,县.total=9'
+        >>> Overrides(weights={"b": 0.2, "a": 0.1}).tag() == Overrides(weights={"a": 0.1, "b": 0.2}).tag()
+        True
         >>> len(Overrides(weights={f"w{k}": 0.01 for k in range(20)}).tag())
         60
         """
         parts = []
         for name, value in self.as_dict().items():
             if name == "weights":
-                parts += [f"{k}={_number(v)}" for k, v in value.items()]
+                parts += [f"{k}={_number(v)}" for k, v in sorted(value.items())]
             elif name == "group_totals":
-                parts += [f"{k}.total={v}" for k, v in value.items()]
+                parts += [f"{k}.total={v}" for k, v in sorted(value.items())]
             else:
                 parts.append(f"{name}={value}")
         text = _UNSAFE.sub("_", ",".join(parts)).strip(". ")
