@@ -293,8 +293,8 @@ def test_cli_report_command(tmp_path):
     assert "Units down" in ok.output  # the summary is printed
     weights = [line for line in (out / "report.md").read_text("utf-8").splitlines()
                if "Weight: Area" in line]
-    assert weights and "0.4000" in weights[0]  # 0.5 / (0.45 + 0.15 + 0.5 + 0.15)
-    assert "{'area': 0.5}" in (out / "report.md").read_text("utf-8")  # the override is recorded
+    assert weights and "0.5000" in weights[0]  # a weight given is the indicator's final share
+    assert "weights area=0.5" in (out / "report.md").read_text("utf-8")  # the override is recorded
     bad = runner.invoke(app, ["report", str(HARBIN), "--out", str(tmp_path / "x"),
                               "--format", "pdf"])
     assert bad.exit_code == 2

@@ -67,13 +67,19 @@ def test_refuses_another_models_folder_unless_forced(tmp_path: Path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a", "b", "out"]
 
 
-def test_same_model_with_other_weights_replaces_its_folder(tmp_path: Path):
+def test_another_scenario_of_the_same_model_needs_force(tmp_path: Path):
     model = write_model(tmp_path / "a")
     out = tmp_path / "out"
     assert run_cli("run", model, "--out", out, "-q").exit_code == 0
     before = (out / "allocation.csv").read_bytes()
-    assert run_cli("run", model, "--out", out, "-q", "-w", "area=5").exit_code == 0
+    ran = run_cli("run", model, "--out", out, "-q", "-w", "area=0.5")
+    assert (ran.exit_code, ran.stderr) == (2, f"error: {out}: holds results of another scenario "
+                                              "(the model as it is, not 'area=0.5'); choose another "
+                                              "output folder, or use --force to replace it\n")
+    assert (out / "allocation.csv").read_bytes() == before
+    assert run_cli("run", model, "--out", out, "-q", "-w", "area=0.5", "--force").exit_code == 0
     assert (out / "allocation.csv").read_bytes() != before
+    assert run_cli("run", model, "--out", out, "-q", "-w", "area=0.5").exit_code == 0  # again
 
 
 def test_refuses_a_folder_of_other_files_a_file_and_the_current_folder(tmp_path: Path,

@@ -322,10 +322,11 @@ def test_chunks_reach_the_sink_in_scenario_order(tmp_path, harbin):
 
 
 @pytest.mark.parametrize(("options", "files"), [
-    (SensitivityOptions(method="sweep", indicator="area"), ("sweep.csv", "sweep.png")),
-    (SensitivityOptions(method="oat", charts=False), ("oat.csv",)),
+    (SensitivityOptions(method="sweep", indicator="area"), ("sweep.csv", "sweep.png", "study.json")),
+    (SensitivityOptions(method="oat", charts=False), ("oat.csv", "study.json")),
     (SensitivityOptions(save_samples=True), ("montecarlo_samples.csv", "montecarlo_summary.csv",
-                                             "montecarlo_indices.csv", "montecarlo_bands.png")),
+                                             "montecarlo_indices.csv", "montecarlo_bands.png",
+                                             "study.json")),
 ])
 def test_study_files_follow_the_options(options, files):
     assert study_files(options) == files

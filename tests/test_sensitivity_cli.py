@@ -31,7 +31,8 @@ def test_sweep_writes_table_and_chart(tmp_path):
     outcome = invoke("sensitivity", HARBIN, "--method", "sweep", "--indicator", "area",
                      "--from", "0", "--to", "0.5", "--steps", "3", "--out", out)
     assert outcome.exit_code == 0, outcome.output
-    assert sorted(p.name for p in out.iterdir() if p.name[0] != ".") == ["sweep.csv", "sweep.png"]
+    assert sorted(p.name for p in out.iterdir() if p.name[0] != ".") == [
+        "study.json", "sweep.csv", "sweep.png"]
     with (out / "sweep.csv").open(encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     assert len(rows) == 3 * 18
@@ -44,7 +45,8 @@ def test_oat_writes_table_and_tornado(tmp_path):
     out = tmp_path / "oat"
     outcome = invoke("sensitivity", HARBIN, "--method", "oat", "--delta", "0.1", "--out", out)
     assert outcome.exit_code == 0, outcome.output
-    assert sorted(p.name for p in out.iterdir() if p.name[0] != ".") == ["oat.csv", "tornado.png"]
+    assert sorted(p.name for p in out.iterdir() if p.name[0] != ".") == [
+        "oat.csv", "study.json", "tornado.png"]
     assert "largest swings" in outcome.output
 
 
@@ -55,7 +57,7 @@ def test_montecarlo_writes_summary_samples_and_bands(tmp_path):
     assert outcome.exit_code == 0, outcome.output
     assert sorted(p.name for p in out.iterdir() if p.name[0] != ".") == [
         "montecarlo_bands.png", "montecarlo_indices.csv", "montecarlo_samples.csv",
-        "montecarlo_summary.csv"]
+        "montecarlo_summary.csv", "study.json"]
     with (out / "montecarlo_samples.csv").open(encoding="utf-8") as handle:
         reader = csv.reader(handle)
         header = next(reader)
@@ -70,8 +72,9 @@ def test_montecarlo_writes_summary_samples_and_bands(tmp_path):
 
 @pytest.mark.parametrize(("args", "message"), [
     (["--method", "sweep", "--indicator", "aera"], "did you mean 'area'"),
-    (["--method", "sweep"], "a sweep needs an indicator"),
-    (["--method", "sweep", "--indicator", "area", "--to", "1.5"], "between 0 and 1"),
+    (["--method", "sweep"], "--method sweep: needs --indicator NAME"),
+    (["--method", "sweep", "--indicator", "area", "--to", "1.5"],
+     "--to 1.5: a weight is a share between 0 and 1"),
     (["--method", "tornado"], "use one of sweep, oat, montecarlo"),
     (["--samples", "0"], "--samples 0: use 1 to 10,000,000 scenarios"),
     (["--samples", "1000000000"], "--samples 1,000,000,000: use 1 to 10,000,000 scenarios"),

@@ -144,7 +144,7 @@ def test_bad_ahp_matrices_name_the_cell(tmp_path, change, message):
 
 def test_written_model_file_reproduces_the_derived_weights(tmp_path):
     out = write_derived_weights(HARBIN, WeightsOptions(method="critic"), tmp_path / "w")
-    assert sorted(out.files) == ["harbin_2020_critic.toml", "weights.csv"]
+    assert sorted(out.files) == ["harbin_2020_critic.toml", "study.json", "weights.csv"]
     spec = load_model(out.model_file)
     derived = out.derived.as_dict()
     for name, value in spec.normalised_weights().items():

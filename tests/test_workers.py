@@ -95,7 +95,7 @@ def _state(pid: int) -> str:
 def test_ctrl_c_while_the_command_line_loads_is_one_line(tmp_path):
     """SIGINT at many moments from the entry point's start until the command has finished
     (while typer, rich, pandas and PuLP load, and while it runs): never a traceback, but one
-    line and exit 130 (or click's "Aborted!" with exit 1 once the command runs)."""
+    line and exit 130 (or click's "Aborted!" with exit 1, or the plain SIGINT exit status)."""
     # As the console script does: import the entry point (a few small modules), then call it.
     code = ("import sys\nfrom allocator.cli import main\n"
             "sys.stdout.write('ready\\n'); sys.stdout.flush()\nmain()")
@@ -109,4 +109,4 @@ def test_ctrl_c_while_the_command_line_loads_is_one_line(tmp_path):
         process.send_signal(signal.SIGINT)
         _, err = process.communicate(timeout=60)
         assert "Traceback" not in err, (delay, err)
-        assert process.returncode in (0, 1, 130), (delay, process.returncode, err)
+        assert process.returncode in (0, 1, 130, -signal.SIGINT), (delay, process.returncode, err)

@@ -110,7 +110,7 @@ def _cap_for(spec: ModelSpec, allocatable: int, raise_: bool) -> int | None:
             cap += 1
         while cap > 1 and left(cap) > allocatable:
             cap -= 1
-    groups = sum(g.total for g in spec.groups.values())
+    groups = sum(spec.group_totals().values())
     valid = 1 <= cap <= MAX_POSTS and left(cap) >= max(1, groups) and \
         (left(cap) >= allocatable if raise_ else left(cap) <= allocatable)
     return cap if valid else None
@@ -122,7 +122,7 @@ def _total_fix(pool: Pool, spec: ModelSpec | None, change: float) -> str | None:
     verb = "raise" if change > 0 else "lower"
     if pool.name:
         total = pool.total + change
-        others = sum(g.total for name, g in spec.groups.items() if name != pool.name) \
+        others = sum(t for name, t in spec.group_totals().items() if name != pool.name) \
             if spec is not None else 0
         if not 1 <= total <= MAX_POSTS or \
                 (spec is not None and others + total > spec.allocatable_cap):

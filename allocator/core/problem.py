@@ -113,10 +113,11 @@ def build_pools(spec: ModelSpec, table: UnitTable) -> tuple[Pool, ...]:
     index = {name: k for k, name in enumerate(names)}
     code = (np.fromiter((index.get(g, -1) for g in table.groups), dtype=np.intp, count=n)
             if table.groups is not None else np.full(n, -1, dtype=np.intp))
+    totals = spec.group_totals()
     for k, name in enumerate(names):
         members = np.flatnonzero(code == k)
         in_fixed[members] = True
-        pools.append(Pool(name, members, spec.groups[name].total))
+        pools.append(Pool(name, members, totals[name]))
     rest = np.flatnonzero(~in_fixed)
     left = spec.allocatable_cap - sum(p.total for p in pools)
     if rest.size:

@@ -45,7 +45,7 @@ INFORMATIONAL = frozenset({"model_file", "model_file_absolute", "data_file", "ve
                            "solver_version"})
 TIME_SUFFIXES = ("_at", "time", "timestamp", "date")  # timestamps, whatever the field
 HASHES = frozenset({"model_sha256", "data_sha256"})  # compared as the "model/data file" checks
-OVERRIDES = {"weights": dict, "cap": int, "solver": str, "rounding": str}
+OVERRIDES = {"weights": dict, "cap": int, "solver": str, "rounding": str, "group_totals": dict}
 _MISSING = object()
 
 
@@ -133,9 +133,10 @@ def _overrides(record: dict) -> tuple[dict, str | None]:
 
 
 def _valid_override(key: str, value: Any) -> bool:
-    if key == "weights":
+    if key in ("weights", "group_totals"):
+        number = int if key == "group_totals" else int | float
         return isinstance(value, dict) and all(
-            isinstance(k, str) and isinstance(v, int | float) and not isinstance(v, bool)
+            isinstance(k, str) and isinstance(v, number) and not isinstance(v, bool)
             for k, v in value.items())
     return not isinstance(value, bool) and isinstance(value, OVERRIDES[key])
 

@@ -10,12 +10,14 @@ Staging and backup folders sit beside the destination under short hidden names
 file system's limit of 255 bytes work. SIGTERM is handled like Ctrl-C while a folder is written;
 a signal that arrives between the two renames takes effect right after them.
 
-Every folder written holds a manifest (``.allocator-manifest.json``) naming its files. A folder
-is replaced only when every file in it is one the tool wrote (named in its manifest; for a folder
-written before manifests, one of the files about to be written), so no other file is ever
-deleted, not even with ``force``. ``force`` is needed to replace another model's results or
-another command's files. An output folder may never be the current folder, a folder holding it,
-or a folder holding a file this process read (the model file, the data table).
+Every folder written holds a manifest (``.allocator-manifest.json``) naming its files, the model
+and the scenario (the overrides of the run, :meth:`allocator.overrides.Overrides.tag`; '' for the
+model as it is). A folder is replaced only when every file in it is one the tool wrote (named in
+its manifest; for a folder written before manifests, one of the files about to be written), so no
+other file is ever deleted, not even with ``force``: the refusal names the files. ``force`` is
+needed to replace another model's results, another scenario's or another command's files. An
+output folder may never be the current folder, a folder holding it, or a folder holding a file
+this process read (the model file, the data table).
 
 A symbolic link to a folder is written through: the folder it points to is replaced and the link
 kept. A link to nothing is refused.
@@ -106,15 +108,21 @@ def _protected(real: Path, out_dir: Path, inputs: Collection[Path]) -> None:
                              "output folder")
 
 
+def _scenario(tag: str) -> str:
+    return f"'{tag}'" if tag else "the model as it is"
+
+
 def check_replaceable(out_dir: Path, model: str | None, *, force: bool = False,
-                      names: Collection[str] = (), inputs: Collection[Path] = ()) -> None:
+                      names: Collection[str] = (), inputs: Collection[Path] = (),
+                      scenario: str | None = None) -> None:
     """Raise :class:`InputError` unless ``out_dir`` may be replaced by results of ``model``.
 
     A missing or empty folder may always be replaced. Otherwise every entry must be a file this
     tool wrote (named in the folder's manifest or, without one, in ``names``, the files about to
     be written); anything else (the user's files, sub-folders, links) is never replaced, even
     with ``force``. The tool's own files are replaced when they hold the same model's results or
-    are the files about to be written (the same command again), otherwise only with ``force``.
+    are the files about to be written (the same command again), otherwise only with ``force``;
+    results of another ``scenario`` (as its manifest records it) only with ``force`` too.
     A file, the current folder, a folder holding it or holding a file read by this process (or
     given in ``inputs``) is never replaced.
 
@@ -148,11 +156,16 @@ def check_replaceable(out_dir: Path, model: str | None, *, force: bool = False,
     if force:
         return
     existing = manifest.get("model") if manifest else folder_model(real)
+    if model is not None and isinstance(existing, str) and existing != model:
+        raise InputError(f"{out_dir}: holds results of another model ('{existing}', not "
+                         f"'{model}'); choose another output folder, or use --force to "
+                         "replace it")
+    recorded = manifest.get("scenario") if manifest else None
+    if scenario is not None and isinstance(recorded, str) and recorded != scenario:
+        raise InputError(f"{out_dir}: holds results of another scenario ({_scenario(recorded)}, "
+                         f"not {_scenario(scenario)}); choose another output folder, or use "
+                         "--force to replace it")
     if model is not None and isinstance(existing, str):
-        if existing != model:
-            raise InputError(f"{out_dir}: holds results of another model ('{existing}', not "
-                             f"'{model}'); choose another output folder, or use --force to "
-                             "replace it")
         return
     others = sorted(ours - set(names) - {MANIFEST}) if manifest else []
     if others:
@@ -237,13 +250,14 @@ def _os_error(out_dir: Path, exc: OSError) -> InputError:
 
 @contextlib.contextmanager
 def staged_folder(out_dir: Path, names: Collection[str], *, model: str | None = None,
-                  force: bool = False, inputs: Collection[Path] = ()) -> Iterator[Path]:
+                  force: bool = False, inputs: Collection[Path] = (),
+                  scenario: str | None = None) -> Iterator[Path]:
     """A staging folder beside ``out_dir`` that replaces it whole when the block ends.
 
     For a folder whose files are computed first and written after: fill the yielded folder with
     the files ``names``. The folder is checked with :func:`check_replaceable` before and after;
     when the block raises (or is interrupted), the old folder stays and no staging folder is left.
-    ``model`` and ``inputs`` as in :func:`write_files`.
+    ``model``, ``inputs`` and ``scenario`` as in :func:`write_files`.
 
     >>> import tempfile, pathlib
     >>> d = pathlib.Path(tempfile.mkdtemp()) / "out"
@@ -258,7 +272,8 @@ def staged_folder(out_dir: Path, names: Collection[str], *, model: str | None = 
             recover(out_dir)  # leftovers of an interrupted earlier write come first
         except OSError as exc:
             raise _os_error(out_dir, exc) from None
-        check_replaceable(out_dir, model, force=force, names=names, inputs=inputs)
+        check_replaceable(out_dir, model, force=force, names=names, inputs=inputs,
+                          scenario=scenario)
         real = _destination(out_dir)
         staging, backup = _side_names(real)
         try:
@@ -271,9 +286,12 @@ def staged_folder(out_dir: Path, names: Collection[str], *, model: str | None = 
             yield staging
             model = model or folder_model(staging)
             record = {"written_by": "allocator", "model": model, "files": sorted(names)}
+            if scenario is not None:
+                record["scenario"] = scenario
             (staging / MANIFEST).write_text(json.dumps(record, ensure_ascii=False, indent=1) + "\n",
                                             encoding="utf-8")
-            check_replaceable(out_dir, model, force=force, names=names, inputs=inputs)
+            check_replaceable(out_dir, model, force=force, names=names, inputs=inputs,
+                              scenario=scenario)
             with signals.held():
                 if os.path.lexists(real):
                     os.rename(real, backup)
@@ -289,7 +307,7 @@ def staged_folder(out_dir: Path, names: Collection[str], *, model: str | None = 
 
 def write_files(out_dir: Path, files: dict[str, Callable[[Path], None]], *,
                 model: str | None = None, force: bool = False,
-                inputs: Collection[Path] = ()) -> Path:
+                inputs: Collection[Path] = (), scenario: str | None = None) -> Path:
     """Create ``out_dir`` holding ``files`` (name -> writer of that path), replacing it whole.
 
     Every file is written into a staging folder beside ``out_dir`` first, which then takes its
@@ -297,7 +315,8 @@ def write_files(out_dir: Path, files: dict[str, Callable[[Path], None]], *,
     An existing folder is only replaced as :func:`check_replaceable` allows; ``model`` is the name
     of the model whose results are written (when None, it is read from the ``run.json`` among
     ``files``, if any); ``inputs`` are files the run reads (besides those read through
-    :mod:`allocator.table`), which the folder must not hold.
+    :mod:`allocator.table`), which the folder must not hold; ``scenario`` names the overrides
+    the results were made with ('' for none; None: not recorded, not checked).
 
     >>> import tempfile, pathlib
     >>> d = pathlib.Path(tempfile.mkdtemp()) / "out"
@@ -305,7 +324,8 @@ def write_files(out_dir: Path, files: dict[str, Callable[[Path], None]], *,
     >>> (d / "a.txt").read_text(), sorted(p.name for p in d.iterdir())
     ('hi', ['.allocator-manifest.json', 'a.txt'])
     """
-    with staged_folder(out_dir, files, model=model, force=force, inputs=inputs) as staging:
+    with staged_folder(out_dir, files, model=model, force=force, inputs=inputs,
+                       scenario=scenario) as staging:
         for name, writer in files.items():
             writer(staging / name)
     return Path(out_dir)

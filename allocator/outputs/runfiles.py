@@ -90,9 +90,11 @@ def result_files(result: AllocationResult) -> dict[str, Callable[[Path], None]]:
 def write_result(result: AllocationResult, out_dir: Path, *, force: bool = False) -> Path:
     """Write ``allocation.csv`` and ``run.json`` for a result into ``out_dir``.
 
-    Refuses (:class:`InputError`) to replace a folder of another model's results unless ``force``.
+    Refuses (:class:`InputError`) to replace a folder of another model's results, or of another
+    scenario of the same model (other overrides), unless ``force``.
     """
-    return write_files(out_dir, result_files(result), model=result.spec.name, force=force)
+    return write_files(out_dir, result_files(result), model=result.spec.name, force=force,
+                       scenario=result.overrides.tag())
 
 
 def read_allocation(path: Path | IO[str]) -> pd.DataFrame:

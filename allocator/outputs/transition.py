@@ -67,7 +67,7 @@ def write_transition(plan: TransitionPlan, out_dir: Path, *, force: bool = False
         "transition.csv": _writer(transition_csv(plan), CSV_ENCODING),
         "transition_summary.csv": _writer(summary_csv(plan), CSV_ENCODING),
         "run.json": _writer(record, "utf-8"),
-    }, model=plan.spec.name, force=force)
+    }, model=plan.spec.name, force=force, scenario=plan.allocation.overrides.tag())
 
 
 def _writer(text: str, encoding: str) -> Callable[[Path], None]:

@@ -54,7 +54,7 @@ class AllocationResult:
 
     @property
     def weights(self) -> dict[str, float]:
-        """Indicator weights as used (normalised to sum to 1)."""
+        """Indicator weights as used: final shares, summing to 1."""
         return self.spec.normalised_weights()
 
     @property
@@ -188,16 +188,18 @@ def allocate(
     cap: int | None = None,
     solver: Solver | str | None = None,
     rounding: Rounding | str | None = None,
+    group_totals: dict[str, int] | None = None,
 ) -> AllocationResult:
     """Fair whole-post allocation for a model (a path to a TOML file or a :class:`ModelSpec`).
 
     Keyword overrides (see :class:`~allocator.overrides.Overrides`) replace the model's weights
-    (by indicator name, renormalised), cap, solver or rounding method. Raises
+    (by indicator name, each its final share: the others share the rest in the model's
+    proportions), cap, solver, rounding method or fixed group totals. Raises
     :class:`~allocator.errors.InputError` on invalid input and
     :class:`~allocator.errors.InfeasibleError` when the constraints cannot all hold.
     """
     return solve(prepare(model, Overrides(weights=weights, cap=cap, solver=solver,
-                                          rounding=rounding)))
+                                          rounding=rounding, group_totals=group_totals)))
 
 
 def unit_index(result: AllocationResult, unit: str) -> int:

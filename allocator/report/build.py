@@ -286,7 +286,7 @@ def inputs_table(result: AllocationResult) -> Table:
                             f"Weight: {label.en} ({ind.column}, {ind.transform})"),
                           weight, "float", 4))
     if not result.overrides.is_empty:
-        given = "; ".join(f"{k} {v}" for k, v in result.overrides.as_dict().items())
+        given = result.overrides.describe()
         rows.append(_item(T("对模型文件的覆盖（上列为实际使用值）",
                             "Overrides of the model file (values above are as used)"), given))
     rows += [_item(T("编制总量", "Cap"), spec.cap, "int"),
@@ -305,9 +305,9 @@ def inputs_table(result: AllocationResult) -> Table:
         rows.append(_item(T("最大减幅", "Largest cut"), 100 * b.max_cut, "pct", 1))
     if b.max_increase is not None:
         rows.append(_item(T("最大增幅", "Largest increase"), 100 * b.max_increase, "pct", 1))
-    for group, g in spec.groups.items():
+    for group, total in spec.group_totals().items():
         label = group_name(group)
-        rows.append(_item(T(f"分组总量：{label.zh}", f"Group total: {label.en}"), g.total, "int"))
+        rows.append(_item(T(f"分组总量：{label.zh}", f"Group total: {label.en}"), total, "int"))
     if spec.actual:
         rows.append(_item(T("现有编制数列", "Current posts column"), spec.actual))
     rows += [_item(T("求解器", "Solver"), f"{result.solver} ({result.solver_version})"),

@@ -9,12 +9,13 @@ staging folder (:func:`allocator.outputs.folders.staged_folder`).
 >>> out = run_study("models/harbin_2020.toml", SensitivityOptions(method="oat", charts=False),
 ...                 Path(tempfile.mkdtemp()) / "oat")       # from the repository root
 >>> out.files, (out.out_dir / "oat.csv").exists()
-(('oat.csv',), True)
+(('oat.csv', 'study.json'), True)
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -23,11 +24,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from allocator.choices import StudyMethod, WeightingMethod
+from allocator.choices import Language, StudyMethod, WeightingMethod
 from allocator.choices import names as choice_names
 from allocator.errors import InputError, did_you_mean
 from allocator.outputs.cells import FLOAT_FORMAT, neutralise, neutralise_frame
 from allocator.outputs.folders import staged_folder, write_files
+from allocator.overrides import Overrides
 from allocator.schema import ModelSpec, load_model
 from allocator.studies.batch import FastAllocator, StudyModel, fast_allocator
 from allocator.studies.montecarlo import (
@@ -37,13 +39,14 @@ from allocator.studies.montecarlo import (
     Progress,
     montecarlo,
 )
-from allocator.studies.oneway import OatResult, SweepResult, oat, sweep
+from allocator.studies.oneway import OatResult, SweepResult, oat, sweep, sweep_values
 from allocator.studies.weights import DerivedWeights, derive_weights
 
 Writer = Callable[[Path], None]
 StudyResult = SweepResult | OatResult | MonteCarloResult
 
 SAMPLES = "montecarlo_samples.csv"
+RECORD = "study.json"  # how the study was made: model, overrides, the weights at its centre
 FILES = {  # the files of each study, in the order they are listed; charts end in .png
     StudyMethod.SWEEP: ("sweep.csv", "sweep.png"),
     StudyMethod.OAT: ("oat.csv", "tornado.png"),
@@ -128,6 +131,8 @@ class SensitivityOptions:
     rounding: str | None = None
     charts: bool = True
     top: int = 15
+    overrides: Overrides = Overrides()  # as for a run: the study's centre is that run's weights
+    lang: str = Language.ZH.value
 
 
 @dataclass(frozen=True, eq=False)
@@ -143,10 +148,10 @@ def study_files(options: SensitivityOptions) -> tuple[str, ...]:
     """The files a study writes, in the order they are listed.
 
     >>> study_files(SensitivityOptions(save_samples=True, charts=False))
-    ('montecarlo_samples.csv', 'montecarlo_summary.csv', 'montecarlo_indices.csv')
+    ('montecarlo_samples.csv', 'montecarlo_summary.csv', 'montecarlo_indices.csv', 'study.json')
     """
     names = tuple(n for n in FILES[_method(options)] if options.charts or not n.endswith(".png"))
-    return (SAMPLES, *names) if _streams(options) else names
+    return (SAMPLES, *names, RECORD) if _streams(options) else (*names, RECORD)
 
 
 def _method(options: SensitivityOptions) -> StudyMethod:
@@ -164,12 +169,13 @@ def _streams(options: SensitivityOptions) -> bool:
 def _checked(model: StudyModel, options: SensitivityOptions) -> FastAllocator:
     """The model prepared for the study, once the options are known to work."""
     _method(options)
-    fast = fast_allocator(model, options.rounding)
+    _check_lang(options.lang)
+    if options.method == StudyMethod.SWEEP:
+        sweep_values(options.start, options.stop, options.steps)
+    fast = fast_allocator(model, options.rounding, overrides=options.overrides)
     if options.method == StudyMethod.SWEEP:
         if options.indicator is None:
             raise InputError("a sweep needs an indicator")
-        if options.steps < 2:
-            raise InputError(f"steps {options.steps}: a sweep needs at least 2 steps")
     elif options.method == StudyMethod.MONTECARLO:
         options.montecarlo.check()
     return fast
@@ -182,7 +188,7 @@ def compute_study(fast: FastAllocator, options: SensitivityOptions, *,
     if options.method == StudyMethod.SWEEP:
         assert options.indicator is not None  # checked by _checked
         return sweep(fast, options.indicator,
-                     np.linspace(options.start, options.stop, options.steps))
+                     sweep_values(options.start, options.stop, options.steps))
     if options.method == StudyMethod.OAT:
         return oat(fast, options.delta)
     return montecarlo(fast, options.montecarlo, on_chunk=on_chunk, progress=progress)
@@ -217,9 +223,45 @@ def _chart(result: StudyResult, title: str, top: int) -> Writer:
     return write
 
 
-def study_writers(result: StudyResult, options: SensitivityOptions, title: str
-                  ) -> dict[str, Writer]:
-    """A writer for each file of :func:`study_files` but the samples file, all from ``result``."""
+def _check_lang(lang: str) -> None:
+    if lang not in choice_names(Language):
+        raise InputError(f"language '{lang}': use {' or '.join(choice_names(Language))}")
+
+
+def _json_writer(record: dict) -> Writer:
+    return _text_writer(json.dumps(record, indent=2, ensure_ascii=False) + "\n")
+
+
+def _weights(names: tuple[str, ...], values) -> dict[str, float]:
+    return {name: float(v) for name, v in zip(names, values, strict=True)}
+
+
+def study_record(fast: FastAllocator, options: SensitivityOptions) -> dict:
+    """What ``study.json`` holds: the model, the overrides, the weights at the study's centre
+    (those of a run with the same overrides), the method and its options, the language."""
+    spec = fast.spec
+    method = _method(options)
+    if method == StudyMethod.SWEEP:
+        settings: dict = {"indicator": options.indicator, "start": options.start,
+                          "stop": options.stop, "steps": options.steps}
+    elif method == StudyMethod.OAT:
+        settings = {"delta": options.delta}
+    else:
+        mc = options.montecarlo
+        settings = {"samples": mc.samples, "concentration": None if mc.uniform else
+                    mc.concentration, "uniform": mc.uniform, "seed": mc.seed,
+                    "confidence": mc.confidence, "save_samples": options.save_samples}
+    return {"command": "sensitivity", "method": method.value, "model": spec.name,
+            "model_file": spec.source, "overrides": fast.overrides.as_dict(),
+            "weights_model": _weights(fast.names, fast.model_weights or fast.centre),
+            "weights_used": _weights(fast.names, fast.centre), "options": settings,
+            "rounding": spec.rounding, "lang": options.lang}
+
+
+def study_writers(result: StudyResult, options: SensitivityOptions, title: str,
+                  record: dict | None = None) -> dict[str, Writer]:
+    """A writer for each file of :func:`study_files` but the samples file, all from ``result``
+    (and ``study.json`` from ``record``)."""
     chart = _chart(result, title, options.top)
     if isinstance(result, SweepResult):
         files = {"sweep.csv": _csv_writer(result.frame()), "sweep.png": chart}
@@ -229,7 +271,9 @@ def study_writers(result: StudyResult, options: SensitivityOptions, title: str
         files = {"montecarlo_summary.csv": _csv_writer(result.summary),
                  "montecarlo_indices.csv": _csv_writer(result.indices),
                  "montecarlo_bands.png": chart}
-    return {name: files[name] for name in study_files(options) if name != SAMPLES}
+    if record is not None:
+        files[RECORD] = _json_writer(record)
+    return {name: files[name] for name in study_files(options) if name in files}
 
 
 def run_study(model: StudyModel, options: SensitivityOptions, out_dir: Path,
@@ -245,11 +289,12 @@ def run_study(model: StudyModel, options: SensitivityOptions, out_dir: Path,
     result = None
     if not _streams(options):  # computed before any folder is touched
         result = compute_study(fast, options, progress=progress)
-    with staged_folder(out_dir, names, force=force) as folder:
+    with staged_folder(out_dir, names, force=force, scenario=fast.overrides.tag()) as folder:
         if result is None:
             with samples_file(folder / SAMPLES, fast.names, fast.problem.ids) as sink:
                 result = compute_study(fast, options, on_chunk=sink, progress=progress)
-        for name, writer in study_writers(result, options, fast.spec.name).items():
+        record = study_record(fast, options)
+        for name, writer in study_writers(result, options, fast.spec.name, record).items():
             writer(folder / name)
     return StudyOutput(Path(out_dir), names, result)
 
@@ -270,6 +315,8 @@ class WeightsOptions:
     concentration: float = 50.0
     seed: int = 0
     jobs: int = 1
+    charts: bool = True
+    lang: str = Language.ZH.value
 
 
 @dataclass(frozen=True, eq=False)
@@ -313,6 +360,7 @@ def write_derived_weights(model: ModelSpec | str | Path, options: WeightsOptions
     indices and band chart go into the same folder), to show how much the allocation rests on
     them.
     """
+    _check_lang(options.lang)
     spec = model if isinstance(model, ModelSpec) else load_model(model)
     derived = derive_weights(spec, options.method, matrix=options.matrix,
                              accept_inconsistent=options.accept_inconsistent)
@@ -325,12 +373,19 @@ def write_derived_weights(model: ModelSpec | str | Path, options: WeightsOptions
         model_name: _text_writer(toml_text),
     }
     study = None
+    record = {"command": "weights", "method": options.method, "model": spec.name,
+              "model_file": spec.source, "matrix": str(options.matrix) if options.matrix else None,
+              "weights_model": spec.normalised_weights(), "weights_derived": derived.as_dict(),
+              "samples": options.samples, "lang": options.lang}
     if options.samples > 0:
         fast = fast_allocator(spec.with_overrides(weights=derived.as_dict()))
         mc = MonteCarloOptions(samples=options.samples, concentration=options.concentration,
                                seed=options.seed, jobs=options.jobs)
-        study_options = SensitivityOptions(method=StudyMethod.MONTECARLO, montecarlo=mc)
+        study_options = SensitivityOptions(method=StudyMethod.MONTECARLO, montecarlo=mc,
+                                           charts=options.charts, lang=options.lang)
         study = montecarlo(fast, study_options.montecarlo, progress=progress)
+        record["options"] = {"concentration": mc.concentration, "seed": mc.seed}
         files.update(study_writers(study, study_options, fast.spec.name))
+    files[RECORD] = _json_writer(record)
     written = write_files(out_dir, files, force=force)
     return WeightsOutput(derived, written, written / model_name, tuple(files), study)

@@ -8,12 +8,13 @@
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from allocator.choices import Language, OutputFormat, names
 from allocator.errors import InputError, did_you_mean
-from allocator.pipeline.allocate import AllocationResult, allocate, unit_index
+from allocator.overrides import Overrides
+from allocator.pipeline.allocate import AllocationResult, prepare, solve, unit_index
 from allocator.report.build import build_report
 from allocator.report.model import LANGS, Report
 from allocator.schema import ModelSpec
@@ -44,12 +45,15 @@ def parse_formats(text: str | None) -> tuple[str, ...]:
 
 @dataclass(frozen=True)
 class ReportOptions:
-    """What to write: formats, language, the unit to explain, and weight overrides."""
+    """What to write: formats, language, the unit to explain, and the run's overrides (weights
+    as final shares, cap, solver, rounding, group totals); ``weights`` alone is kept for
+    callers that give only weights."""
 
     formats: tuple[str, ...] = FORMATS
     lang: str = Language.ZH.value
     explain: str | None = None
     weights: dict[str, float] | None = None
+    overrides: Overrides | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -88,12 +92,15 @@ def write_report(model: AllocationResult | ModelSpec | str | Path, out_dir: str 
     formats = tuple(options.formats)
     for fmt in formats:
         _check_format(fmt)
+    given = options.overrides or Overrides()
+    if options.weights:
+        given = replace(given, weights={**(given.weights or {}), **options.weights})
     if isinstance(model, AllocationResult):
         result = model
-        if options.weights:
-            raise InputError("weights: give weight overrides with the model, not with a result")
+        if not given.is_empty:
+            raise InputError("overrides: give overrides with the model, not with a result")
     else:
-        result = allocate(model, weights=options.weights or None)
+        result = solve(prepare(model, given))
     unit = None
     if options.explain is not None:
         unit = result.table.ids[unit_index(result, options.explain)]
@@ -111,6 +118,6 @@ def write_report(model: AllocationResult | ModelSpec | str | Path, out_dir: str 
     tables = tuple(f for f in formats if f in OutputFormat.tables())
     files = {**report_files(report, options.lang, tables, charts_inline, notes), **chart_files}
     files.update(result_files(result))
-    written = write_files(Path(out_dir), files, force=force)
+    written = write_files(Path(out_dir), files, force=force, scenario=result.overrides.tag())
     return ReportOutput(out_dir=written, files=tuple(files), result=result, report=report,
                         explained=unit, notes=notes)

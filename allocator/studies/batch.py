@@ -20,7 +20,8 @@ check, scenario by scenario, that the whole posts equal those of
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -32,8 +33,9 @@ from allocator.core.rounding import batch_hamilton, round_pool, rounded_values
 from allocator.core.targets import transform
 from allocator.errors import InputError
 from allocator.ordering import natural_key
+from allocator.overrides import Overrides, final_weights
 from allocator.pipeline.allocate import prepare
-from allocator.schema import ModelSpec
+from allocator.schema import ModelSpec, load_model
 from allocator.units import UnitTable
 
 
@@ -121,12 +123,22 @@ class FastAllocator:
     shares: np.ndarray
     rounding: str
     key_rank: np.ndarray
+    overrides: Overrides = field(default_factory=Overrides)
+    model_weights: tuple[float, ...] = ()  # the model file's weights, normalised
 
     @classmethod
-    def from_model(cls, model: ModelSpec | str | Path, *, rounding: str | None = None,
-                   cap: int | None = None) -> FastAllocator:
-        """Load a model (path or spec) once; ``rounding``/``cap`` override the model's."""
-        ready = prepare(model, rounding=rounding, cap=cap)
+    def from_model(cls, model: ModelSpec | str | Path, overrides: Overrides | None = None, *,
+                   rounding: str | None = None, cap: int | None = None) -> FastAllocator:
+        """Load a model (path or spec) once, with ``overrides`` (weights, cap, rounding, group
+        totals, as for a run); ``rounding``/``cap`` override the model's too. The study's centre
+        is then the weights the run with these overrides uses."""
+        given = overrides or Overrides()
+        if rounding is not None:
+            given = replace(given, rounding=rounding)
+        if cap is not None:
+            given = replace(given, cap=cap)
+        original = model if isinstance(model, ModelSpec) else load_model(model)
+        ready = prepare(original, given)
         spec, table, problem = ready.spec, ready.table, ready.problem
         names = tuple(spec.indicators)
         columns = []
@@ -136,25 +148,29 @@ class FastAllocator:
         order = sorted(range(len(problem)), key=lambda i: natural_key(problem.ids[i]))
         key_rank = np.empty(len(problem), dtype=np.int64)
         key_rank[order] = np.arange(len(problem))
+        base = original.normalised_weights()
         return cls(spec=spec, table=table, problem=problem, names=names,
-                   shares=np.column_stack(columns), rounding=spec.rounding, key_rank=key_rank)
+                   shares=np.column_stack(columns), rounding=spec.rounding, key_rank=key_rank,
+                   overrides=given, model_weights=tuple(base[name] for name in names))
 
     @property
     def centre(self) -> np.ndarray:
-        """The model's own weights, normalised, in indicator order."""
+        """The weights of a run of the model with the study's overrides, in indicator order:
+        the centre of every study."""
         weights = self.spec.normalised_weights()
         return np.array([weights[name] for name in self.names])
 
-    def weight_vector(self, weights: dict[str, float]) -> np.ndarray:
-        """A dict of weights (by indicator name, missing = 0) as a normalised vector."""
-        for name in weights:
-            if name not in self.names:
-                raise InputError(f"weight '{name}': no such indicator (indicators: "
-                                 f"{', '.join(self.names)})")
-        w = np.array([float(weights.get(name, 0.0)) for name in self.names])
-        if np.any(w < 0) or not np.all(np.isfinite(w)) or w.sum() <= 0:
-            raise InputError("weights must be finite, >= 0 and not all 0")
-        return w / w.sum()
+    def weight_vector(self, weights: Mapping[str, float]) -> np.ndarray:
+        """Weights given by indicator name as a run takes them (each named one its final share,
+        the others sharing the rest in the proportions of :attr:`centre`), as a vector.
+
+        >>> fast = FastAllocator.from_model("models/harbin_2020.toml")
+        >>> fast.weight_vector({"area": 0.3}).round(4).tolist()
+        [0.42, 0.14, 0.3, 0.14]
+        """
+        centre = dict(zip(self.names, self.centre.tolist(), strict=True))
+        used = final_weights(centre, weights)
+        return np.array([used[name] for name in self.names])
 
     def targets(self, weights: np.ndarray) -> np.ndarray:
         """Targets (scenarios x units) for rows of normalised weights."""
@@ -215,8 +231,10 @@ StudyModel = ModelSpec | str | Path | FastAllocator
 """What a study starts from: a model file, a model, or a model already prepared."""
 
 
-def fast_allocator(model: StudyModel, rounding: str | None = None) -> FastAllocator:
-    """``model`` prepared for many weight vectors (as is when it already is a FastAllocator)."""
+def fast_allocator(model: StudyModel, rounding: str | None = None, *,
+                   overrides: Overrides | None = None) -> FastAllocator:
+    """``model`` prepared for many weight vectors, with ``overrides`` as for a run (as is when it
+    already is a FastAllocator)."""
     if isinstance(model, FastAllocator):
         return model
-    return FastAllocator.from_model(model, rounding=rounding)
+    return FastAllocator.from_model(model, overrides, rounding=rounding)

@@ -49,7 +49,7 @@ def read_pairwise(path: Path, names: tuple[str, ...]) -> np.ndarray:
         for name in found:
             if name not in names:
                 raise InputError(f"{path}: {kind} '{name}' is not an indicator of the model"
-                                 f"{did_you_mean(name, names)}")
+                                 f"{did_you_mean(name, names)} (indicators: {', '.join(names)})")
         for name in names:
             if found.count(name) != 1:
                 raise InputError(f"{path}: indicator '{name}' must appear once as a {kind} "
