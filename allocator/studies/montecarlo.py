@@ -99,45 +99,64 @@ def _chunk(fast: FastAllocator, alpha: np.ndarray, seed: int, index: int, size: 
 
 
 class _Histograms:
-    """Exact counts of each unit's integer allocations: memory bounded by the range of values."""
+    """Exact counts of each unit's integer allocations: memory bounded by the range of values.
+
+    All units share one flat array: unit i's counts of the values ``offset[i]``,
+    ``offset[i] + 1``, ... sit at ``start[i]`` onwards (``width[i]`` of them).
+
+    >>> h = _Histograms(2)
+    >>> h.add(np.array([[3, 10], [5, 10], [4, 12]]))
+    >>> h.quantile(0.5).tolist(), h.share(np.array([4.0, 10.0]), True).tolist()
+    ([4.0, 10.0], [0.3333333333333333, 0.3333333333333333])
+    """
 
     def __init__(self, units: int):
         self.offset = np.zeros(units, dtype=np.int64)
-        self.counts: list[np.ndarray] = [np.zeros(0, dtype=np.int64) for _ in range(units)]
+        self.width = np.zeros(units, dtype=np.int64)
+        self.start = np.zeros(units, dtype=np.int64)
+        self.counts = np.zeros(0, dtype=np.int64)
+
+    def _owner(self) -> np.ndarray:
+        """The unit of each position of the flat array."""
+        return np.repeat(np.arange(self.width.size), self.width)
 
     def add(self, posts: np.ndarray) -> None:
         lows, highs = posts.min(axis=0), posts.max(axis=0)
-        for i in range(posts.shape[1]):
-            counts = self.counts[i]
-            if counts.size == 0:
-                self.offset[i], counts = lows[i], np.zeros(highs[i] - lows[i] + 1, dtype=np.int64)
-            if lows[i] < self.offset[i]:
-                counts = np.concatenate([np.zeros(self.offset[i] - lows[i], dtype=np.int64),
-                                         counts])
-                self.offset[i] = lows[i]
-            top = self.offset[i] + counts.size - 1
-            if highs[i] > top:
-                counts = np.concatenate([counts, np.zeros(highs[i] - top, dtype=np.int64)])
-            counts += np.bincount(posts[:, i] - self.offset[i], minlength=counts.size)
-            self.counts[i] = counts
+        if self.counts.size == 0:
+            offset, top = lows, highs
+        else:
+            offset = np.minimum(self.offset, lows)
+            top = np.maximum(self.offset + self.width - 1, highs)
+        if self.counts.size == 0 or (offset < self.offset).any() or (top > self.offset
+                                                                   + self.width - 1).any():
+            width = top - offset + 1
+            start = np.concatenate([[0], np.cumsum(width)[:-1]])
+            counts = np.zeros(int(width.sum()), dtype=np.int64)
+            if self.counts.size:
+                owner = self._owner()
+                step = np.arange(self.counts.size) - self.start[owner]
+                counts[start[owner] + self.offset[owner] - offset[owner] + step] = self.counts
+            self.offset, self.width, self.start, self.counts = offset, width, start, counts
+        cells = (posts + (self.start - self.offset)).ravel()
+        self.counts += np.bincount(cells, minlength=self.counts.size)
 
     def quantile(self, q: float) -> np.ndarray:
         """Per unit, the smallest value v with share(<= v) >= q (numpy's ``inverted_cdf``)."""
-        out = np.empty(len(self.counts))
-        for i, counts in enumerate(self.counts):
-            cum = np.cumsum(counts)
-            need = max(q * cum[-1], 1)
-            out[i] = self.offset[i] + int(np.searchsorted(cum, need - 1e-9 * cum[-1], "left"))
-        return out
+        cum = np.cumsum(self.counts)
+        before = np.concatenate([[0], cum])[self.start]  # scenarios counted by earlier units
+        total = cum[self.start + self.width - 1] - before
+        need = np.maximum(q * total, 1) - 1e-9 * total
+        # A whole count c reaches the float need exactly when it reaches ceil(need).
+        first = np.searchsorted(cum, before + np.ceil(need).astype(np.int64), "left")
+        return (self.offset + first - self.start).astype(float)
 
     def share(self, actual: np.ndarray, above: bool) -> np.ndarray:
         """Per unit, the share of scenarios with allocation above (or below) ``actual``."""
-        out = np.empty(len(self.counts))
-        for i, counts in enumerate(self.counts):
-            values = self.offset[i] + np.arange(counts.size)
-            hit = values > actual[i] if above else values < actual[i]
-            out[i] = counts[hit].sum() / counts.sum()
-        return out
+        owner = self._owner()
+        values = self.offset[owner] + np.arange(self.counts.size) - self.start[owner]
+        hit = values > actual[owner] if above else values < actual[owner]
+        return (np.add.reduceat(np.where(hit, self.counts, 0), self.start)
+                / np.add.reduceat(self.counts, self.start))
 
 
 class _Indices:
@@ -206,10 +225,16 @@ class MonteCarloResult:
 
 
 def _rank(posts: np.ndarray) -> np.ndarray:
-    """1 = most posts; ties by unit order (natural id order)."""
-    order = np.argsort(-posts, axis=1, kind="stable")
+    """1 = most posts; ties by unit order (natural id order).
+
+    >>> _rank(np.array([[5, 7, 5, 1]])).tolist()
+    [[2, 1, 3, 4]]
+    """
+    n = posts.shape[1]
+    key = np.arange(n) - posts.astype(np.int64) * n  # unique per row: most posts, then column
+    order = np.argsort(key, axis=1)
     ranks = np.empty_like(order)
-    np.put_along_axis(ranks, order, np.arange(1, posts.shape[1] + 1)[None, :], axis=1)
+    np.put_along_axis(ranks, order, np.arange(1, n + 1)[None, :], axis=1)
     return ranks
 
 
