@@ -122,23 +122,26 @@ class _Histograms:
 
     def add(self, posts: np.ndarray) -> None:
         lows, highs = posts.min(axis=0), posts.max(axis=0)
+        top = self.offset + self.width - 1
         if self.counts.size == 0:
-            offset, top = lows, highs
-        else:
-            offset = np.minimum(self.offset, lows)
-            top = np.maximum(self.offset + self.width - 1, highs)
-        if self.counts.size == 0 or (offset < self.offset).any() or (top > self.offset
-                                                                   + self.width - 1).any():
-            width = top - offset + 1
-            start = np.concatenate([[0], np.cumsum(width)[:-1]])
-            counts = np.zeros(int(width.sum()), dtype=np.int64)
-            if self.counts.size:
-                owner = self._owner()
-                step = np.arange(self.counts.size) - self.start[owner]
-                counts[start[owner] + self.offset[owner] - offset[owner] + step] = self.counts
-            self.offset, self.width, self.start, self.counts = offset, width, start, counts
+            self._layout(lows, highs)
+        elif (lows < self.offset).any() or (highs > top).any():
+            # Room for a quarter of the range more on the side that grew: few re-layouts.
+            pad = (np.maximum(highs, top) - np.minimum(lows, self.offset)) // 4 + 1
+            self._layout(np.where(lows < self.offset, lows - pad, self.offset),
+                         np.where(highs > top, highs + pad, top))
         cells = (posts + (self.start - self.offset)).ravel()
         self.counts += np.bincount(cells, minlength=self.counts.size)
+
+    def _layout(self, offset: np.ndarray, top: np.ndarray) -> None:
+        """Lay the counts out again for the values ``offset`` to ``top`` of each unit."""
+        width = top - offset + 1
+        start = np.concatenate([[0], np.cumsum(width)[:-1]])
+        counts = np.zeros(int(width.sum()), dtype=np.int64)
+        if self.counts.size:
+            shift = start - self.start + self.offset - offset
+            counts[np.arange(self.counts.size) + np.repeat(shift, self.width)] = self.counts
+        self.offset, self.width, self.start, self.counts = offset, width, start, counts
 
     def quantile(self, q: float) -> np.ndarray:
         """Per unit, the smallest value v with share(<= v) >= q (numpy's ``inverted_cdf``)."""
