@@ -126,13 +126,11 @@ def batch_hamilton(exact: np.ndarray, lower: np.ndarray, upper: np.ndarray, tota
     base, left = _hamilton_base(e, lower, upper, total)
     room = base < upper
     rem = np.where(room, e - base, -np.inf)  # units without room sort last
-    rows, n = np.arange(e.shape[0]), e.shape[1]
+    rows = np.arange(e.shape[0])
     rooms = room.sum(axis=1)
     cut = (left > 0) & (left < rooms)
     threshold = np.full(e.shape[0], np.inf)
-    if cut.any():
-        ascending = np.sort(rem[cut], axis=1)
-        threshold[cut] = ascending[np.arange(ascending.shape[0]), n - left[cut]]
+    threshold[cut] = _kth_largest(rem[cut], left[cut])
     threshold[left >= rooms] = -np.inf  # every unit with room gets a post
     give = room & (rem > threshold[:, None])
     tie = room & (rem == threshold[:, None])
@@ -144,6 +142,20 @@ def batch_hamilton(exact: np.ndarray, lower: np.ndarray, upper: np.ndarray, tota
         order = np.lexsort((key_rank[members], -e[r, members]))
         give[r, members[order[:short[r]]]] = True
     return (base + give).astype(np.int64)
+
+
+def _kth_largest(values: np.ndarray, k: np.ndarray) -> np.ndarray:
+    """Per row, the ``k``-th largest value (1 = the largest): a partial sort of each long row, a
+    full sort of many short ones at once.
+
+    >>> _kth_largest(np.array([[3.0, 1.0, 2.0], [5.0, 4.0, 6.0]]), np.array([1, 3])).tolist()
+    [3.0, 4.0]
+    """
+    n = values.shape[1]
+    if n < 256:
+        return np.sort(values, axis=1)[np.arange(values.shape[0]), n - k]
+    return np.array([np.partition(row, n - j)[n - j] for row, j in zip(values, k.tolist(),
+                                                                      strict=True)])
 
 
 def _hamilton(exact, lower, upper, total, ids):

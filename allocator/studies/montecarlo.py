@@ -126,8 +126,8 @@ class _Histograms:
         if self.counts.size == 0:
             self._layout(lows, highs)
         elif (lows < self.offset).any() or (highs > top).any():
-            # Room for a quarter of the range more on the side that grew: few re-layouts.
-            pad = (np.maximum(highs, top) - np.minimum(lows, self.offset)) // 4 + 1
+            # Room for half the range more on the side that grew: few re-layouts.
+            pad = (np.maximum(highs, top) - np.minimum(lows, self.offset)) // 2 + 1
             self._layout(np.where(lows < self.offset, lows - pad, self.offset),
                          np.where(highs > top, highs + pad, top))
         cells = (posts + (self.start - self.offset)).ravel()
@@ -230,14 +230,21 @@ class MonteCarloResult:
 def _rank(posts: np.ndarray) -> np.ndarray:
     """1 = most posts; ties by unit order (natural id order).
 
-    >>> _rank(np.array([[5, 7, 5, 1]])).tolist()
-    [[2, 1, 3, 4]]
+    One sort of whole numbers per row: fewer posts (from the row's most), then the column, packed
+    in one integer key whose low bits give back the column, so the sort is also the order.
+
+    >>> _rank(np.array([[5, 7, 5, 1], [0, 0, 0, 0]])).tolist()
+    [[2, 1, 3, 4], [1, 2, 3, 4]]
     """
-    n = posts.shape[1]
-    key = np.arange(n) - posts.astype(np.int64) * n  # unique per row: most posts, then column
-    order = np.argsort(key, axis=1)
-    ranks = np.empty_like(order)
-    np.put_along_axis(ranks, order, np.arange(1, n + 1)[None, :], axis=1)
+    rows, n = posts.shape
+    posts = posts.astype(np.int64)
+    shift = max(int(n - 1).bit_length(), 1)
+    key = ((posts.max(axis=1, keepdims=True) - posts) << shift) | np.arange(n)
+    if key.size and key.max() < 2**31:
+        key = key.astype(np.int32)  # sorts about twice as fast
+    order = np.sort(key, axis=1) & ((1 << shift) - 1)
+    ranks = np.empty((rows, n), dtype=np.int64)
+    ranks[np.arange(rows)[:, None], order] = np.arange(1, n + 1)
     return ranks
 
 
