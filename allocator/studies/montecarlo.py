@@ -124,23 +124,24 @@ class _Histograms:
         lows, highs = posts.min(axis=0), posts.max(axis=0)
         top = self.offset + self.width - 1
         if self.counts.size == 0:
-            self._layout(lows, highs)
+            pad = (highs - lows) // 2 + 1  # room for half the range more on each side
+            self._layout(lows - pad, highs + pad)
         elif (lows < self.offset).any() or (highs > top).any():
             # Room for half the range more on the side that grew: few re-layouts.
             pad = (np.maximum(highs, top) - np.minimum(lows, self.offset)) // 2 + 1
             self._layout(np.where(lows < self.offset, lows - pad, self.offset),
                          np.where(highs > top, highs + pad, top))
-        cells = (posts + (self.start - self.offset)).ravel()
-        self.counts += np.bincount(cells, minlength=self.counts.size)
+        np.add.at(self.counts, (posts + (self.start - self.offset)).ravel(), 1)
 
     def _layout(self, offset: np.ndarray, top: np.ndarray) -> None:
         """Lay the counts out again for the values ``offset`` to ``top`` of each unit."""
         width = top - offset + 1
         start = np.concatenate([[0], np.cumsum(width)[:-1]])
         counts = np.zeros(int(width.sum()), dtype=np.int64)
-        if self.counts.size:
-            shift = start - self.start + self.offset - offset
-            counts[np.arange(self.counts.size) + np.repeat(shift, self.width)] = self.counts
+        seen = np.flatnonzero(self.counts)
+        if seen.size:
+            owner = np.searchsorted(self.start, seen, "right") - 1
+            counts[seen + (start - self.start + self.offset - offset)[owner]] = self.counts[seen]
         self.offset, self.width, self.start, self.counts = offset, width, start, counts
 
     def quantile(self, q: float) -> np.ndarray:
@@ -237,7 +238,7 @@ def _rank(posts: np.ndarray) -> np.ndarray:
     [[2, 1, 3, 4], [1, 2, 3, 4]]
     """
     rows, n = posts.shape
-    posts = posts.astype(np.int64)
+    posts = posts.astype(np.int64, copy=False)
     shift = max(int(n - 1).bit_length(), 1)
     key = ((posts.max(axis=1, keepdims=True) - posts) << shift) | np.arange(n)
     if key.size and key.max() < 2**31:
