@@ -127,8 +127,8 @@ class _Histograms:
             pad = (highs - lows) // 2 + 1  # room for half the range more on each side
             self._layout(lows - pad, highs + pad)
         elif (lows < self.offset).any() or (highs > top).any():
-            # Room for half the range more on the side that grew: few re-layouts.
-            pad = (np.maximum(highs, top) - np.minimum(lows, self.offset)) // 2 + 1
+            # Room for the whole range again on the side that grew: few re-layouts.
+            pad = np.maximum(highs, top) - np.minimum(lows, self.offset) + 1
             self._layout(np.where(lows < self.offset, lows - pad, self.offset),
                          np.where(highs > top, highs + pad, top))
         np.add.at(self.counts, (posts + (self.start - self.offset)).ravel(), 1)
@@ -138,10 +138,14 @@ class _Histograms:
         width = top - offset + 1
         start = np.concatenate([[0], np.cumsum(width)[:-1]])
         counts = np.zeros(int(width.sum()), dtype=np.int64)
-        seen = np.flatnonzero(self.counts)
-        if seen.size:
-            owner = np.searchsorted(self.start, seen, "right") - 1
-            counts[seen + (start - self.start + self.offset - offset)[owner]] = self.counts[seen]
+        if self.counts.size:
+            # Units whose counts move by the same amount lie in runs: one block copy per run.
+            shift = start - self.start + self.offset - offset
+            end = self.start + self.width
+            runs = np.concatenate([[0], np.flatnonzero(np.diff(shift)) + 1, [shift.size]])
+            for first, last in zip(runs[:-1].tolist(), (runs[1:] - 1).tolist(), strict=True):
+                a, b, by = self.start[first], end[last], shift[first]
+                counts[a + by:b + by] = self.counts[a:b]
         self.offset, self.width, self.start, self.counts = offset, width, start, counts
 
     def quantile(self, q: float) -> np.ndarray:
