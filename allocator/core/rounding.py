@@ -132,7 +132,7 @@ def batch_hamilton(exact: np.ndarray, lower: np.ndarray, upper: np.ndarray, tota
     threshold = np.full(e.shape[0], np.inf)
     threshold[cut] = _kth_largest(rem[cut], left[cut])
     threshold[left >= rooms] = -np.inf  # every unit with room gets a post
-    give = room & (rem > threshold[:, None])
+    give = rem > threshold[:, None]  # never a unit without room: its -inf is not above
     tie = room & (rem == threshold[:, None])
     short = left - give.sum(axis=1)
     tied = tie.sum(axis=1)

@@ -131,7 +131,8 @@ class _Histograms:
             pad = np.maximum(highs, top) - np.minimum(lows, self.offset) + 1
             self._layout(np.where(lows < self.offset, lows - pad, self.offset),
                          np.where(highs > top, highs + pad, top))
-        np.add.at(self.counts, (posts + (self.start - self.offset)).ravel(), 1)
+        # Unit by unit (each unit's counts are close together): fewer cache misses.
+        np.add.at(self.counts, (posts.T + (self.start - self.offset)[:, None]).ravel(), 1)
 
     def _layout(self, offset: np.ndarray, top: np.ndarray) -> None:
         """Lay the counts out again for the values ``offset`` to ``top`` of each unit."""
