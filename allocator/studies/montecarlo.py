@@ -243,12 +243,14 @@ def _rank(posts: np.ndarray) -> np.ndarray:
     [[2, 1, 3, 4], [1, 2, 3, 4]]
     """
     rows, n = posts.shape
-    posts = posts.astype(np.int64, copy=False)
     shift = max(int(n - 1).bit_length(), 1)
-    key = ((posts.max(axis=1, keepdims=True) - posts) << shift) | np.arange(n)
-    if key.size and key.max() < 2**31:
+    key = posts.max(axis=1, keepdims=True) - posts.astype(np.int64, copy=False)
+    if key.size and int(key.max()) < 2 ** (31 - shift):
         key = key.astype(np.int32)  # sorts about twice as fast
-    order = np.sort(key, axis=1) & ((1 << shift) - 1)
+    key <<= shift
+    key |= np.arange(n, dtype=key.dtype)
+    order = np.sort(key, axis=1)
+    order &= (1 << shift) - 1
     ranks = np.empty((rows, n), dtype=np.int64)
     ranks[np.arange(rows)[:, None], order] = np.arange(1, n + 1)
     return ranks
