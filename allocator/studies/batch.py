@@ -58,20 +58,22 @@ def batch_water_fill(target: np.ndarray, lower: np.ndarray, upper: np.ndarray,
     bounded = bool(np.isfinite(upper).any())
     finite_upper = np.where(np.isfinite(upper), upper, 0.0)
     guess = total / t.sum(axis=1)
-    x = guess[:, None] * t
+    buffer = np.empty_like(t)  # one scratch array for the products: fewer fresh allocations
+    x = np.multiply(guess[:, None], t, out=buffer)
     at_low = x <= lower
     at_high = _at_high(x, upper, at_low, bounded, guess)
     open_rows = np.arange(m)
     for _ in range(iterations):
         rows = t if open_rows.size == m else t[open_rows]
-        held = (at_low * lower).sum(axis=1)
+        work = buffer[:open_rows.size]
+        held = np.multiply(at_low, lower, out=work).sum(axis=1)
         if at_high is not None:
-            held = held + (at_high * finite_upper).sum(axis=1)
+            held = held + np.multiply(at_high, finite_upper, out=work).sum(axis=1)
         free = ~(at_low | at_high) if at_high is not None else ~at_low
-        slope = (free * rows).sum(axis=1)
+        slope = np.multiply(free, rows, out=work).sum(axis=1)
         with np.errstate(divide="ignore", invalid="ignore"):
             new = (total - held) / slope
-        x = new[:, None] * rows
+        x = np.multiply(new[:, None], rows, out=work)
         low = x <= lower
         high = _at_high(x, upper, low, bounded, new)
         settled = (slope > 0) & (low == at_low).all(axis=1)
@@ -88,7 +90,7 @@ def batch_water_fill(target: np.ndarray, lower: np.ndarray, upper: np.ndarray,
             break
     if open_rows.size:
         lam[open_rows] = _sorted_levels(t[open_rows], lower, upper, total)
-    return np.clip(lam[:, None] * t, lower, upper)
+    return np.clip(np.multiply(lam[:, None], t, out=buffer), lower, upper, out=buffer)
 
 
 def _at_high(x: np.ndarray, upper: np.ndarray, low: np.ndarray, bounded: bool,
