@@ -125,7 +125,8 @@ def batch_hamilton(exact: np.ndarray, lower: np.ndarray, upper: np.ndarray, tota
     e = np.round(np.atleast_2d(np.asarray(exact, dtype=float)), QUANTUM_DECIMALS)
     base, left = _hamilton_base(e, lower, upper, total)
     room = base < upper
-    rem = np.where(room, e - base, -np.inf)  # units without room sort last
+    rem = np.subtract(e, base)
+    np.copyto(rem, -np.inf, where=~room)  # units without room sort last
     rows = np.arange(e.shape[0])
     rooms = room.sum(axis=1)
     cut = (left > 0) & (left < rooms)
@@ -141,7 +142,8 @@ def batch_hamilton(exact: np.ndarray, lower: np.ndarray, upper: np.ndarray, tota
         members = np.flatnonzero(tie[r])
         order = np.lexsort((key_rank[members], -e[r, members]))
         give[r, members[order[:short[r]]]] = True
-    return (base + give).astype(np.int64)
+    base += give
+    return base.astype(np.int64)
 
 
 def _kth_largest(values: np.ndarray, k: np.ndarray) -> np.ndarray:
