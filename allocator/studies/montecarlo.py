@@ -182,19 +182,20 @@ class _Indices:
         self.n = 0
 
     def add(self, w: np.ndarray, posts: np.ndarray) -> None:
-        y = posts.astype(float)
+        # Sums of whole numbers in integers: exact, so equal to any floating-point order of them.
+        y = posts.astype(np.int64, copy=False)
         self.n += y.shape[0]
         self.total += y.sum(axis=0)
-        self.total_sq += (y * y).sum(axis=0)
+        self.total_sq += np.einsum("ij,ij->j", y, y)
         for k in range(w.shape[1]):
             if np.isnan(self.edges[k]).any():
                 continue
             cls = np.searchsorted(self.edges[k], w[:, k], side="right")
             self.count[k] += np.bincount(cls, minlength=self.count.shape[1])
-            n = y.shape[1]
-            cells = (cls[:, None] * n + np.arange(n)).ravel()
-            self.sum[k] += np.bincount(cells, weights=y.ravel(),
-                                       minlength=self.sum[k].size).reshape(self.sum[k].shape)
+            order = np.argsort(cls, kind="stable")
+            ordered = cls[order]
+            starts = np.flatnonzero(np.concatenate([[True], ordered[1:] != ordered[:-1]]))
+            self.sum[k][ordered[starts]] += np.add.reduceat(y[order], starts, axis=0)
 
     def first_order(self) -> np.ndarray:
         """indicators x units; NaN where the weight or the allocation does not vary."""
