@@ -7,7 +7,7 @@ import pytest
 
 from allocator.core.rounding import QUANTUM_DECIMALS, SNAP, batch_hamilton
 from allocator.studies.batch import batch_water_fill
-from allocator.studies.montecarlo import _Histograms, _rank
+from allocator.studies.montecarlo import _Histograms, _Indices, _rank
 
 
 def _hamilton_by_sorting(exact, lower, upper, total, key_rank):
@@ -83,3 +83,23 @@ def test_rank_matches_a_stable_sort():
         want = np.empty_like(order)
         np.put_along_axis(want, order, np.arange(1, units + 1)[None, :], axis=1)
         assert np.array_equal(_rank(posts), want)
+
+
+def test_index_sums_match_float_bincount():
+    rng = np.random.default_rng(9)
+    edges = np.array([[0.2, 0.5], [np.nan, np.nan], [0.1, 0.3]])
+    indices = _Indices(edges, 6)
+    seen_w, seen_y = [], []
+    for _ in range(4):
+        w = rng.random((int(rng.integers(1, 40)), 3))
+        posts = rng.integers(0, 5000, (w.shape[0], 6))
+        indices.add(w, posts)
+        seen_w.append(w)
+        seen_y.append(posts.astype(float))
+    w, y = np.concatenate(seen_w), np.concatenate(seen_y)
+    assert np.array_equal(indices.total, y.sum(axis=0))
+    assert np.array_equal(indices.total_sq, (y * y).sum(axis=0))
+    for k in (0, 2):
+        cls = np.searchsorted(edges[k], w[:, k], side="right")
+        for c in range(3):
+            assert np.array_equal(indices.sum[k][c], y[cls == c].sum(axis=0))
