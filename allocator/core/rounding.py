@@ -114,17 +114,50 @@ def batch_hamilton(exact: np.ndarray, lower: np.ndarray, upper: np.ndarray, tota
 
     Exact values are quantised to 1e-6 posts; each row gets floor values (inside the bounds), then
     one more post for the largest remainders, ties to the larger exact value, then to the unit
-    first in natural id order (``key_rank``).
+    first in natural id order (``key_rank``). Each row needs only its cut: the ``left``-th largest
+    remainder of the units with room. Units above it get a post; only rows where units tie at the
+    cut (rare) are ordered by the full rule.
 
     >>> batch_hamilton(np.array([[1.5, 1.5, 3.0]]), np.zeros(3), np.full(3, np.inf), 6,
     ...                np.array([1, 0, 2])).tolist()
     [[1, 2, 3]]
     """
-    e = np.round(np.asarray(exact, dtype=float), QUANTUM_DECIMALS)
+    e = np.round(np.atleast_2d(np.asarray(exact, dtype=float)), QUANTUM_DECIMALS)
     base, left = _hamilton_base(e, lower, upper, total)
-    keys = np.broadcast_to(key_rank, e.shape)
-    order = np.lexsort((keys, -e, -(e - base)), axis=-1)
-    return _hand_out(base, upper, left, order).astype(np.int64)
+    room = base < upper
+    rem = np.subtract(e, base)
+    np.copyto(rem, -np.inf, where=~room)  # units without room sort last
+    rows = np.arange(e.shape[0])
+    rooms = room.sum(axis=1)
+    cut = (left > 0) & (left < rooms)
+    threshold = np.full(e.shape[0], np.inf)
+    threshold[cut] = _kth_largest(rem[cut], left[cut])
+    threshold[left >= rooms] = -np.inf  # every unit with room gets a post
+    give = rem > threshold[:, None]  # never a unit without room: its -inf is not above
+    tie = room & (rem == threshold[:, None])
+    short = left - give.sum(axis=1)
+    tied = tie.sum(axis=1)
+    give |= tie & (tied <= short)[:, None]
+    for r in rows[(tied > short) & (short > 0)]:
+        members = np.flatnonzero(tie[r])
+        order = np.lexsort((key_rank[members], -e[r, members]))
+        give[r, members[order[:short[r]]]] = True
+    base += give
+    return base.astype(np.int64)
+
+
+def _kth_largest(values: np.ndarray, k: np.ndarray) -> np.ndarray:
+    """Per row, the ``k``-th largest value (1 = the largest): a partial sort of each long row, a
+    full sort of many short ones at once.
+
+    >>> _kth_largest(np.array([[3.0, 1.0, 2.0], [5.0, 4.0, 6.0]]), np.array([1, 3])).tolist()
+    [3.0, 4.0]
+    """
+    n = values.shape[1]
+    if n < 256:
+        return np.sort(values, axis=1)[np.arange(values.shape[0]), n - k]
+    return np.array([np.partition(row, n - j)[n - j] for row, j in zip(values, k.tolist(),
+                                                                      strict=True)])
 
 
 def _hamilton(exact, lower, upper, total, ids):

@@ -57,29 +57,60 @@ def batch_water_fill(target: np.ndarray, lower: np.ndarray, upper: np.ndarray,
     t = np.asarray(target, dtype=float)
     m = t.shape[0]
     lam = np.full(m, np.nan)
+    bounded = bool(np.isfinite(upper).any())
     finite_upper = np.where(np.isfinite(upper), upper, 0.0)
     guess = total / t.sum(axis=1)
-    at_low = guess[:, None] * t <= lower
-    at_high = (guess[:, None] * t >= upper) & ~at_low
+    buffer = np.empty_like(t)  # one scratch array for the products: fewer fresh allocations
+    x = np.multiply(guess[:, None], t, out=buffer)
+    at_low = x <= lower
+    at_high = _at_high(x, upper, at_low, bounded, guess)
     open_rows = np.arange(m)
     for _ in range(iterations):
-        free = ~(at_low | at_high)
-        held = (at_low * lower).sum(axis=1) + (at_high * finite_upper).sum(axis=1)
-        slope = (free * t[open_rows]).sum(axis=1)
+        rows = t if open_rows.size == m else t[open_rows]
+        work = buffer[:open_rows.size]
+        held = np.multiply(at_low, lower, out=work).sum(axis=1)
+        if at_high is not None:
+            held = held + np.multiply(at_high, finite_upper, out=work).sum(axis=1)
+        free = ~(at_low | at_high) if at_high is not None else ~at_low
+        slope = np.multiply(free, rows, out=work).sum(axis=1)
         with np.errstate(divide="ignore", invalid="ignore"):
             new = (total - held) / slope
-        x = new[:, None] * t[open_rows]
+        x = np.multiply(new[:, None], rows, out=work)
         low = x <= lower
-        high = (x >= upper) & ~low
-        settled = (slope > 0) & (low == at_low).all(axis=1) & (high == at_high).all(axis=1)
+        high = _at_high(x, upper, low, bounded, new)
+        settled = (slope > 0) & (low == at_low).all(axis=1)
+        if high is not None or at_high is not None:
+            settled &= (_or_none(high, low) == _or_none(at_high, at_low)).all(axis=1)
         lam[open_rows[settled]] = new[settled]
         keep = ~settled
-        open_rows, at_low, at_high = open_rows[keep], low[keep], high[keep]
+        if keep.all():
+            at_low, at_high = low, high
+        else:
+            open_rows, at_low = open_rows[keep], low[keep]
+            at_high = None if high is None else high[keep]
         if open_rows.size == 0:
             break
     if open_rows.size:
         lam[open_rows] = _sorted_levels(t[open_rows], lower, upper, total)
-    return np.clip(lam[:, None] * t, lower, upper)
+    return np.clip(np.multiply(lam[:, None], t, out=buffer), lower, upper, out=buffer)
+
+
+def _at_high(x: np.ndarray, upper: np.ndarray, low: np.ndarray, bounded: bool,
+             level: np.ndarray) -> np.ndarray | None:
+    """Units at their upper bound (not also at their lower one); None when there is none: no
+    finite upper bound and every row's level finite."""
+    if bounded:
+        return (x >= upper) & ~low
+    odd = ~np.isfinite(level)
+    if not odd.any():
+        return None
+    high = np.zeros(x.shape, dtype=bool)
+    high[odd] = (x[odd] >= upper) & ~low[odd]
+    return high
+
+
+def _or_none(high: np.ndarray | None, like: np.ndarray) -> np.ndarray:
+    return np.zeros(like.shape, dtype=bool) if high is None else high
 
 
 def _sorted_levels(t: np.ndarray, lower: np.ndarray, upper: np.ndarray,
@@ -176,9 +207,8 @@ class FastAllocator:
         """Targets (scenarios x units) for rows of normalised weights."""
         w = np.atleast_2d(np.asarray(weights, dtype=float))
         t = w @ (self.spec.allocatable_cap * self.shares.T)
-        bad = np.argwhere(t <= 0)
-        if bad.size:
-            row, unit = bad[0]
+        if (t <= 0).any():
+            row, unit = np.argwhere(t <= 0)[0]
             shown = ", ".join(f"{n}={v:.4g}" for n, v in zip(self.names, w[row], strict=True))
             raise InputError(f"weights {shown}: unit {self.problem.ids[unit]} is zero on every "
                              "weighted indicator, so its target is 0")
@@ -187,8 +217,10 @@ class FastAllocator:
     def exact(self, weights: np.ndarray) -> np.ndarray:
         """The fair continuous allocation (scenarios x units), by the closed form."""
         t = self.targets(weights)
-        x = np.empty_like(t)
         p = self.problem
+        if len(p.pools) == 1 and _everyone(p.pools[0].members, len(p)):
+            return batch_water_fill(t, p.lower, p.upper, p.pools[0].total)
+        x = np.empty_like(t)
         for pool in p.pools:
             m = pool.members
             x[:, m] = batch_water_fill(t[:, m], p.lower[m], p.upper[m], pool.total)
@@ -200,6 +232,9 @@ class FastAllocator:
         out = np.empty(x.shape, dtype=np.int64)
         p = self.problem
         t = x if self.rounding == Rounding.HAMILTON else self.targets(weights)
+        if (self.rounding == Rounding.HAMILTON and len(p.pools) == 1
+                and _everyone(p.pools[0].members, len(p))):
+            return batch_hamilton(x, p.lower, p.upper, p.pools[0].total, self.key_rank)
         for pool in p.pools:
             m = pool.members
             if self.rounding == Rounding.HAMILTON:
@@ -225,6 +260,11 @@ class FastAllocator:
         if self.table.labels_en:
             frame.insert(2, "label_en", list(self.table.labels_en))
         return frame
+
+
+def _everyone(members: np.ndarray, units: int) -> bool:
+    """Whether a pool holds every unit in order (then its columns need no copying)."""
+    return members.size == units and bool(np.array_equal(members, np.arange(units)))
 
 
 StudyModel = ModelSpec | str | Path | FastAllocator
