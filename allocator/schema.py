@@ -15,7 +15,6 @@ import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import replace
-from numbers import Real
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -30,7 +29,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from allocator.choices import Recruitment, Rounding, Solver, Transform
+from allocator.choices import Recruitment, Rounding, Solver, Transform, names
 from allocator.errors import InputError, did_you_mean
 from allocator.overrides import Overrides
 
@@ -84,7 +83,7 @@ class IndicatorSpec(_Strict):
 
     column: str
     """Data column with the indicator's value for each unit (numbers >= 0)."""
-    weight: float = Field(ge=0)
+    weight: float = Field(ge=0, le=1e6)
     """Weight of the indicator; the weights of all indicators are normalised to sum to 1."""
     transform: Transform = Field(default=Transform.LINEAR, strict=False)
     """Damping applied to the values before their shares are taken (log is ln(1 + value))."""
@@ -95,25 +94,29 @@ class IndicatorSpec(_Strict):
 class BoundsSpec(_Strict):
     """Per-unit bounds. Where a constant and a column are both given, the tighter one applies."""
 
-    floor: float | None = Field(default=None, ge=0)
+    floor: float | None = Field(default=None, ge=0, le=MAX_POSTS)
     """Fewest posts any unit gets."""
     floor_column: str | None = None
     """Column of per-unit floors (empty cell: none); with floor, the larger applies."""
-    ceiling: float | None = Field(default=None, gt=0)
+    ceiling: float | None = Field(default=None, gt=0, le=MAX_POSTS)
     """Most posts any unit gets."""
     ceiling_column: str | None = None
     """Column of per-unit ceilings (empty cell: none); with ceiling, the smaller applies."""
     max_cut: float | None = Field(default=None, ge=0, lt=1)
     """Largest cut, as a share of current posts: allocation >= (1 - max_cut) * actual."""
-    max_increase: float | None = Field(default=None, ge=0)
+    max_increase: float | None = Field(default=None, ge=0, le=1000)
     """Largest increase, as a share of current posts: allocation <= (1 + max_increase) * actual."""
 
 
 class GroupSpec(_Strict):
-    """A fixed total for every unit whose group column holds this group's name."""
+    """A fixed total for every unit whose group column holds this group's name: a number of posts
+    (``total``, which stays when the cap changes) or a share of the allocatable cap (``share``,
+    which follows it). Give one of the two."""
 
-    total: int = Field(gt=0, le=MAX_POSTS)
-    """Posts that the units of this group add up to, exactly."""
+    total: int | None = Field(default=None, gt=0, le=MAX_POSTS)
+    """Posts that the units of this group add up to, exactly; it stays when the cap changes."""
+    share: float | None = Field(default=None, gt=0, le=1)
+    """Share of the allocatable cap that the units of this group add up to; follows the cap."""
 
 
 class PaceSpec(_Strict):
@@ -213,10 +216,10 @@ class ModelSpec(_Strict):
     population: str | None = None
     """Name of the indicator that counts residents, for posts per 10,000 residents."""
     sheet: str | int | None = None
-    """XLSX sheet to read, by name or 0-based position (default: the first)."""
+    """XLSX sheet to read, by name or 0-based position (default: the active visible sheet)."""
     cap: int = Field(gt=0, le=MAX_POSTS)
     """Posts to allocate in all, before the reserve."""
-    reserve: int | float = Field(default=0, ge=0)
+    reserve: int | float = Field(default=0, ge=0, le=MAX_POSTS)
     """Posts held back: a whole number, or a fraction of the cap below 1 (rounded half up)."""
     solver: Solver = Field(default=Solver.HIGHS, strict=False)
     """LP solver of the fair allocation."""
@@ -249,9 +252,17 @@ class ModelSpec(_Strict):
             raise ValueError("group_labels: group names need a 'group' column")
         if self.population is not None and self.population not in self.indicators:
             raise ValueError(f"population: '{self.population}' is not an indicator name")
-        group_sum = sum(g.total for g in self.groups.values())
+        for name, g in self.groups.items():
+            if (g.total is None) == (g.share is None):
+                raise ValueError(f"groups.{name}: give a total (posts) or a share (of the "
+                                 "allocatable cap), not " + ("both" if g.total else "neither"))
+        shares = math.fsum(g.share for g in self.groups.values() if g.share is not None)
+        if shares > 1 + 1e-9:
+            raise ValueError(f"groups: the shares add up to {shares:g}, more than 1")
+        totals = self.group_totals()
+        group_sum = sum(totals.values())
         if group_sum > self.allocatable_cap:
-            parts = " + ".join(f"{name} {g.total:,}" for name, g in sorted(self.groups.items()))
+            parts = " + ".join(f"{name} {totals[name]:,}" for name in sorted(totals))
             raise ValueError(
                 f"groups: the group totals add up to {group_sum:,} posts ({parts}) but only "
                 f"{self.allocatable_cap:,} posts are allocatable"
@@ -276,9 +287,29 @@ class ModelSpec(_Strict):
         return self.cap - self.reserve_posts
 
     def normalised_weights(self) -> dict[str, float]:
-        """Indicator weights scaled to sum to 1."""
-        total = sum(ind.weight for ind in self.indicators.values())
+        """Indicator weights scaled to sum to 1 (weights that already do, within 1e-12, as they
+        are: a share given as 0.3 is used as 0.3, not as 0.30000000000000004)."""
+        total = math.fsum(ind.weight for ind in self.indicators.values())
+        if abs(total - 1) <= 1e-12:
+            return {name: ind.weight for name, ind in self.indicators.items()}
         return {name: ind.weight / total for name, ind in self.indicators.items()}
+
+    def group_totals(self) -> dict[str, int]:
+        """Each fixed group's total in posts: its ``total``, or its ``share`` of the allocatable
+        cap (the shares are rounded together by largest remainders, ties by name, so that they
+        add up to their sum rounded half up).
+
+        >>> spec = ModelSpec.model_validate({"name": "d", "data": "u.csv", "id": "c", "cap": 101,
+        ...     "group": "g", "groups": {"a": {"share": 0.5}, "b": {"share": 0.5}},
+        ...     "indicators": {"p": {"column": "p", "weight": 1}}})
+        >>> spec.group_totals()
+        {'a': 51, 'b': 50}
+        """
+        quotas = {name: g.share * self.allocatable_cap
+                  for name, g in self.groups.items() if g.share is not None}
+        shared = largest_remainder(quotas, math.floor(math.fsum(quotas.values()) + 0.5))
+        return {name: g.total if g.total is not None else shared[name]
+                for name, g in self.groups.items()}
 
     def data_path(self) -> Path:
         """The data table's path, relative to the model file when the model came from one
@@ -290,30 +321,71 @@ class ModelSpec(_Strict):
 
     def with_overrides(self, overrides: Overrides | None = None, /, **fields: Any) -> ModelSpec:
         """A copy with ``overrides`` (or the same fields as keywords) applied and validated like
-        the file itself; an error names the overrides it was found with.
+        the file itself; an error names the overrides it was found with. Weights given are final
+        shares (:func:`allocator.overrides.final_weights`); a new cap is refused while a group
+        keeps a fixed ``total`` that is not overridden too.
 
         >>> spec = ModelSpec.model_validate({"name": "d", "data": "u.csv", "id": "c", "cap": 10,
         ...     "indicators": {"a": {"column": "a", "weight": 1}, "b": {"column": "b", "weight": 1}}})
-        >>> spec.with_overrides(Overrides(weights={"a": 3})).normalised_weights()
+        >>> spec.with_overrides(Overrides(weights={"a": 0.75})).normalised_weights()
         {'a': 0.75, 'b': 0.25}
-        >>> spec.with_overrides(weights={"aa": 3})
+        >>> spec.with_overrides(weights={"aa": 0.3})
         Traceback (most recent call last):
-        allocator.errors.InputError: weights: no such indicator 'aa' (did you mean 'a'?)
+        allocator.errors.InputError: weights: no such indicator 'aa' (did you mean 'a'?) (indicators: a, b)
         """
         given = replace(overrides or Overrides(), **fields)
         if given.is_empty:
             return self
         raw = self.model_dump(exclude_none=True)
-        for name, value in (given.weights or {}).items():
-            if name not in self.indicators:
-                raise InputError(f"weights: no such indicator '{name}'"
-                                 f"{did_you_mean(name, self.indicators)}")
-            raw["indicators"][name]["weight"] = float(value) if isinstance(value, Real) else value
-        raw.update({k: v for k, v in given.as_dict().items() if k != "weights"})
+        if given.weights:
+            used = given.apply_weights({n: ind.weight for n, ind in self.indicators.items()})
+            for name, value in used.items():
+                raw["indicators"][name]["weight"] = value
+        for key, choice in (("solver", Solver), ("rounding", Rounding)):
+            value = getattr(given, key)
+            if value is not None and str(value) not in names(choice):
+                raise InputError(f"{key} '{value}': use one of {', '.join(names(choice))}"
+                                 f"{did_you_mean(str(value), names(choice))}")
+        for name, total in (given.group_totals or {}).items():
+            if name not in self.groups:
+                listed = ", ".join(self.groups) or "none; a group total needs [groups.NAME]"
+                raise InputError(f"group_totals: no such group '{name}'"
+                                 f"{did_you_mean(name, self.groups)} (groups with fixed totals: "
+                                 f"{listed})")
+            raw["groups"][name] = {"total": total}
+        if given.cap is not None and given.cap != self.cap:
+            self._check_cap_override(given)
+        raw.update({k: v for k, v in given.as_dict().items() if k not in ("weights", "group_totals")})
         try:
             return _validate(raw, self.source or "overrides")
         except InputError as exc:
             raise InputError(f"{exc} (with overrides {given.describe()})") from None
+
+    def _check_cap_override(self, given: Overrides) -> None:
+        """Refuse a new cap while groups keep fixed totals that do not follow it, naming the way
+        out: the same shares of the new cap as group total overrides, or shares in the file."""
+        fixed = [n for n, g in sorted(self.groups.items())
+                 if g.total is not None and n not in (given.group_totals or {})]
+        cap = given.cap
+        if not fixed or isinstance(cap, bool) or not isinstance(cap, int) or cap <= 0:
+            return  # no fixed total in the way, or a cap that validation refuses anyway
+        totals = {**self.group_totals(), **(given.group_totals or {})}
+        reserve = self.reserve
+        allocatable = cap - (math.floor(reserve * cap + 0.5) if isinstance(reserve, float)
+                             else reserve)
+        scale = allocatable / self.allocatable_cap
+        same = largest_remainder({n: totals[n] * scale for n in fixed},
+                                 math.floor(math.fsum(totals[n] for n in fixed) * scale + 0.5))
+        listed = " and ".join(f"{n} ({totals[n]:,})" for n in fixed)
+        kind = "groups" if len(fixed) > 1 else "group"
+        example = ", ".join(f"{n}={same[n]}" for n in fixed)
+        plural = len(fixed) > 1
+        raise InputError(
+            f"cap {cap}: the model fixes the total of {kind} {listed}, which "
+            f"{'do' if plural else 'does'} not follow the cap; override {'them' if plural else 'it'}"
+            f" too (group_totals {example} keeps the same shares of the new cap), or give the "
+            f"{kind} a share of the cap instead of a total in the model file ([groups.NAME] "
+            "share = ...)")
 
 
 _ALLOWED_KEYS: dict[str, list[str]] = {
@@ -323,6 +395,20 @@ _ALLOWED_KEYS: dict[str, list[str]] = {
     "groups": list(GroupSpec.model_fields),
     "transition": list(TransitionSpec.model_fields),
 }
+
+
+def largest_remainder(quotas: Mapping[str, float], total: int) -> dict[str, int]:
+    """Whole numbers adding up to ``total``: each quota rounded down, then one more for the
+    largest remainders (ties by name).
+
+    >>> largest_remainder({"a": 1.5, "b": 1.5, "c": 2.0}, 5)
+    {'a': 2, 'b': 1, 'c': 2}
+    """
+    whole = {name: math.floor(q) for name, q in quotas.items()}
+    order = sorted(quotas, key=lambda name: (-(quotas[name] - whole[name]), name))
+    for name in order[:max(0, total - sum(whole.values()))]:
+        whole[name] += 1
+    return whole
 
 
 def _describe(error: Mapping[str, Any]) -> str:
@@ -376,7 +462,7 @@ def load_model(path: str | Path) -> ModelSpec:
     """
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # a BOM (Notepad, WPS) is not TOML
     except FileNotFoundError:
         raise InputError(f"{path}: model file not found") from None
     except (OSError, UnicodeDecodeError) as exc:

@@ -104,9 +104,9 @@ def test_properties_total_bounds_quota_permutation_and_weight_scale(tmp_path, pa
     order = np.random.default_rng(params["seed"]).permutation(n)
     shuffled = allocate(_write(tmp_path, params, [rows[i] for i in order], "p.toml"))
     pd.testing.assert_frame_equal(shuffled.frame(), base.frame())
-    # Scaling every weight by a constant changes nothing.
-    scaled = allocate(base.spec, weights={"pop": params["w_pop"] * 7,
-                                          "area": params["w_area"] * 7})
+    # Scaling every weight of the model file by a constant changes nothing (they are relative).
+    scaled = allocate(_write(tmp_path, {**params, "w_pop": params["w_pop"] * 7,
+                                        "w_area": params["w_area"] * 7}, rows, "s.toml"))
     assert scaled.posts.tolist() == posts.tolist()
 
 
@@ -151,13 +151,12 @@ def test_prepare_then_solve_is_allocate(small_model):
 
 
 @pytest.mark.parametrize(("overrides", "message"), [
-    ({"weights": {"aera": 1}}, "weights: no such indicator 'aera' (did you mean 'area'?)"),
+    ({"weights": {"aera": 1}},
+     "weights: no such indicator 'aera' (did you mean 'area'?) (indicators: pop, area)"),
     ({"cap": 0}, "{model}: cap: must be greater than 0 (got 0) (with overrides cap 0)"),
     ({"weights": {"pop": 0, "area": 0}, "rounding": "webster"},
-     "{model}: indicators: the weights add up to 0; give at least one positive weight "
-     "(with overrides weights pop=0, area=0; rounding webster)"),
-    ({"solver": "gurobi"}, "{model}: solver: must be 'highs' or 'cbc', not 'gurobi' "
-                           "(with overrides solver gurobi)"),
+     "weights pop=0, area=0: every indicator is named, so the shares must add up to 1, not 0"),
+    ({"solver": "gurobi"}, "solver 'gurobi': use one of highs, cbc"),  # not the model file's fault
 ])
 def test_library_errors_speak_of_arguments_not_flags(small_model, overrides, message):
     with pytest.raises(InputError) as caught:

@@ -34,8 +34,10 @@ def test_run_writes_allocation_csv_and_run_json(tmp_path):
     assert len(frame) == 18
     assert (frame["difference"] == frame["allocation"] - frame["actual"]).all()
     record = json.loads((out / "run.json").read_text(encoding="utf-8"))
-    assert record["status"] == (f"optimal: lexicographic min-max in {record['lp_solves']} LP solves "
-                                f"over {len(record['levels'])} levels")
+    worst = record["certificate"]["worst"]
+    assert record["path"] == "closed_form" and worst < 1e-9
+    assert record["status"] == ("optimal: closed form clip(lambda*t, lower, upper), certified "
+                                f"(largest violation {worst:.1e})")
     assert record["weights_used"] == pytest.approx(
         {"population": 0.45, "urban_population": 0.15, "area": 0.25, "townships": 0.15})
     assert len(record["data_sha256"]) == 64
@@ -51,7 +53,10 @@ def test_weight_cap_solver_and_rounding_overrides(tmp_path):
     record = json.loads((out / "run.json").read_text(encoding="utf-8"))
     assert record["overrides"]["weights"] == {"area": 0.5}
     assert record["model"]["solver"] == "cbc" and record["rounding"] == "webster"
-    assert record["weights_used"]["area"] == pytest.approx(0.5 / 1.25)
+    # area gets its final share exactly; the others share the rest in the model's proportions
+    assert record["weights_used"]["area"] == 0.5
+    assert record["weights_used"] == pytest.approx(
+        {"population": 0.3, "urban_population": 0.1, "area": 0.5, "townships": 0.1})
 
 
 def test_model_without_actual_leaves_comparison_columns_empty(tmp_path, small_model):
@@ -68,7 +73,8 @@ def test_model_without_actual_leaves_comparison_columns_empty(tmp_path, small_mo
 @pytest.mark.parametrize("args, code, message", [
     (["--weight", "areaa=1"], 2, "did you mean 'area'"),
     (["--weight", "area"], 2, "expected NAME=VALUE"),
-    (["--cap", "1000"], 2, "group totals add up to 60,806"),
+    (["--cap", "1000"], 2, "--cap 1000: the model fixes the total of groups county (33,095) and "
+                           "district (27,711)"),
     (["--rounding", "borda"], 2, "rounding"),
 ])
 def test_bad_overrides_exit_2_with_one_line(tmp_path, args, code, message):
@@ -105,7 +111,7 @@ def _choices(callback) -> list[type[enum.Enum]]:
 
 def test_every_command_has_help_with_an_example_and_its_choices():
     assert {c.callback.__name__ for c in app.registered_commands} == {
-        "run", "validate", "verify", "report", "sensitivity", "weights"}
+        "run", "validate", "verify", "report", "sensitivity", "weights", "transition", "explore"}
     for command in app.registered_commands:
         name = command.name or command.callback.__name__
         result = runner.invoke(app, [name, "--help"], env={"COLUMNS": "200"})
@@ -116,9 +122,9 @@ def test_every_command_has_help_with_an_example_and_its_choices():
             values = ", ".join(member.value for member in choice)
             assert f"One of: {values}." in text, (name, choice)
     assert len(_choices(next(c.callback for c in app.registered_commands
-                             if c.callback.__name__ == "sensitivity"))) == 3  # method, rounding, lang
+                             if c.callback.__name__ == "sensitivity"))) == 4  # +solver, rounding, lang
     report = runner.invoke(app, ["report", "--help"], env={"COLUMNS": "200"}).output
-    assert ",".join(f.value for f in OutputFormat) in report
+    assert ",".join(OutputFormat.tables()) in report and "--no-charts" in report
 
 
 @pytest.mark.parametrize(("args", "message"), [

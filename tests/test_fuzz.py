@@ -22,7 +22,8 @@ GROUPS = ("district", "county", "=city")
 TEXT = st.text(alphabet=st.sampled_from(list("aZ09 _-=+@[]/,\"'\n道区")), min_size=1, max_size=6)
 GOOD_NUMBER = st.one_of(st.integers(0, 5000).map(str),
                         st.floats(0, 5000, allow_nan=False).map(lambda v: f"{v:.3f}"))
-BAD_NUMBER = st.sampled_from(["", "x", "nan", "inf", "-3", "1e400", "1,0,0", "--1", "1e20"])
+BAD_NUMBER = st.sampled_from(["", "x", "nan", "inf", "-3", "1e400", "1,0,0", "--1", "1e20", "10,5",
+                             "1,23", "1234,567", "#DIV/0!", "#N/A", "1 234", "12%"])
 
 
 def toml_value(value) -> str:
@@ -240,3 +241,41 @@ def test_arbitrary_bytes_as_model_or_table_exit_2(model_bytes, table_bytes, keep
         assert ran.exit_code in (0, 2), (ran.exit_code, ran.stderr)
         if ran.exit_code:
             assert ran.stderr.startswith("error: ") and ran.stderr.count("\n") == 1
+
+
+@settings(max_examples=200, deadline=None)
+@given(value=st.one_of(st.integers(0, 10**15), st.decimals(0, 10**12, places=3)),
+       grouped=st.booleans())
+def test_numbers_with_thousands_separators_read_exactly(value, grouped):
+    from allocator.table import _numbers
+
+    text = f"{value:,}" if grouped else str(value)
+    frame = pd.DataFrame({"v": [text, "1"]}, dtype=object)
+    assert _numbers(frame, Path("t.csv"), "v", "k", ["a", "b"])[0] == float(str(value))
+
+
+@settings(max_examples=200, deadline=None)
+@given(digits=st.text(alphabet="0123456789", min_size=1, max_size=9),
+       cut=st.integers(1, 8), fraction=st.sampled_from(["", ".5"]))
+def test_a_comma_anywhere_but_between_groups_of_three_is_refused(digits, cut, fraction):
+    from allocator import InputError
+    from allocator.table import _numbers
+
+    text = digits[:cut] + "," + digits[cut:] + fraction
+    valid = 1 <= cut <= 3 and len(digits) - cut == 3
+    frame = pd.DataFrame({"v": [text]}, dtype=object)
+    try:
+        value = _numbers(frame, Path("t.csv"), "v", "k", ["a"])[0]
+    except InputError as exc:
+        assert not valid and "a comma may only separate thousands" in str(exc)
+    else:
+        assert valid and value == float(digits + fraction)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(alphabet=st.sampled_from(list("aZ0159_-①²١１\x00\ufeff")), min_size=1,
+                        max_size=8) | st.text(min_size=1), max_size=12, unique=True))
+def test_natural_order_is_the_natural_key_sort_and_never_raises(ids):
+    from allocator.ordering import natural_key, natural_order
+
+    assert natural_order(ids) == sorted(range(len(ids)), key=lambda r: (natural_key(ids[r]), ids[r]))

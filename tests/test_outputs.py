@@ -11,7 +11,7 @@ import pytest
 
 from allocator import InputError
 from allocator.outputs.cells import neutralise_frame
-from allocator.outputs.folders import write_files
+from allocator.outputs.folders import MANIFEST, write_files
 
 from .validation_support import GOOD_TABLE, run_cli, write_model
 
@@ -67,13 +67,19 @@ def test_refuses_another_models_folder_unless_forced(tmp_path: Path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a", "b", "out"]
 
 
-def test_same_model_with_other_weights_replaces_its_folder(tmp_path: Path):
+def test_another_scenario_of_the_same_model_needs_force(tmp_path: Path):
     model = write_model(tmp_path / "a")
     out = tmp_path / "out"
     assert run_cli("run", model, "--out", out, "-q").exit_code == 0
     before = (out / "allocation.csv").read_bytes()
-    assert run_cli("run", model, "--out", out, "-q", "-w", "area=5").exit_code == 0
+    ran = run_cli("run", model, "--out", out, "-q", "-w", "area=0.5")
+    assert (ran.exit_code, ran.stderr) == (2, f"error: {out}: holds results of another scenario "
+                                              "(the model as it is, not 'area=0.5'); choose another "
+                                              "output folder, or use --force to replace it\n")
+    assert (out / "allocation.csv").read_bytes() == before
+    assert run_cli("run", model, "--out", out, "-q", "-w", "area=0.5", "--force").exit_code == 0
     assert (out / "allocation.csv").read_bytes() != before
+    assert run_cli("run", model, "--out", out, "-q", "-w", "area=0.5").exit_code == 0  # again
 
 
 def test_refuses_a_folder_of_other_files_a_file_and_the_current_folder(tmp_path: Path,
@@ -129,13 +135,13 @@ def test_a_folder_of_this_commands_own_files_is_replaced_without_run_json(tmp_pa
     write_files(out, files)
     write_files(out, files)  # the same command again
     write_files(out, {"sweep.csv": lambda p: p.write_text("c"), **files})
-    assert sorted(p.name for p in out.iterdir()) == ["sweep.csv", "sweep.png"]
+    assert sorted(p.name for p in out.iterdir()) == [MANIFEST, "sweep.csv", "sweep.png"]
     (out / "notes.txt").write_text("mine")
-    with pytest.raises(InputError, match=r"holds files that are not allocator results \(notes.txt\)"):
-        write_files(out, files)
+    for force in (False, True):  # a file the tool did not write is never deleted
+        with pytest.raises(InputError,
+                           match=r"holds files that are not allocator results \(notes.txt\)"):
+            write_files(out, files, force=force)
     assert (out / "notes.txt").read_text() == "mine"
-    write_files(out, files, force=True)
-    assert not (out / "notes.txt").exists()
 
 
 def test_a_results_folder_holding_sub_folders_is_not_replaced_without_force(tmp_path: Path):
@@ -145,11 +151,10 @@ def test_a_results_folder_holding_sub_folders_is_not_replaced_without_force(tmp_
     assert run_cli("run", str(HARBIN), "-q", "--out", str(out)).exit_code == 0
     (out / "notes").mkdir()
     (out / "notes" / "mine.txt").write_text("keep me")
-    refused = run_cli("run", str(HARBIN), "-q", "--out", str(out))
-    assert refused.exit_code == 2 and "folders that would be lost (notes)" in refused.stderr
+    for force in ([], ["--force"]):
+        refused = run_cli("run", str(HARBIN), "-q", "--out", str(out), *force)
+        assert refused.exit_code == 2 and "folders that would be lost (notes)" in refused.stderr
     assert (out / "notes" / "mine.txt").read_text() == "keep me"
-    assert run_cli("run", str(HARBIN), "-q", "--out", str(out), "--force").exit_code == 0
-    assert not (out / "notes").exists()
 
 
 @pytest.mark.parametrize("command", [
@@ -157,19 +162,19 @@ def test_a_results_folder_holding_sub_folders_is_not_replaced_without_force(tmp_
     ["sensitivity", "--method", "oat", "--no-charts"],
     ["weights", "--method", "equal"],
 ])
-def test_every_writing_command_refuses_a_foreign_folder_unless_forced(tmp_path: Path, command):
+def test_every_writing_command_refuses_a_foreign_folder_even_forced(tmp_path: Path, command):
     from .conftest import HARBIN
 
     out = tmp_path / "o"
     out.mkdir()
     (out / "budget.xlsx").write_text("not ours")
     args = [command[0], str(HARBIN), *command[1:], "--out", str(out)]
-    refused = run_cli(*args)
-    assert refused.exit_code == 2 and "budget.xlsx" in refused.stderr
-    assert (out / "budget.xlsx").exists()
-    forced = run_cli(*args, "--force")
-    assert forced.exit_code == 0, (forced.stdout + forced.stderr)
-    assert not (out / "budget.xlsx").exists()
+    for force in ([], ["--force"]):
+        refused = run_cli(*args, *force)
+        assert refused.exit_code == 2 and "budget.xlsx" in refused.stderr
+    assert (out / "budget.xlsx").read_text() == "not ours"
+    (out / "budget.xlsx").unlink()
+    assert run_cli(*args).exit_code == 0
 
 
 def test_default_study_folders_sit_beside_the_run_folder_not_inside_it(tmp_path: Path,

@@ -9,7 +9,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from allocator.core.rounding import METHODS, round_allocation, round_pool
-from allocator.core.waterfill import water_fill
+from allocator.core.waterfill import binding_rules, water_fill
 
 from .conftest import make_problem
 
@@ -26,6 +26,9 @@ def test_unbounded_rounding_matches_the_apportionment_package(votes, seats, meth
     exact = votes / votes.sum() * seats
     ours = round_pool(exact, np.zeros(len(votes)), np.full(len(votes), np.inf), seats, method,
                       tuple(f"u{i}" for i in range(len(votes))))
+    # The pipeline's path: Hamilton rounds the fair values, a divisor method the targets.
+    problem = make_problem(exact, pools=[(np.arange(len(votes)), seats)])
+    assert round_allocation(problem, water_fill(problem), method).tolist() == ours.tolist()
     theirs = oracle.compute(ORACLE_NAMES[method], [int(v) for v in votes], seats, verbose=False)
     # The oracle breaks ties its own way; where the last post is a true tie both answers are right.
     if not _last_post_is_a_tie([int(v) for v in votes], seats, method, ours.tolist()):
@@ -57,7 +60,7 @@ def _last_post_is_a_tie(votes: list[int], seats: int, method: str, posts: list[i
 
 @settings(max_examples=100, deadline=None)
 @given(st.lists(st.floats(0.5, 500), min_size=2, max_size=15), st.data())
-def test_hamilton_sums_stays_in_bounds_and_within_one_post(targets, data):
+def test_rounding_sums_stays_in_bounds_and_labels_only_bounds_the_posts_sit_at(targets, data):
     t = np.array(targets)
     total = int(round(t.sum()))
     n = len(t)
@@ -68,12 +71,17 @@ def test_hamilton_sums_stays_in_bounds_and_within_one_post(targets, data):
         return
     p = make_problem(t, lower=lower, upper=upper, pools=[(np.arange(n), total)])
     exact = water_fill(p)
+    fair_labels = binding_rules(p, exact)
     for method in METHODS:
         posts = round_allocation(p, exact, method)
         assert posts.sum() == total
         assert np.all(posts >= lower) and np.all(posts <= upper)
         if method == "hamilton":
             assert np.all(np.abs(posts - exact) < 1 + 1e-9)
+        # A label is the fair allocation's, kept exactly where the posts sit at that bound.
+        at = {"floor": posts == p.lower, "ceiling": posts == p.upper, "": np.zeros(n, dtype=bool)}
+        expected = [rule if at[rule][i] else "" for i, rule in enumerate(fair_labels)]
+        assert list(binding_rules(p, exact, posts)) == expected
 
 
 def test_ties_go_to_the_larger_exact_value_then_the_id_not_the_row_order():
@@ -120,3 +128,118 @@ def test_rounding_respects_group_totals():
 def test_unknown_method_is_rejected():
     with pytest.raises(ValueError, match="unknown rounding method"):
         round_pool(np.array([1.0]), np.zeros(1), np.full(1, np.inf), 1, "borda", ("a",))
+
+
+# ---- the vectorised rounding equals the per-unit reference (the code before vectorising) ------
+
+
+def reference_round(exact, lower, upper, total, method, ids):
+    """Per-unit Hamilton and divisor rounding as written before vectorisation (oracle)."""
+    import heapq
+    import math
+
+    from allocator.core.rounding import _divisor_count, _signpost
+    from allocator.ordering import natural_key
+
+    exact = np.round(np.asarray(exact, dtype=float), 6)
+    keys = [natural_key(i) for i in ids]
+    if method == "hamilton":
+        base = np.clip(np.floor(exact + 1e-7), lower, upper)
+        left = int(round(total - base.sum()))
+        order = sorted(range(len(exact)), key=lambda i: (-(exact[i] - base[i]), -exact[i], keys[i]))
+        for i in order:
+            if left == 0:
+                break
+            if base[i] < upper[i]:
+                base[i] += 1
+                left -= 1
+        return base.astype(np.int64)
+
+    def count(d):
+        return np.clip(_divisor_count(method, exact / d), lower, upper)
+
+    low_d, high_d = 1e-12, max(1.0, float(exact.max())) * 4 + 1
+    for _ in range(200):
+        mid = math.sqrt(low_d * high_d)
+        if count(mid).sum() > total:
+            low_d = mid
+        else:
+            high_d = mid
+        if high_d / low_d < 1 + 1e-15:
+            break
+    seats = count(high_d * (1 + 1e-9))
+    order = sorted(range(len(exact)), key=lambda i: (-exact[i], keys[i]))
+    rank = np.empty(len(exact), dtype=int)
+    rank[order] = np.arange(len(exact))
+
+    def priority(i, k):
+        sign = float(_signpost(method, np.array(k, dtype=float)))
+        return math.inf if sign == 0 else float(f"{exact[i] / sign:.12g}")
+
+    left = int(round(total - seats.sum()))
+    if left > 0:
+        heap = [(-priority(i, seats[i]), rank[i], i) for i in range(len(exact)) if seats[i] < upper[i]]
+        heapq.heapify(heap)
+        while left > 0:
+            _, _, i = heapq.heappop(heap)
+            seats[i] += 1
+            left -= 1
+            if seats[i] < upper[i]:
+                heapq.heappush(heap, (-priority(i, seats[i]), rank[i], i))
+    elif left < 0:
+        heap = [(priority(i, seats[i] - 1), -rank[i], i) for i in range(len(exact))
+                if seats[i] > lower[i]]
+        heapq.heapify(heap)
+        while left < 0:
+            _, _, i = heapq.heappop(heap)
+            seats[i] -= 1
+            left += 1
+            if seats[i] > lower[i]:
+                heapq.heappush(heap, (priority(i, seats[i] - 1), -rank[i], i))
+    return seats.astype(np.int64)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.sampled_from([0.5, 1.0, 1.5, 2.25, 2.5, 3.0, 7.5, 12.5, 0.25]), min_size=2,
+                max_size=25),
+       st.integers(-3, 3), st.sampled_from(METHODS), st.randoms(use_true_random=False), st.data())
+def test_vectorised_rounding_equals_the_per_unit_reference_with_many_ties(values, shift, method,
+                                                                          rnd, data):
+    # Few distinct values: many exact ties, so the natural id order decides often.
+    exact = np.array(values)
+    n = len(exact)
+    lower = np.array([data.draw(st.sampled_from([0.0, 1.0])) for _ in range(n)])
+    upper = np.array([data.draw(st.sampled_from([np.inf, 3.0, 8.0])) for _ in range(n)])
+    total = int(round(exact.sum())) + shift
+    if not lower.sum() <= total <= upper.sum() or np.any(lower > upper):
+        return
+    ids = [f"U{k}" for k in range(n)]
+    rnd.shuffle(ids)
+    expected = reference_round(exact, lower, upper, total, method, tuple(ids))
+    if expected.sum() != total:  # the reference cannot hand out the total (e.g. bounds bite)
+        return
+    assert round_pool(exact, lower, upper, total, method, tuple(ids)).tolist() == expected.tolist()
+
+
+def test_many_small_units_round_like_the_reference_for_every_method():
+    rng = np.random.default_rng(8)
+    exact = np.round(rng.lognormal(1, 1.5, 3000), 2)  # ties on two decimals
+    total = int(round(exact.sum()))
+    ids = tuple(f"C{k}" for k in rng.permutation(3000))
+    lower, upper = np.zeros(3000), np.where(rng.random(3000) < 0.2, np.ceil(exact), np.inf)
+    for method in METHODS:
+        assert round_pool(exact, lower, upper, total, method, ids).tolist() == \
+            reference_round(exact, lower, upper, total, method, ids).tolist(), method
+
+
+def test_huntington_hill_with_fewer_posts_than_units_gives_back_like_the_reference():
+    # Every unit's first post has an infinite claim: the weakest give theirs back.
+    rng = np.random.default_rng(2)
+    exact = np.round(rng.uniform(0.05, 1.5, 400), 1)
+    total = 150
+    exact = exact / exact.sum() * total
+    ids = tuple(f"U{k}" for k in rng.permutation(400))
+    zeros, inf = np.zeros(400), np.full(400, np.inf)
+    expected = reference_round(exact, zeros, inf, total, "huntington-hill", ids)
+    assert expected.sum() == total and (expected == 0).sum() >= 250
+    assert round_pool(exact, zeros, inf, total, "huntington-hill", ids).tolist() == expected.tolist()

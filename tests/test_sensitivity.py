@@ -13,13 +13,14 @@ from hypothesis import strategies as st
 
 from allocator.core.fair import solve_fair
 from allocator.core.problem import Pool, Problem
-from allocator.core.rounding import round_pool
+from allocator.core.rounding import batch_hamilton, round_pool
 from allocator.core.waterfill import water_fill
 from allocator.errors import InputError
+from allocator.outputs.folders import MANIFEST
 from allocator.pipeline.allocate import allocate
 from allocator.report.studies import SensitivityOptions, montecarlo_to_file, run_study, study_files
 from allocator.schema import load_model
-from allocator.studies.batch import FastAllocator, batch_hamilton, batch_water_fill
+from allocator.studies.batch import FastAllocator, batch_water_fill
 from allocator.studies.montecarlo import MonteCarloOptions, montecarlo
 from allocator.studies.oneway import oat, sweep, vary_weight
 from allocator.studies.weights import derive_weights
@@ -82,7 +83,7 @@ def test_batched_water_fill_equals_the_lexicographic_lp():
         problem = Problem(ids=tuple(f"u{i}" for i in range(n)), target=t[0], lower=lower,
                           upper=upper, lower_rule=("floor",) * n, upper_rule=("ceiling",) * n,
                           pools=(Pool("", np.arange(n), total),), total=total)
-        lp = solve_fair(problem).exact
+        lp = solve_fair(problem, method="lp").exact
         np.testing.assert_allclose(batch_water_fill(t, lower, upper, total)[0], lp, atol=1e-6)
 
 
@@ -321,10 +322,11 @@ def test_chunks_reach_the_sink_in_scenario_order(tmp_path, harbin):
 
 
 @pytest.mark.parametrize(("options", "files"), [
-    (SensitivityOptions(method="sweep", indicator="area"), ("sweep.csv", "sweep.png")),
-    (SensitivityOptions(method="oat", charts=False), ("oat.csv",)),
+    (SensitivityOptions(method="sweep", indicator="area"), ("sweep.csv", "sweep.png", "study.json")),
+    (SensitivityOptions(method="oat", charts=False), ("oat.csv", "study.json")),
     (SensitivityOptions(save_samples=True), ("montecarlo_samples.csv", "montecarlo_summary.csv",
-                                             "montecarlo_indices.csv", "montecarlo_bands.png")),
+                                             "montecarlo_indices.csv", "montecarlo_bands.png",
+                                             "study.json")),
 ])
 def test_study_files_follow_the_options(options, files):
     assert study_files(options) == files
@@ -336,7 +338,7 @@ def test_a_study_that_fails_while_streaming_leaves_the_old_folder_alone(tmp_path
                                  save_samples=True, charts=False)
     first = run_study(HARBIN, options, out)
     before = {p.name: p.read_bytes() for p in out.iterdir()}
-    assert set(before) == set(first.files)
+    assert set(before) == {*first.files, MANIFEST}
 
     def stop(done, total):
         if done > 100:

@@ -31,7 +31,8 @@ def test_sweep_writes_table_and_chart(tmp_path):
     outcome = invoke("sensitivity", HARBIN, "--method", "sweep", "--indicator", "area",
                      "--from", "0", "--to", "0.5", "--steps", "3", "--out", out)
     assert outcome.exit_code == 0, outcome.output
-    assert sorted(p.name for p in out.iterdir()) == ["notes.txt", "sweep.csv", "sweep.png"]
+    assert sorted(p.name for p in out.iterdir() if p.name[0] != ".") == [
+        "notes.txt", "study.json", "sweep.csv", "sweep.png"]
     assert (out / "sweep.csv").read_bytes().startswith(b"\xef\xbb\xbf")  # Excel reads UTF-8
     note = (out / "notes.txt").read_text(encoding="utf-8-sig")
     assert note.startswith("注：现有编制数为示意性的虚构数据") and "illustrative" in outcome.output
@@ -47,7 +48,8 @@ def test_oat_writes_table_and_tornado(tmp_path):
     out = tmp_path / "oat"
     outcome = invoke("sensitivity", HARBIN, "--method", "oat", "--delta", "0.1", "--out", out)
     assert outcome.exit_code == 0, outcome.output
-    assert sorted(p.name for p in out.iterdir()) == ["oat.csv", "tornado.png"]
+    assert sorted(p.name for p in out.iterdir() if p.name[0] != ".") == [
+        "oat.csv", "study.json", "tornado.png"]
     assert "largest swings" in outcome.output
     assert "illustrative" not in outcome.output  # nothing here compares with current posts
 
@@ -57,9 +59,9 @@ def test_montecarlo_writes_summary_samples_and_bands(tmp_path):
     outcome = invoke("sensitivity", HARBIN, "--samples", "400", "--save-samples",
                      "--concentration", "20", "--seed", "3", "--out", out)
     assert outcome.exit_code == 0, outcome.output
-    assert sorted(p.name for p in out.iterdir()) == [
+    assert sorted(p.name for p in out.iterdir() if p.name[0] != ".") == [
         "montecarlo_bands.png", "montecarlo_indices.csv", "montecarlo_samples.csv",
-        "montecarlo_summary.csv", "notes.txt"]
+        "montecarlo_summary.csv", "notes.txt", "study.json"]
     for name in ("montecarlo_indices.csv", "montecarlo_samples.csv", "montecarlo_summary.csv"):
         assert (out / name).read_bytes().startswith(b"\xef\xbb\xbf"), name
     with (out / "montecarlo_samples.csv").open(encoding="utf-8-sig") as handle:
@@ -77,10 +79,12 @@ def test_montecarlo_writes_summary_samples_and_bands(tmp_path):
 
 @pytest.mark.parametrize(("args", "message"), [
     (["--method", "sweep", "--indicator", "aera"], "did you mean 'area'"),
-    (["--method", "sweep"], "a sweep needs an indicator"),
-    (["--method", "sweep", "--indicator", "area", "--to", "1.5"], "between 0 and 1"),
+    (["--method", "sweep"], "--method sweep: needs --indicator NAME"),
+    (["--method", "sweep", "--indicator", "area", "--to", "1.5"],
+     "--to 1.5: a weight is a share between 0 and 1"),
     (["--method", "tornado"], "use one of sweep, oat, montecarlo"),
-    (["--samples", "0"], "samples 0: must be at least 1"),
+    (["--samples", "0"], "--samples 0: use 1 to 10,000,000 scenarios"),
+    (["--samples", "1000000000"], "--samples 1,000,000,000: use 1 to 10,000,000 scenarios"),
     (["--concentration", "0"], "concentration 0"),
     (["--rounding", "banker"], "rounding"),
 ])

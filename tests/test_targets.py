@@ -38,7 +38,9 @@ def test_reserve_is_taken_off_the_cap_before_targets(tmp_path):
 
 
 def test_weights_are_normalised_and_reported(tmp_path, small_model):
-    result = allocate(small_model, weights={"pop": 7, "area": 3})
+    small_model.write_text(small_model.read_text().replace("weight = 0.7", "weight = 7")
+                           .replace("weight = 0.3", "weight = 3"))  # the file's are relative
+    result = allocate(small_model)
     assert result.weights == pytest.approx({"pop": 0.7, "area": 0.3})
     assert sum(result.components["pop"]) == pytest.approx(700)
     assert sum(result.components["area"]) == pytest.approx(300)

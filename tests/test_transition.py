@@ -392,3 +392,24 @@ def test_unfinished_plan_on_request(tmp_path):
     assert late.any() and (plan.reach_year()[late] > 1).all()
     short = (plan.projection.vacant[0] > 0) & (plan.projection.vacant[-1] > 0)
     assert short.any() and (plan.reach_year()[short] == NEVER).all()  # still below quota
+
+
+def test_overrides_change_the_quota_and_are_recorded(tmp_path):
+    from allocator.overrides import Overrides
+
+    model = transition_model(tmp_path, transition="years = 40\ndeparture_rate = 0.05\n")
+    plan = plan_transition(model, overrides=Overrides(weights={"area": 0.9}, cap=950,
+                                                      rounding="webster"))
+    assert plan.projection.quota[-1].sum() == 950 and plan.spec.rounding == "webster"
+    assert plan.allocation.posts.tolist() == allocate(model, weights={"area": 0.9}, cap=950,
+                                                      rounding="webster").posts.tolist()
+    record = json.loads((write_transition(plan, tmp_path / "o") / "run.json").read_text("utf-8"))
+    assert record["overrides"] == {"weights": {"area": 0.9}, "cap": 950, "rounding": "webster"}
+    with pytest.raises(InputError, match=r"larger than the cap \(900\)"):
+        plan_transition(model, {"pool": 901}, overrides=Overrides(cap=900))
+
+
+def test_an_invalid_option_is_named_as_an_override(tmp_path):
+    with pytest.raises(InputError) as exc:
+        plan_transition(transition_model(tmp_path), {"departure_rate": 1.0, "years": 3})
+    assert one_line(exc).endswith("(with overrides departure_rate 1.0; years 3)")

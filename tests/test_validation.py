@@ -130,12 +130,17 @@ def test_model_file_missing_or_unreadable(tmp_path: Path):
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    (["--weight", "popluation=0.5"], "--weight popluation: no such indicator (did you mean 'population'?)"),
+    (["--weight", "popluation=0.5"], "--weight popluation: no such indicator (did you mean "
+                                     "'population'?) (indicators: population, area)"),
     (["--weight", "population"], "--weight population: expected NAME=VALUE, e.g. --weight population=0.5"),
-    (["--weight", "population=-1"], "--weight population=-1: a weight must be a finite number >= 0"),
+    (["--weight", "population=abc"], "--weight population=abc: 'abc' is not a number"),
+    (["--weight", "population=-1"], "--weight population=-1: a weight given for a run is the "
+                                    "indicator's share, a number between 0 and 1"),
     (["--weight", "population=0", "--weight", "area=0"],
-     "{model}: indicators: the weights add up to 0; give at least one positive weight "
-     "(with --weight population=0 --weight area=0)"),
+     "--weight population=0 --weight area=0: every indicator is named, so the shares must add up "
+     "to 1, not 0"),
+    (["--weight", "population=0.7", "--weight", "area=0.5"],
+     "--weight population=0.7 --weight area=0.5: the named shares add up to 1.2, more than 1"),
     (["--cap", "0"], "{model}: cap: must be greater than 0 (got 0) (with --cap 0)"),
     (["--cap", "-5"], "{model}: cap: must be greater than 0 (got -5) (with --cap -5)"),
 ])

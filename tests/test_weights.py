@@ -144,7 +144,7 @@ def test_bad_ahp_matrices_name_the_cell(tmp_path, change, message):
 
 def test_written_model_file_reproduces_the_derived_weights(tmp_path):
     out = write_derived_weights(HARBIN, WeightsOptions(method="critic"), tmp_path / "w")
-    assert sorted(out.files) == ["harbin_2020_critic.toml", "weights.csv"]
+    assert sorted(out.files) == ["harbin_2020_critic.toml", "study.json", "weights.csv"]
     spec = load_model(out.model_file)
     derived = out.derived.as_dict()
     for name, value in spec.normalised_weights().items():
@@ -164,3 +164,13 @@ def test_study_around_derived_weights_is_written_with_them(tmp_path):
     np.testing.assert_allclose(out.study.centre, out.derived.weights)
     base = allocate(HARBIN, weights=out.derived.as_dict()).posts
     assert out.study.summary["base"].tolist() == base.tolist()
+
+
+@pytest.mark.parametrize("cell", ["1e-320", "12", "1/10", "0.1"])
+def test_ahp_cells_outside_saatys_scale_are_refused(tmp_path, cell):
+    from allocator.studies.pairwise import read_pairwise
+
+    path = tmp_path / "ahp.csv"
+    path.write_text(f",a,b\na,1,{cell}\nb,,1\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"outside Saaty's scale \(1/9 to 9\)"):
+        read_pairwise(path, ("a", "b"))

@@ -293,7 +293,7 @@ def value_text(param: Any) -> str:
     options = choices(param)
     if options:
         text = " | ".join(f"`{c}`" for c in options)  # cell() escapes the pipes
-    elif param.metavar:
+    elif param.metavar and not is_argument(param):  # an argument's metavar is its name
         text = f"`{param.metavar}`"
     else:
         text = value_type(param)

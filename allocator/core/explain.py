@@ -100,10 +100,12 @@ def explain(result: Explainable) -> Explanation:
     for step in ("floor", "ceiling", "change_limit"):
         if any(RULE_STEP.get(r) == step for r in rules):
             steps[step] = np.zeros(len(p))
-    for i, rule in enumerate(result.binding):
-        if rule:
-            step = steps.setdefault(RULE_STEP.get(rule, rule), np.zeros(len(p)))
-            step[i] = exact[i] - lam_pool[i] * t[i]
+    binding = np.asarray(result.binding, dtype=object)
+    held = binding != ""
+    for rule in dict.fromkeys(binding[held].tolist()):  # in order of first appearance
+        adjustment = steps.setdefault(RULE_STEP.get(rule, rule), np.zeros(len(p)))
+        by_rule = binding == rule
+        adjustment[by_rule] = exact[by_rule] - lam_pool[by_rule] * t[by_rule]
     before_rounding = t + sum(steps.values())
     steps["rounding"] = posts - before_rounding
     return Explanation(ids=p.ids, components=dict(result.components), target=t, steps=steps,

@@ -8,7 +8,6 @@ which share what is left of the allocatable cap.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -59,17 +58,25 @@ class Problem:
 
 
 def _bound(candidates: list[tuple[str, np.ndarray]], n: int, pick_max: bool):
-    """Tightest of several bound arrays (NaN = no bound), with the name of the rule that set it."""
+    """Tightest of several bound arrays (NaN = no bound), with the name of the rule that set it.
+
+    A later candidate replaces an earlier one only when it is tighter by more than EPS.
+
+    >>> v, r = _bound([("a", np.array([1.0, np.nan])), ("b", np.array([1.0, 2.0]))], 2, True)
+    >>> v.tolist(), r
+    ([1.0, 2.0], ('a', 'b'))
+    """
     value = np.full(n, -np.inf if pick_max else np.inf)
-    rule = [""] * n
+    names = [""]
+    which = np.zeros(n, dtype=np.intp)
     for name, arr in candidates:
-        for i in range(n):
-            v = arr[i]
-            if math.isnan(v):
-                continue
-            if (v > value[i] + EPS) if pick_max else (v < value[i] - EPS):
-                value[i], rule[i] = v, name
-    return value, tuple(rule)
+        arr = np.broadcast_to(np.asarray(arr, dtype=float), (n,))
+        # NaN compares false: no bound there.
+        tighter = (arr > value + EPS) if pick_max else (arr < value - EPS)
+        value = np.where(tighter, arr, value)
+        names.append(name)
+        which[tighter] = len(names) - 1
+    return value, tuple(np.array(names, dtype=object)[which].tolist())
 
 
 def unit_bounds(spec: ModelSpec, table: UnitTable):
@@ -86,9 +93,9 @@ def unit_bounds(spec: ModelSpec, table: UnitTable):
         lows.append(("floor", table.floor))
     if table.ceiling is not None:
         highs.append(("ceiling", table.ceiling))
-    if b.max_cut is not None:
+    if b.max_cut is not None and table.actual is not None:
         lows.append(("max_cut", (1 - b.max_cut) * table.actual))
-    if b.max_increase is not None:
+    if b.max_increase is not None and table.actual is not None:
         highs.append(("max_increase", (1 + b.max_increase) * table.actual))
     lower, lower_rule = _bound(lows, n, pick_max=True)
     upper, upper_rule = _bound(highs, n, pick_max=False)
@@ -102,10 +109,15 @@ def build_pools(spec: ModelSpec, table: UnitTable) -> tuple[Pool, ...]:
     n = len(table)
     pools = []
     in_fixed = np.zeros(n, dtype=bool)
-    for name in sorted(spec.groups):
-        members = np.array([i for i in range(n) if table.groups[i] == name], dtype=int)
+    names = sorted(spec.groups)
+    index = {name: k for k, name in enumerate(names)}
+    code = (np.fromiter((index.get(g, -1) for g in table.groups), dtype=np.intp, count=n)
+            if table.groups is not None else np.full(n, -1, dtype=np.intp))
+    totals = spec.group_totals()
+    for k, name in enumerate(names):
+        members = np.flatnonzero(code == k)
         in_fixed[members] = True
-        pools.append(Pool(name, members, spec.groups[name].total))
+        pools.append(Pool(name, members, totals[name]))
     rest = np.flatnonzero(~in_fixed)
     left = spec.allocatable_cap - sum(p.total for p in pools)
     if rest.size:

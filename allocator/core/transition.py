@@ -351,7 +351,7 @@ def year_groups(spec: ModelSpec, allocatable: int, today: dict[str, float],
     {'a': 40, 'b': 70}
     """
     names = sorted(spec.groups)
-    final = {g: spec.groups[g].total for g in names}
+    final = {g: spec.group_totals()[g] for g in names}
     rest = spec.allocatable_cap - sum(final.values())
     if rest > 0 or today.get("", 0) > 0:
         names.append("")
@@ -447,5 +447,5 @@ def phase_quotas(spec: ModelSpec, table: UnitTable, start: np.ndarray, years: in
             raise InputError(f"{where}: {exc}") from None
         fair = solve_fair(problem, year_spec.solver)
         quota[y] = round_allocation(problem, fair.exact, year_spec.rounding)
-        groups.append({g: s.total for g, s in year_spec.groups.items()})
+        groups.append(year_spec.group_totals())
     return PacePath(quota=quota, caps=path, groups=tuple(groups))

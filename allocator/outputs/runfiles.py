@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 import platform
+from collections.abc import Callable
 from pathlib import Path
+from typing import IO
 
 import pandas as pd
 
@@ -29,9 +31,14 @@ def allocation_csv(result: AllocationResult) -> str:
 
 
 def status_text(result: AllocationResult) -> str:
-    """How the fair allocation was found, in one line, e.g. ``optimal: lexicographic min-max in
-    4 LP solves over 3 levels`` (``lp_solves`` and ``levels`` in ``run.json`` hold the details)."""
+    """How the fair allocation was found, in one line: the certified closed form, e.g.
+    ``optimal: closed form clip(lambda*t, lower, upper), certified (largest violation 2.2e-16)``,
+    or ``optimal: lexicographic min-max in 4 LP solves over 3 levels`` (``path``,
+    ``certificate``, ``lp_solves`` and ``levels`` in ``run.json`` hold the details)."""
     fair = result.fair
+    if fair.path == "closed_form" and fair.certificate is not None:
+        return (f"{fair.status.value}: closed form clip(lambda*t, lower, upper), certified "
+                f"(largest violation {fair.certificate.worst:.1e})")
     return (f"{fair.status.value}: lexicographic min-max in {fair.lp_solves} LP solves over "
             f"{len(fair.levels)} levels")
 
@@ -52,26 +59,27 @@ def run_record(result: AllocationResult) -> dict:
         "allocatable": spec.allocatable_cap,
         "data_file": str(result.table.path),
         "data_sha256": result.table.sha256,
+        "data_encoding": result.table.encoding,
+        "data_sheet": result.table.sheet,
         "units": len(result.table),
         "status": status_text(result),
         "solver": result.solver,
         "solver_version": result.solver_version,
         "rounding": spec.rounding,
         "lambdas": result.lambdas,
+        "path": result.fair.path,
+        "certificate": result.fair.certificate.as_dict() if result.fair.certificate else None,
         "levels": list(result.fair.levels),
         "lp_solves": result.fair.lp_solves,
         "versions": {**package_versions(), "python": platform.python_version()},
     }
 
 
-def write_result(result: AllocationResult, out_dir: Path, *, force: bool = False) -> Path:
-    """Write ``allocation.csv`` and ``run.json`` for a result into ``out_dir``.
-
-    Refuses (:class:`InputError`) to replace a folder of another model's results unless ``force``.
-    """
+def result_files(result: AllocationResult) -> dict[str, Callable[[Path], None]]:
+    """The files of one run, name -> writer: ``allocation.csv`` and ``run.json``. Every folder
+    that holds a result (run, report, scenario) writes them with these writers."""
     csv_text = allocation_csv(result)
-    data = run_record(result)
-    record = json.dumps(data, indent=2, ensure_ascii=False, sort_keys=False) + "\n"
+    record = json.dumps(run_record(result), indent=2, ensure_ascii=False) + "\n"
 
     def write_csv(path: Path) -> None:
         path.write_text(csv_text, encoding="utf-8", newline="")
@@ -79,11 +87,20 @@ def write_result(result: AllocationResult, out_dir: Path, *, force: bool = False
     def write_record(path: Path) -> None:
         path.write_text(record, encoding="utf-8")
 
-    return write_files(out_dir, {"allocation.csv": write_csv, "run.json": write_record},
-                       model=data["model"]["name"], force=force)  # as folder_model reads it
+    return {"allocation.csv": write_csv, "run.json": write_record}
 
 
-def read_allocation(path: Path) -> pd.DataFrame:
+def write_result(result: AllocationResult, out_dir: Path, *, force: bool = False) -> Path:
+    """Write ``allocation.csv`` and ``run.json`` for a result into ``out_dir``.
+
+    Refuses (:class:`InputError`) to replace a folder of another model's results, or of another
+    scenario of the same model (other overrides), unless ``force``.
+    """
+    return write_files(out_dir, result_files(result), model=str(result.spec.name), force=force,
+                       scenario=result.overrides.tag())
+
+
+def read_allocation(path: Path | IO[str]) -> pd.DataFrame:
     """Read an ``allocation.csv`` back (ids as text)."""
     return pd.read_csv(path, dtype={"id": str, "label": str, "group": str, "binding": str},
                        keep_default_na=False, na_values=[""])

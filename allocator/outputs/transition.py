@@ -8,7 +8,7 @@ into one folder.
 >>> plan = plan_transition("models/harbin_2020.toml", {"years": 20, "departure_rate": 0.05})
 >>> out = write_transition(plan, pathlib.Path(tempfile.mkdtemp()) / "t")
 >>> sorted(p.name for p in out.iterdir())
-['run.json', 'transition.csv', 'transition_summary.csv']
+['.allocator-manifest.json', 'run.json', 'transition.csv', 'transition_summary.csv']
 """
 
 from __future__ import annotations
@@ -68,7 +68,7 @@ def write_transition(plan: TransitionPlan, out_dir: Path, *, force: bool = False
         "transition.csv": _writer(transition_csv(plan), CSV_ENCODING),
         "transition_summary.csv": _writer(summary_csv(plan), CSV_ENCODING),
         "run.json": _writer(record, "utf-8"),
-    }, model=data["model"]["name"], force=force)  # as folder_model reads it
+    }, model=str(plan.spec.name), force=force, scenario=plan.allocation.overrides.tag())
 
 
 def _writer(text: str, encoding: str) -> Callable[[Path], None]:

@@ -54,7 +54,7 @@ class AllocationResult:
 
     @property
     def weights(self) -> dict[str, float]:
-        """Indicator weights as used (normalised to sum to 1)."""
+        """Indicator weights as used: final shares, summing to 1."""
         return self.spec.normalised_weights()
 
     @property
@@ -136,14 +136,49 @@ def prepare(model: ModelSpec | str | Path, overrides: Overrides | None = None, /
     return Prepared(spec, table, problem, components, given)
 
 
-def solve(ready: Prepared) -> AllocationResult:
-    """The rest of the pipeline for a prepared model: the fair LP, then whole posts."""
+def solve(ready: Prepared, *, method: str = "auto") -> AllocationResult:
+    """The rest of the pipeline for a prepared model: the fair allocation, then whole posts.
+
+    ``method="auto"`` takes the certified closed form where it applies, ``"lp"`` always solves
+    the LP sequence (see :func:`allocator.core.fair.solve_fair`)."""
     problem = ready.problem
-    fair = solve_fair(problem, ready.spec.solver)
+    fair = solve_fair(problem, ready.spec.solver, method=method)
     posts = round_allocation(problem, fair.exact, ready.spec.rounding)
     return AllocationResult(spec=ready.spec, table=ready.table, problem=problem,
                             components=ready.components, fair=fair, posts=posts,
-                            binding=binding_rules(problem, fair.exact), overrides=ready.overrides)
+                            binding=binding_rules(problem, fair.exact, posts),
+                            overrides=ready.overrides)
+
+
+@dataclass(frozen=True)
+class LpCheck:
+    """The same allocation re-solved by the LP sequence, compared with the result."""
+
+    lp_solves: int
+    largest_difference: float  # posts, between the two fair continuous allocations
+    same_posts: bool
+
+    def describe(self) -> str:
+        """One line for the terminal."""
+        verdict = "the same whole posts" if self.same_posts else "DIFFERENT whole posts"
+        return (f"LP check: the LP sequence ({self.lp_solves} LP solves) gives {verdict}; the fair "
+                f"values differ by at most {self.largest_difference:.1e} posts")
+
+
+def check_with_lp(result: AllocationResult) -> LpCheck:
+    """Re-solve ``result``'s problem by the LP sequence with its solver and compare.
+
+    >>> from pathlib import Path
+    >>> import allocator
+    >>> r = allocator.allocate(Path(allocator.__file__).parents[1] / "models" / "harbin_2020.toml")
+    >>> check_with_lp(r).same_posts
+    True
+    """
+    lp = solve_fair(result.problem, result.spec.solver, method="lp")
+    posts = round_allocation(result.problem, lp.exact, result.spec.rounding)
+    return LpCheck(lp_solves=lp.lp_solves,
+                   largest_difference=float(np.max(np.abs(lp.exact - result.exact))),
+                   same_posts=bool(np.array_equal(posts, result.posts)))
 
 
 def allocate(
@@ -153,16 +188,18 @@ def allocate(
     cap: int | None = None,
     solver: Solver | str | None = None,
     rounding: Rounding | str | None = None,
+    group_totals: dict[str, int] | None = None,
 ) -> AllocationResult:
     """Fair whole-post allocation for a model (a path to a TOML file or a :class:`ModelSpec`).
 
     Keyword overrides (see :class:`~allocator.overrides.Overrides`) replace the model's weights
-    (by indicator name, renormalised), cap, solver or rounding method. Raises
+    (by indicator name, each its final share: the others share the rest in the model's
+    proportions), cap, solver, rounding method or fixed group totals. Raises
     :class:`~allocator.errors.InputError` on invalid input and
     :class:`~allocator.errors.InfeasibleError` when the constraints cannot all hold.
     """
     return solve(prepare(model, Overrides(weights=weights, cap=cap, solver=solver,
-                                          rounding=rounding)))
+                                          rounding=rounding, group_totals=group_totals)))
 
 
 def unit_index(result: AllocationResult, unit: str) -> int:

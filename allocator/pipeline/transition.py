@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +36,8 @@ from allocator.core.transition import (
     years_to_quota,
 )
 from allocator.errors import InfeasibleError, InputError, did_you_mean
-from allocator.pipeline.allocate import AllocationResult, allocate
+from allocator.overrides import Overrides
+from allocator.pipeline.allocate import AllocationResult, prepare, solve
 from allocator.schema import ModelSpec, TransitionSpec, load_model, spec_from_dict
 from allocator.table import _numbers, read_raw_table
 from allocator.units import UnitTable
@@ -221,8 +223,18 @@ def with_transition(spec: ModelSpec,
     except InputError as exc:
         if not given:
             raise
-        shown = ", ".join(f"{k}={v!r}" for k, v in given.items())
-        raise InputError(f"{exc} (options given: {shown})") from None
+        raise InputError(f"{exc} (with overrides {_describe(given)})") from None
+
+
+def _describe(given: Mapping[str, Any]) -> str:
+    """The options given, as :meth:`Overrides.describe` says overrides (``years 3; pool 5``), so
+    that a command can name its flags.
+
+    >>> from allocator.choices import Recruitment
+    >>> _describe({"years": 3, "recruitment": Recruitment.UNLIMITED})
+    'years 3; recruitment unlimited'
+    """
+    return "; ".join(f"{k} {v.value if isinstance(v, Enum) else v}" for k, v in given.items())
 
 
 def _columns(spec: ModelSpec, table: UnitTable, columns: dict[str, str]) -> dict[str, np.ndarray]:
@@ -254,19 +266,24 @@ def _departures(settings: TransitionSpec, n: int, read: dict[str, np.ndarray]) -
 
 def plan_transition(model: ModelSpec | str | Path,
                     options: TransitionSpec | Mapping[str, Any] | None = None, *,
-                    allow_unfinished: bool = False) -> TransitionPlan:
+                    allow_unfinished: bool = False,
+                    overrides: Overrides | None = None) -> TransitionPlan:
     """The transition plan of a model (a TOML path or a :class:`ModelSpec`).
 
     ``options`` override the model's ``[transition]`` table (see :func:`with_transition`): keys
     ``years``, ``departure_rate``, ``departure_rate_column``, ``departures_columns``,
     ``recruitment`` ("departures", "unlimited" or posts per year), ``pool``, ``headcount``,
-    ``pace``. Raises :class:`InputError` on invalid input (no departures, no headcount, a pool
-    larger than the cap, rates outside [0, 1), negative or fractional headcounts) and
+    ``pace``. ``overrides`` change the allocation that gives the quota (weights, cap, solver,
+    rounding; see :class:`~allocator.overrides.Overrides`) as they do for ``allocate``.
+
+    Raises :class:`InputError` on invalid input (no departures, no headcount, a pool larger than
+    the cap, rates outside [0, 1), negative or fractional headcounts) and
     :class:`InfeasibleError` when a pace year cannot hold or, unless ``allow_unfinished``, when
     units are still above their quota after the last year.
     """
     spec = model if isinstance(model, ModelSpec) else load_model(model)
-    spec = with_transition(spec, options)
+    ready = prepare(with_transition(spec, options), overrides)
+    spec = ready.spec
     settings = spec.transition if spec.transition is not None else TransitionSpec()
     source = spec.source or "model"
     if all(getattr(settings, key) is None for key in DEPARTURE_KEYS):
@@ -285,7 +302,7 @@ def plan_transition(model: ModelSpec | str | Path,
         raise InputError(f"{source}: transition: the pool of {settings.pool:,} posts is larger "
                          f"than the cap ({spec.cap:,})")
 
-    allocation = allocate(spec)
+    allocation = solve(ready)
     table = allocation.table
     wanted = {f"transition.departures_columns[{k}]": column
               for k, column in enumerate(settings.departures_columns or [])}

@@ -339,9 +339,9 @@ def inputs_table(result: AllocationResult, words: ModelWords | None = None) -> T
         rows.append(_item(T("最大减幅", "Largest cut"), 100 * b.max_cut, "pct", 1))
     if b.max_increase is not None:
         rows.append(_item(T("最大增幅", "Largest increase"), 100 * b.max_increase, "pct", 1))
-    for group, g in spec.groups.items():
+    for group, total in spec.group_totals().items():
         label = words.groups.get(group, T(group, group))
-        rows.append(_item(T(f"分组总量：{label.zh}", f"Group total: {label.en}"), g.total, "int"))
+        rows.append(_item(T(f"分组总量：{label.zh}", f"Group total: {label.en}"), total, "int"))
     solver = SOLVER_NAMES.get(result.solver, T(result.solver, result.solver))
     version = result.solver_version.split()[-1]
     rows += [_item(T("求解器", "Solver"), T(f"{solver.zh}（版本{version}）",

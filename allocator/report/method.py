@@ -171,4 +171,8 @@ def overrides_text(overrides: Overrides, words: ModelWords) -> T:
         name = rounding_name(str(overrides.rounding))
         zh.append(f"取整方法：{name.zh}")
         en.append(f"rounding: {name.en}")
+    for group, total in (overrides.group_totals or {}).items():
+        label = words.groups.get(group, T(group, group))
+        zh.append(f"分组总量：{label.zh}{total:,}")
+        en.append(f"group total: {label.en} {total:,}")
     return T("；".join(zh), "; ".join(en))
