@@ -409,6 +409,21 @@ def _numbers(frame: pd.DataFrame, path: Path, column: str, key: str, ids: list[s
     return values
 
 
+CONTROL = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"  # not allowed in XLSX, DOCX or HTML text
+
+
+def _no_control_characters(frame: pd.DataFrame, cells: pd.Series, path: Path, column: str,
+                           key: str) -> None:
+    """Refuse a text cell holding a control character (a stray byte of an export): no
+    spreadsheet or document could show it, and it would not match the same name typed again."""
+    bad = cells.str.contains(CONTROL, regex=True).to_numpy()
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        char = next(c for c in cells.iloc[row] if re.fullmatch(CONTROL, c))
+        raise InputError(f"{path}, row {row_numbers(frame)[row]}, column '{column}' ({key}): "
+                         f"contains the control character U+{ord(char):04X}; remove it")
+
+
 def _ids(frame: pd.DataFrame, path: Path, column: str) -> list[str]:
     """The unit ids, checked: none empty, none an error value, none twice."""
     cells = _column(frame, path, column, "id")
@@ -425,6 +440,7 @@ def _ids(frame: pd.DataFrame, path: Path, column: str) -> list[str]:
                    "empty unit id" if text == "" else
                    f"unit id '{text}' is a spreadsheet error value (fix the formula)")
         raise InputError(f"{where.format(row=row_numbers(frame)[row])}: {problem}")
+    _no_control_characters(frame, cells, path, column, "id")
     twice = cells.duplicated().to_numpy()
     if twice.any():
         row = int(np.flatnonzero(twice)[0])
@@ -449,7 +465,9 @@ def load_table(spec: ModelSpec) -> UnitTable:
     def text_column(column: str | None, key: str) -> tuple[str, ...] | None:
         if column is None:
             return None
-        return tuple(_column(frame, path, column, key).to_numpy(dtype=object)[order].tolist())
+        cells = _column(frame, path, column, key)
+        _no_control_characters(frame, cells, path, column, key)
+        return tuple(cells.to_numpy(dtype=object)[order].tolist())
 
     def number_column(column: str | None, key: str, allow_empty: bool = False):
         if column is None:

@@ -486,4 +486,8 @@ def write_docx(report: Report, path: Path, lang: str, charts: tuple[ChartImage, 
             _figure(document, image, figure, lang, pages)
         if shown:
             _note_lines(document, [note_prefix(lang) + n for n in chart_notes], lang)
-    document.save(str(path))
+    # Built in memory, then written in one call: a full disk is one OSError, and no half-written
+    # zip file is left for the garbage collector to complain about.
+    buffer = io.BytesIO()
+    document.save(buffer)
+    path.write_bytes(buffer.getvalue())
