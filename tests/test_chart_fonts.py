@@ -8,15 +8,13 @@ import warnings
 import matplotlib
 import pytest
 from matplotlib.text import Text
-from typer.testing import CliRunner
 
 from allocator import allocate
-from allocator.cli import app
 from allocator.report import charts, study_charts
 from allocator.report.build import build_report
 from allocator.report.charts import FontFallbackWarning, render_charts
 
-from .conftest import HARBIN
+from .support import HARBIN, run_cli
 
 FAKE_CJK = "DejaVu Serif"  # stands in for a CJK font: any installed family other than the default
 pytestmark = pytest.mark.filterwarnings("ignore:Glyph .* missing from font")  # it has no Chinese
@@ -47,11 +45,10 @@ def test_charts_and_study_charts_leave_matplotlib_settings_alone(report, cjk, tm
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FontFallbackWarning)
         render_charts(report, "zh", waterfall="230108")
-    runner = CliRunner()
     for args in (["--method", "sweep", "--indicator", "area"], ["--method", "oat"],
                  ["--samples", "50"]):
         out = tmp_path / args[-1]
-        done = runner.invoke(app, ["sensitivity", str(HARBIN), *args, "--out", str(out)])
+        done = run_cli("sensitivity", str(HARBIN), *args, "--out", str(out))
         assert done.exit_code == 0, done.output
         assert any(p.suffix == ".png" for p in out.iterdir())
     assert dict(matplotlib.rcParams) == before

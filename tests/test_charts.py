@@ -21,7 +21,7 @@ from allocator.report.charts import (
     waterfall_chart,
 )
 
-from .conftest import HARBIN
+from .support import HARBIN
 
 
 @pytest.fixture(scope="module")
