@@ -61,15 +61,21 @@ def test_every_chart_text_names_its_font_family(report, cjk):
         assert _families(fig) == {(FAKE_CJK, charts.LATIN_FONT)}
 
 
-def test_global_font_settings_do_not_reach_the_charts(report, monkeypatch):
-    monkeypatch.setattr(charts, "cjk_font", lambda: None)
+@pytest.fixture
+def fresh_font_path():
+    """The cached default font looked up afresh in this test, and again by the tests after it."""
     charts.default_font_path.cache_clear()
+    yield
+    charts.default_font_path.cache_clear()
+
+
+def test_global_font_settings_do_not_reach_the_charts(report, monkeypatch, fresh_font_path):
+    monkeypatch.setattr(charts, "cjk_font", lambda: None)
     with matplotlib.rc_context({"font.family": "serif", "font.sans-serif": [FAKE_CJK]}):
         path = charts.default_font_path()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", FontFallbackWarning)
             text = charts.chart_text(report, "en")
         families = _families(charts.allocation_chart(report, text))
-    charts.default_font_path.cache_clear()
     assert path.endswith("DejaVuSans.ttf")
     assert families == {(charts.LATIN_FONT,)}
