@@ -12,9 +12,8 @@ from rich.console import Console
 from allocator.cli.transition import reach_table
 from allocator.pipeline import plan_transition
 from allocator.pipeline.transition import FRAME_COLUMNS, SUMMARY_COLUMNS
-from tests.test_transition import transition_model
 
-from .support import HARBIN, run_cli
+from .support import HARBIN, run_cli, transition_model
 
 COLUMNS = ["year", "id", "label", "group", "quota", "headcount", "departures", "recovered",
            "recruited", "transitional"]
