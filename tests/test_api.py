@@ -13,7 +13,7 @@ from allocator.errors import InputError
 from allocator.overrides import Overrides
 from allocator.pipeline import prepare, solve
 
-from .conftest import CHINA, HARBIN, write_csv, write_model
+from .support import CHINA, HARBIN, write_csv, write_model
 
 
 def test_harbin_model_meets_cap_group_totals_and_bounds():
@@ -79,8 +79,10 @@ def _write(tmp_path, params, rows, name="m.toml"):
     return write_model(tmp_path / name, {
         "name": "random", "data": "t.csv", "id": "code", "group": "grp", "actual": "posts",
         "cap": params["cap"], "rounding": params["rounding"],
-    }, {"pop": {"column": "pop", "weight": params["w_pop"]},
-        "area": {"column": "area", "weight": params["w_area"], "transform": "sqrt"}}, bounds)
+        "indicators": {"pop": {"column": "pop", "weight": params["w_pop"]},
+                       "area": {"column": "area", "weight": params["w_area"], "transform": "sqrt"}},
+        "bounds": bounds,
+    })
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -19,7 +19,7 @@ from allocator.core.rounding import round_allocation, round_pool
 from allocator.core.waterfill import water_fill
 from allocator.ordering import natural_key
 
-from .conftest import make_problem
+from .support import CHINA, make_problem
 
 DIVISOR_METHODS = ("webster", "dhondt", "huntington-hill")
 INFINITE = None  # the claim of Huntington-Hill's first post
@@ -206,7 +206,6 @@ def test_a_long_chain_of_near_ties_is_decided_by_id_over_a_large_pool():
 def test_published_labels_sit_at_their_bounds(method):
     from allocator import allocate
 
-    from .conftest import CHINA
 
     result = allocate(CHINA, rounding=method)
     p = result.problem

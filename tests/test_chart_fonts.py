@@ -9,15 +9,13 @@ import matplotlib
 import pytest
 from matplotlib.figure import Figure
 from matplotlib.text import Text
-from typer.testing import CliRunner
 
 from allocator import allocate
-from allocator.cli import app
 from allocator.report import charts, study_charts
 from allocator.report.build import build_report
 from allocator.report.charts import FontFallbackWarning, render_charts
 
-from .conftest import HARBIN
+from .support import HARBIN, run_cli
 
 FAKE_CJK = "DejaVu Serif"  # stands in for a CJK font: any installed family other than the default
 pytestmark = pytest.mark.filterwarnings("ignore:Glyph .* missing from font")  # it has no Chinese
@@ -48,11 +46,10 @@ def test_charts_and_study_charts_leave_matplotlib_settings_alone(report, cjk, tm
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FontFallbackWarning)
         render_charts(report, "zh", waterfall="230108")
-    runner = CliRunner()
     for args in (["--method", "sweep", "--indicator", "area"], ["--method", "oat"],
                  ["--samples", "50"]):
         out = tmp_path / args[-1]
-        done = runner.invoke(app, ["sensitivity", str(HARBIN), *args, "--out", str(out)])
+        done = run_cli("sensitivity", str(HARBIN), *args, "--out", str(out))
         assert done.exit_code == 0, done.output
         assert any(p.suffix == ".png" for p in out.iterdir())
     assert dict(matplotlib.rcParams) == before
@@ -65,16 +62,22 @@ def test_every_chart_text_names_its_font_family(report, cjk):
         assert _families(fig) == {(FAKE_CJK, charts.LATIN_FONT)}
 
 
-def test_global_font_settings_do_not_reach_the_charts(report, monkeypatch):
-    monkeypatch.setattr(charts, "cjk_font", lambda: None)
+@pytest.fixture
+def fresh_font_path():
+    """The cached default font looked up afresh in this test, and again by the tests after it."""
     charts.default_font_path.cache_clear()
+    yield
+    charts.default_font_path.cache_clear()
+
+
+def test_global_font_settings_do_not_reach_the_charts(report, monkeypatch, fresh_font_path):
+    monkeypatch.setattr(charts, "cjk_font", lambda: None)
     with matplotlib.rc_context({"font.family": "serif", "font.sans-serif": [FAKE_CJK]}):
         path = charts.default_font_path()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", FontFallbackWarning)
             text = charts.chart_text(report, "en")
         families = _families(charts.allocation_chart(report, text))
-    charts.default_font_path.cache_clear()
     assert path.endswith("DejaVuSans.ttf")
     assert families == {(charts.LATIN_FONT,)}
 

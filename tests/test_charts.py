@@ -22,7 +22,7 @@ from allocator.report.charts import (
 )
 from allocator.report.model import T
 
-from .conftest import HARBIN
+from .support import HARBIN
 
 
 @pytest.fixture(scope="module")

@@ -21,7 +21,8 @@ from allocator.choices import OutputFormat, Rounding
 from allocator.cli import app
 from allocator.schema import ModelSpec
 
-ROOT = Path(__file__).resolve().parents[1]
+from .support import ROOT
+
 DOCS = ROOT / "docs"
 README = ROOT / "README.md"
 # Users install what the tool needs and run it; developers install the test tools and test.

@@ -25,8 +25,7 @@ from allocator.report.formats.common import document_rows, shown_columns
 from allocator.report.formats.word import CELL_PAD_CM, header_cm
 from allocator.report.labels import has_cjk
 
-from .conftest import CHINA, HARBIN
-from .validation_support import run_cli
+from .support import CHINA, HARBIN, run_cli
 
 DAY = datetime.date(2025, 1, 15)
 # Words a Chinese document may hold: proper names of methods and software, and file names.

@@ -15,11 +15,10 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
 from allocator.cli import app
 
-from .conftest import ROOT
+from .support import ROOT, run_cli
 from .test_docs import gen
 
 # Generated pages are left out: docs/cli.md shows the help examples (run from the help) and the
@@ -91,12 +90,12 @@ def run_example(command: str) -> None:
     if args[1] == "verify":  # needs the run it verifies
         folder = Path(args[2])
         stem = folder.name.partition("@")[0]
-        ran = CliRunner().invoke(app, ["run", f"models/{stem}.toml", "-q", "--out", str(folder)])
+        ran = run_cli("run", f"models/{stem}.toml", "-q", "--out", str(folder))
         assert ran.exit_code == 0, ran.output
     if args[1] == "explore":  # a server: it must start, print its address and stop on Ctrl-C
         _run_server(command, args)
         return
-    ran = CliRunner().invoke(app, args[1:])
+    ran = run_cli(*args[1:])
     assert ran.exit_code == 0, f"{command}\n{ran.output}"
 
 

@@ -24,10 +24,8 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from typer.testing import CliRunner
 
 from allocator import allocate
-from allocator.cli import app
 from allocator.errors import AllocatorError, InputError
 from allocator.explore.server import HOST, cookie_name, listen, running
 from allocator.explore.session import Explorer, rebalance
@@ -37,9 +35,8 @@ from allocator.outputs.runfiles import read_allocation
 from allocator.report.build import build_report
 from allocator.studies.montecarlo import MonteCarloOptions, montecarlo
 
-from .conftest import CHINA, HARBIN, ROOT, write_csv, write_model
+from .support import CHINA, HARBIN, ROOT, run_cli, write_csv, write_model
 
-runner = CliRunner()
 NAMES = ("population", "urban_population", "area", "townships")
 
 
@@ -150,9 +147,10 @@ def test_the_page_table_is_the_report_table_for_odd_data(tmp_path):
     ])
     model = write_model(tmp_path / "m.toml", {"name": "odd", "data": "u.csv", "id": "code",
                                               "label": "name", "actual": "posts",
-                                              "population": "pop", "cap": 501},
-                        {"pop": {"column": "pop", "weight": 0.5},
-                         "area": {"column": "area", "weight": 0.5}}, bounds={"floor": 20})
+                                              "population": "pop", "cap": 501,
+                                              "indicators": {"pop": {"column": "pop", "weight": 0.5},
+                                                             "area": {"column": "area", "weight": 0.5}},
+                                              "bounds": {"floor": 20}})
     explorer = Explorer(model)
     _same_as_the_report(explorer, {"settings": explorer.initial.as_json()})
     _same_as_the_report(explorer, {"settings": explorer.initial.as_json(),
@@ -254,8 +252,9 @@ def test_explain_and_bands(harbin):
 def test_an_invalid_model_fails_before_the_server_starts(tmp_path):
     write_csv(tmp_path / "u.csv", ["code", "pop"], [["a", 1], ["b", 2]])
     model = write_model(tmp_path / "m.toml", {"name": "m", "data": "u.csv", "id": "code",
-                                              "cap": 10}, {"pop": {"column": "popp", "weight": 1}})
-    result = runner.invoke(app, ["explore", str(model), "--no-browser"])
+                                              "cap": 10,
+                                              "indicators": {"pop": {"column": "popp", "weight": 1}}})
+    result = run_cli("explore", str(model), "--no-browser")
     assert result.exit_code == 2
     assert "popp" in result.output
 
@@ -282,7 +281,7 @@ def test_save_writes_a_model_file_and_a_report_folder_that_verify(tmp_path):
     before = (folder / "allocation.csv").read_bytes()
     words = shlex.split(saved["command"])
     assert words[:2] == ["allocator", "report"] and "--lang" in words
-    result = runner.invoke(app, words[1:])
+    result = run_cli(*words[1:])
     assert result.exit_code == 0, result.output
     assert (folder / "allocation.csv").read_bytes() == before
 
@@ -490,7 +489,7 @@ def test_command_port_in_use_is_an_input_error():
         taken.bind((HOST, 0))
         taken.listen(1)
         port = taken.getsockname()[1]
-        result = runner.invoke(app, ["explore", str(HARBIN), "--no-browser", "--port", str(port)])
+        result = run_cli("explore", str(HARBIN), "--no-browser", "--port", str(port))
     assert result.exit_code == 2
     assert f"--port {port}: cannot listen on 127.0.0.1:{port}" in result.output
 

@@ -27,7 +27,7 @@ from allocator.explore.session import Explorer
 from allocator.outputs.audit import verify
 from allocator.outputs.runfiles import read_allocation
 
-from .conftest import HARBIN
+from .support import HARBIN
 
 sync_api = pytest.importorskip("playwright.sync_api")
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"

@@ -20,8 +20,7 @@ from allocator import InputError
 from allocator.outputs import folders
 from allocator.outputs.folders import MANIFEST, write_files
 
-from .conftest import HARBIN, ROOT
-from .validation_support import run_cli
+from .support import HARBIN, ROOT, run_cli
 
 
 def generation(folder: Path) -> set[str]:

@@ -13,16 +13,14 @@ import pytest
 from docx import Document
 from docx.oxml.ns import qn
 from openpyxl import load_workbook
-from typer.testing import CliRunner
 
 from allocator import allocate
-from allocator.cli import app
 from allocator.errors import InputError
 from allocator.report import ReportOptions, write_report
 from allocator.report.charts import FontFallbackWarning
 from allocator.report.formats.latex import tex_escape
 
-from .conftest import HARBIN, ROOT
+from .support import HARBIN, ROOT, run_cli
 
 HEADERS = {"zh": ("代码", "单位", "优化配置数", "现有编制数", "零基测算数", "增减数", "增减比例"),
            "en": ("Code", "Unit", "Allocation", "Current posts", "Zero-based target", "Change",
@@ -313,12 +311,11 @@ def test_bad_options_write_nothing(tmp_path, result):
 
 
 def test_cli_report_command(tmp_path):
-    runner = CliRunner()
-    help_text = runner.invoke(app, ["report", "--help"]).output
+    help_text = run_cli("report", "--help").output
     assert "Example: allocator report" in help_text
     out = tmp_path / "r"
-    ok = runner.invoke(app, ["report", str(HARBIN), "--out", str(out), "--format", "md",
-                             "--lang", "en", "--explain", "平房区", "-w", "area=0.5"])
+    ok = run_cli("report", str(HARBIN), "--out", str(out), "--format", "md",
+                             "--lang", "en", "--explain", "平房区", "-w", "area=0.5")
     assert ok.exit_code == 0, ok.output
     assert (out / "report.md").is_file() and not (out / "report.xlsx").exists()
     assert "Scaling to the cap" in ok.output and "illustrative" in ok.output
@@ -328,8 +325,7 @@ def test_cli_report_command(tmp_path):
     assert weights and "0.5000" in weights[0]  # a weight given is the indicator's final share
     text = (out / "report.md").read_text("utf-8")
     assert "weights: Area (km²) 0.5" in text and "{'" not in text  # the override, in words
-    bad = runner.invoke(app, ["report", str(HARBIN), "--out", str(tmp_path / "x"),
-                              "--format", "pdf"])
+    bad = run_cli("report", str(HARBIN), "--out", str(tmp_path / "x"), "--format", "pdf")
     assert bad.exit_code == 2
     assert "Traceback" not in bad.output and "--format pdf" in bad.output
     assert not (tmp_path / "x").exists()

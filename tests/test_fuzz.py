@@ -13,10 +13,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import tomli_w
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from .validation_support import run_cli
+from .support import run_cli
 
 GROUPS = ("district", "county", "=city")
 TEXT = st.text(alphabet=st.sampled_from(list("aZ09 _-=+@[]/,\"'\n道区")), min_size=1, max_size=6)
@@ -24,32 +25,6 @@ GOOD_NUMBER = st.one_of(st.integers(0, 5000).map(str),
                         st.floats(0, 5000, allow_nan=False).map(lambda v: f"{v:.3f}"))
 BAD_NUMBER = st.sampled_from(["", "x", "nan", "inf", "-3", "1e400", "1,0,0", "--1", "1e20", "10,5",
                              "1,23", "1234,567", "#DIV/0!", "#N/A", "1 234", "12%"])
-
-
-def toml_value(value) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        return "nan" if math.isnan(value) else ("inf" if value == math.inf else
-                                               "-inf" if value == -math.inf else repr(value))
-    if isinstance(value, int):
-        return str(value)
-    return json.dumps(value, ensure_ascii=False)
-
-
-def toml_text(model: dict) -> str:
-    lines = [f"{k} = {toml_value(v)}" for k, v in model.items() if not isinstance(v, dict)]
-    for section, body in model.items():
-        if not isinstance(body, dict):
-            continue
-        if all(isinstance(v, dict) for v in body.values()) and body:
-            for name, table in body.items():
-                lines.append(f"\n[{section}.{toml_value(name)}]")
-                lines += [f"{k} = {toml_value(v)}" for k, v in table.items()]
-        else:
-            lines.append(f"\n[{section}]")
-            lines += [f"{k} = {toml_value(v)}" for k, v in body.items()]
-    return "\n".join(lines) + "\n"
 
 
 @st.composite
@@ -196,7 +171,7 @@ def run_case(model: dict, rows: list[dict], encoding: str) -> int:
     with tempfile.TemporaryDirectory() as folder:
         folder = Path(folder)
         pd.DataFrame(rows).to_csv(folder / "table.csv", index=False, encoding=encoding)
-        (folder / "model.toml").write_text(toml_text(model), encoding="utf-8")
+        (folder / "model.toml").write_text(tomli_w.dumps(model), encoding="utf-8")
         out = folder / "out"
         ran = run_cli("run", folder / "model.toml", "--out", out)
         assert ran.exception is None, repr(ran.exception)
@@ -233,7 +208,7 @@ def test_arbitrary_bytes_as_model_or_table_exit_2(model_bytes, table_bytes, keep
     with tempfile.TemporaryDirectory() as folder:
         folder = Path(folder)
         (folder / f"table{suffix}").write_bytes(table_bytes)
-        model = toml_text({"name": "garbage", "data": f"table{suffix}", "id": "code", "cap": 10,
+        model = tomli_w.dumps({"name": "garbage", "data": f"table{suffix}", "id": "code", "cap": 10,
                            "indicators": {"pop": {"column": "pop", "weight": 1.0}}})
         (folder / "model.toml").write_bytes(model.encode() if keep_model else model_bytes)
         ran = run_cli("validate", folder / "model.toml")

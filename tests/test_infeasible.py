@@ -19,8 +19,7 @@ from allocator.core.problem import Pool, Problem
 from allocator.core.waterfill import water_fill
 from allocator.table import load_table
 
-from .conftest import HARBIN, ROOT
-from .validation_support import run_cli
+from .support import HARBIN, ROOT, run_cli, write_csv, write_model
 
 DATA = pd.read_csv(ROOT / "data" / "harbin_2020.csv")
 
@@ -258,7 +257,6 @@ def test_an_infeasible_model_of_100000_units_is_diagnosed_in_seconds(tmp_path: P
     """Was about 7 minutes in the elastic LP; the closed form is linear in the units."""
     import time
 
-    from .conftest import write_csv, write_model
 
     rng = np.random.default_rng(1)
     n = 100_000
@@ -268,8 +266,8 @@ def test_an_infeasible_model_of_100000_units_is_diagnosed_in_seconds(tmp_path: P
                for i, (p, q) in enumerate(zip(rng.integers(1000, 100000, n), posts, strict=True))])
     model = write_model(tmp_path / "m.toml", {
         "name": "big", "data": "u.csv", "id": "code", "group": "type", "actual": "posts",
-        "cap": 100_000_000}, {"pop": {"column": "pop", "weight": 1}},
-        bounds={"floor": 1500, "max_increase": 0.3}, groups={"county": 40_000_000})
+        "cap": 100_000_000, "indicators": {"pop": {"column": "pop", "weight": 1}},
+        "bounds": {"floor": 1500, "max_increase": 0.3}, "groups": {"county": {"total": 40_000_000}}})
     spec = load_model(model)
     table = load_table(spec)
     start = time.process_time()

@@ -24,7 +24,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 from rich.console import Console
-from typer.testing import CliRunner
 
 from allocator import InputError, allocate
 from allocator.cli import app
@@ -34,14 +33,13 @@ from allocator.schema import ModelSpec, load_model
 from allocator.studies.batch import FastAllocator
 from allocator.studies.oneway import oat, sweep
 
-from .conftest import HARBIN, ROOT
+from .support import HARBIN, ROOT, run_cli
 
-runner = CliRunner()
 ESCAPE = "\x1b["
 
 
 def invoke(*args):
-    return runner.invoke(app, [str(a) for a in args])
+    return run_cli(*args)
 
 
 def ok(*args):
@@ -302,9 +300,9 @@ def test_group_shares_follow_the_cap(tmp_path):
      "groups: the shares add up to 1.3, more than 1"),
 ])
 def test_a_group_gives_a_total_or_a_share(tmp_path, groups, message):
-    from .validation_support import write_model
+    from .support import demo_model
 
-    model = write_model(tmp_path, extra="\n" + groups)
+    model = demo_model(tmp_path, extra="\n" + groups)
     refused = invoke("validate", model)
     assert refused.exit_code == 2 and message in refused.output
 

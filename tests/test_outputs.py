@@ -13,7 +13,7 @@ from allocator import InputError
 from allocator.outputs.cells import neutralise_frame
 from allocator.outputs.folders import MANIFEST, write_files
 
-from .validation_support import GOOD_TABLE, run_cli, write_model
+from .support import GOOD_TABLE, HARBIN, demo_model, run_cli, write_csv, write_model
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
@@ -45,15 +45,15 @@ def test_an_os_error_while_writing_is_a_one_line_input_error(tmp_path: Path):
 
 
 def test_no_partial_folder_when_the_run_fails(tmp_path: Path):
-    model = write_model(tmp_path / "m", extra="\n[bounds]\nfloor = 150\n")
+    model = demo_model(tmp_path / "m", extra="\n[bounds]\nfloor = 150\n")
     ran = run_cli("run", model, "--out", tmp_path / "out")
     assert ran.exit_code == 3
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m"]
 
 
 def test_refuses_another_models_folder_unless_forced(tmp_path: Path):
-    first = write_model(tmp_path / "a", name="model A")
-    second = write_model(tmp_path / "b", name="model B", cap=500)
+    first = demo_model(tmp_path / "a", name="model A")
+    second = demo_model(tmp_path / "b", name="model B", cap=500)
     out = tmp_path / "out"
     assert run_cli("run", first, "--out", out, "-q").exit_code == 0
     before = snapshot(out)
@@ -68,7 +68,7 @@ def test_refuses_another_models_folder_unless_forced(tmp_path: Path):
 
 
 def test_another_scenario_of_the_same_model_needs_force(tmp_path: Path):
-    model = write_model(tmp_path / "a")
+    model = demo_model(tmp_path / "a")
     out = tmp_path / "out"
     assert run_cli("run", model, "--out", out, "-q").exit_code == 0
     before = (out / "allocation.csv").read_bytes()
@@ -84,7 +84,7 @@ def test_another_scenario_of_the_same_model_needs_force(tmp_path: Path):
 
 def test_refuses_a_folder_of_other_files_a_file_and_the_current_folder(tmp_path: Path,
                                                                         monkeypatch):
-    model = write_model(tmp_path / "m")
+    model = demo_model(tmp_path / "m")
     mine = tmp_path / "documents"
     mine.mkdir()
     (mine / "plan.docx").write_text("precious")
@@ -108,7 +108,7 @@ def test_refuses_a_folder_of_other_files_a_file_and_the_current_folder(tmp_path:
 def test_formulas_in_text_cells_are_neutralised(tmp_path: Path):
     table = (GOOD_TABLE.replace("U1,Alpha,district", "=1+1,=HYPERLINK(\"x\"),@district")
              .replace("U2,Beta", "+U2,-Beta"))
-    model = write_model(tmp_path, table=table)
+    model = demo_model(tmp_path, table=table)
     out = tmp_path / "out"
     assert run_cli("run", model, "--out", out, "-q").exit_code == 0
     rows = list(csv.DictReader(io.StringIO((out / "allocation.csv").read_text(encoding="utf-8-sig"))))
@@ -145,7 +145,6 @@ def test_a_folder_of_this_commands_own_files_is_replaced_without_run_json(tmp_pa
 
 
 def test_a_results_folder_holding_sub_folders_is_not_replaced_without_force(tmp_path: Path):
-    from .conftest import HARBIN
 
     out = tmp_path / "harbin"
     assert run_cli("run", str(HARBIN), "-q", "--out", str(out)).exit_code == 0
@@ -163,7 +162,6 @@ def test_a_results_folder_holding_sub_folders_is_not_replaced_without_force(tmp_
     ["weights", "--method", "equal"],
 ])
 def test_every_writing_command_refuses_a_foreign_folder_even_forced(tmp_path: Path, command):
-    from .conftest import HARBIN
 
     out = tmp_path / "o"
     out.mkdir()
@@ -181,7 +179,6 @@ def test_default_study_folders_sit_beside_the_run_folder_not_inside_it(tmp_path:
                                                                        monkeypatch):
     import shutil
 
-    from .conftest import HARBIN
 
     model = tmp_path / "models" / "harbin_2020.toml"
     model.parent.mkdir()
@@ -199,14 +196,12 @@ def test_default_study_folders_sit_beside_the_run_folder_not_inside_it(tmp_path:
 
 
 def test_markup_like_names_print_literally_in_every_command(tmp_path: Path):
-    from .conftest import write_csv
-    from .conftest import write_model as write_plain_model
 
     write_csv(tmp_path / "u.csv", ["id", "name", "pop"],
               [["a", "[/b]", 10], ["b", "[bold]x", 30]])
-    model = write_plain_model(tmp_path / "m.toml", {"name": "[red]m", "data": "u.csv", "id": "id",
-                                                    "label": "name", "cap": 40},
-                              {"pop": {"column": "pop", "weight": 1}})
+    model = write_model(tmp_path / "m.toml", {"name": "[red]m", "data": "u.csv", "id": "id",
+                                              "label": "name", "cap": 40,
+                                              "indicators": {"pop": {"column": "pop", "weight": 1}}})
     for args in (["run"], ["report", "--format", "md", "--lang", "en"]):
         result = run_cli(args[0], str(model), *args[1:], "--out", str(tmp_path / args[0]))
         assert result.exit_code == 0, (result.stdout + result.stderr)
@@ -215,14 +210,13 @@ def test_markup_like_names_print_literally_in_every_command(tmp_path: Path):
 
 
 def test_study_and_weights_csvs_neutralise_every_text_cell(tmp_path: Path):
-    from .conftest import write_csv
-    from .conftest import write_model as write_plain_model
 
     write_csv(tmp_path / "u.csv", ["id", "name", "name_en", "pop", "area"],
               [["a", "=HYPERLINK(1)", "@evil", 10, 5], ["b", "ok", "+1", 30, 2]])
-    model = write_plain_model(tmp_path / "m.toml", {
+    model = write_model(tmp_path / "m.toml", {
         "name": "m", "data": "u.csv", "id": "id", "label": "name", "label_en": "name_en",
-        "cap": 40}, {"pop": {"column": "pop", "weight": 1}, "area": {"column": "area", "weight": 1}})
+        "cap": 40,
+        "indicators": {"pop": {"column": "pop", "weight": 1}, "area": {"column": "area", "weight": 1}}})
     for args, name in ((["sensitivity", "--method", "oat", "--no-charts"], "oat.csv"),
                        (["weights", "--method", "equal"], "weights.csv")):
         out = tmp_path / args[0]

@@ -15,8 +15,8 @@ import pytest
 from allocator import load_model
 from allocator.table import load_table
 
+from .support import run_cli
 from .test_verify import harbin_copy
-from .validation_support import run_cli
 
 REDTEAM = Path(__file__).parent / "redteam"
 DATA_CASES = sorted(p.parent for p in (REDTEAM / "data").glob("*/expect.toml"))

@@ -13,7 +13,7 @@ from allocator import allocate
 from allocator.core.equity import coefficient_of_variation, gini
 from allocator.report.build import build_report
 
-from .conftest import HARBIN
+from .support import HARBIN
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from allocator.core.rounding import METHODS, round_allocation, round_pool
 from allocator.core.waterfill import binding_rules, water_fill
 
-from .conftest import make_problem
+from .support import make_problem
 
 ORACLE_NAMES = {"hamilton": "hamilton", "webster": "webster", "dhondt": "dhondt",
                 "huntington-hill": "huntington"}

@@ -25,7 +25,7 @@ from allocator.studies.montecarlo import MonteCarloOptions, montecarlo
 from allocator.studies.oneway import oat, sweep, vary_weight
 from allocator.studies.weights import derive_weights
 
-from .conftest import CHINA, HARBIN
+from .support import CHINA, HARBIN, run_cli
 
 
 @pytest.fixture(scope="module")
@@ -138,9 +138,7 @@ def test_scenarios_equal_allocate_for_the_2810_counties():
 
 
 def test_saved_samples_reproduce_with_allocator_run(tmp_path, harbin):
-    from typer.testing import CliRunner
 
-    from allocator.cli import app
     from allocator.outputs.runfiles import read_allocation
 
     path = tmp_path / "samples.csv"
@@ -156,7 +154,7 @@ def test_saved_samples_reproduce_with_allocator_run(tmp_path, harbin):
     args = ["run", str(HARBIN), "-q", "--out", str(tmp_path / "run")]
     for n in harbin.names:
         args += ["--weight", f"{n}={row[f'w_{n}']}"]
-    outcome = CliRunner().invoke(app, args)
+    outcome = run_cli(*args)
     assert outcome.exit_code == 0, outcome.output
     table = read_allocation(tmp_path / "run" / "allocation.csv")
     assert table["allocation"].tolist() == [int(row[i]) for i in table["id"]]

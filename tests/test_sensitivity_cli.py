@@ -5,19 +5,16 @@ from __future__ import annotations
 import csv
 
 import pytest
-from typer.testing import CliRunner
 
-from allocator.cli import app
 from allocator.pipeline.allocate import allocate
 
-from .conftest import ROOT
+from .support import ROOT, run_cli
 
 HARBIN = str(ROOT / "models" / "harbin_2020.toml")
-runner = CliRunner()
 
 
 def invoke(*args):
-    return runner.invoke(app, [str(a) for a in args])
+    return run_cli(*args)
 
 
 @pytest.mark.parametrize("command", ["sensitivity", "weights"])

@@ -8,23 +8,19 @@ import re
 import pandas as pd
 import pytest
 from rich.console import Console
-from typer.testing import CliRunner
 
-from allocator.cli import app
 from allocator.cli.transition import reach_table
 from allocator.pipeline import plan_transition
 from allocator.pipeline.transition import FRAME_COLUMNS, SUMMARY_COLUMNS
-from tests.conftest import HARBIN
-from tests.test_transition import transition_model
 
-runner = CliRunner()
+from .support import HARBIN, run_cli, transition_model
 
 COLUMNS = ["year", "id", "label", "group", "quota", "headcount", "departures", "recovered",
            "recruited", "transitional"]
 
 
 def invoke(*args: str):
-    return runner.invoke(app, ["transition", *args])
+    return run_cli("transition", *args)
 
 
 def row(output: str, *cells: str) -> bool:

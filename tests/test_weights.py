@@ -25,7 +25,7 @@ from allocator.studies.weights import (
     indicator_matrix,
 )
 
-from .conftest import HARBIN
+from .support import HARBIN
 
 NAMES = ("population", "urban_population", "area", "townships")
 

@@ -14,7 +14,7 @@ import numpy as np
 from allocator.studies.montecarlo import MonteCarloOptions, montecarlo
 from allocator.studies.workers import available_cores, ordered_map, worker_count
 
-from .conftest import HARBIN, ROOT
+from .support import HARBIN, ROOT
 
 
 def test_workers_are_capped_at_the_cores_available():
