@@ -35,7 +35,7 @@ import pulp
 from allocator.core.certify import Certificate, certify, reduces_to_closed_form
 from allocator.core.feasibility import check_feasible
 from allocator.core.problem import Problem
-from allocator.core.solvers import Status, make_solver, silence_highs_banner, solver_version
+from allocator.core.solvers import Status, make_highs, make_solver, solver_version
 from allocator.core.waterfill import min_deviation, nearest_feasible, polish, pool_lambdas, water_fill
 from allocator.errors import InfeasibleError, SolverError
 
@@ -164,11 +164,7 @@ class _Level:
         lp.a_matrix_.start_ = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int32)
         lp.a_matrix_.index_ = np.concatenate(index).astype(np.int32)
         lp.a_matrix_.value_ = np.concatenate(value).astype(float)
-        silence_highs_banner()
-        h = highspy.Highs()
-        for option, setting in (("output_flag", False), ("solver", "ipm"),
-                                ("run_crossover", "on")):
-            h.setOptionValue(option, setting)
+        h = make_highs()
         h.passModel(lp)
         h.run()
         status = h.getModelStatus()

@@ -13,6 +13,7 @@ import os
 import sys
 import warnings
 from importlib import metadata
+from typing import Any
 
 import pulp
 
@@ -51,6 +52,18 @@ def silence_highs_banner() -> None:
     finally:
         os.dup2(saved, 1)
         os.close(saved)
+
+
+def make_highs(method: str = "ipm") -> Any:
+    """A quiet in-process HiGHS (``highspy.Highs``) for LPs built from arrays; ``method`` as in
+    :func:`make_solver` (interior point with crossover: a vertex solution, basic duals)."""
+    import highspy
+
+    silence_highs_banner()
+    highs = highspy.Highs()
+    for option, setting in (("output_flag", False), ("solver", method), ("run_crossover", "on")):
+        highs.setOptionValue(option, setting)
+    return highs
 
 
 def make_solver(name: str, *, method: str = "ipm") -> pulp.LpSolver:
