@@ -26,11 +26,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from allocator import allocate
+from allocator.audit import verify
 from allocator.errors import AllocatorError, InputError
 from allocator.explore.server import HOST, cookie_name, listen, running
 from allocator.explore.session import Explorer, rebalance
 from allocator.explore.views import PAGE_COLUMNS
-from allocator.outputs.audit import verify
 from allocator.outputs.runfiles import read_allocation
 from allocator.report.build import build_report
 from allocator.studies.montecarlo import MonteCarloOptions, montecarlo

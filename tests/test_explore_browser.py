@@ -19,12 +19,12 @@ from pathlib import Path
 import pytest
 
 from allocator import allocate
+from allocator.audit import verify
 from allocator.errors import AllocatorError
 from allocator.explore import server as server_module
 from allocator.explore.scenario import reproduce_command
 from allocator.explore.server import running
 from allocator.explore.session import Explorer
-from allocator.outputs.audit import verify
 from allocator.outputs.runfiles import read_allocation
 
 from .support import HARBIN

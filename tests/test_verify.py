@@ -81,7 +81,7 @@ def test_verify_accepts_an_untouched_result(tmp_path: Path):
     run_to(model, tmp_path / "out", "-w", "area=0.5", "--rounding", "webster")
     ran = run_cli("verify", tmp_path / "out")
     assert ran.exit_code == 0, ran.stdout
-    assert "ok   allocation.csv: identical to a fresh run" in ran.stdout
+    assert "ok   files: 1 file holds what a fresh run writes" in ran.stdout
     assert ran.stdout.rstrip().endswith("the result matches its inputs")
 
 
@@ -109,7 +109,9 @@ def test_verify_finds_an_edited_allocation(tmp_path: Path):
     path.write_text("".join(lines), encoding="utf-8")
     ran = run_cli("verify", tmp_path / "out")
     assert ran.exit_code == 5
-    assert f"FAIL allocation.csv: 1 units differ: {cells[0]} {cells[5]} -> {int(cells[5]) - 1}" in ran.stdout
+    assert f"FAIL allocation.csv: row 1 ({cells[0]}, " in ran.stdout
+    assert f"column allocation: recorded {cells[5]}, a fresh run gives {int(cells[5]) - 1}" \
+        in ran.stdout
 
 
 def test_verify_a_moved_model_and_a_folder_that_is_not_a_result(tmp_path: Path):
@@ -122,8 +124,8 @@ def test_verify_a_moved_model_and_a_folder_that_is_not_a_result(tmp_path: Path):
     assert ran.exit_code == 0, ran.stdout
     ran = run_cli("verify", tmp_path / "moved")
     assert (ran.exit_code, ran.stderr) == (
-        2, f"error: {tmp_path / 'moved' / 'run.json'}: not found; is {tmp_path / 'moved'} an "
-           "allocator output folder?\n")
+        2, f"error: {tmp_path / 'moved'}: no run.json or study.json; is it an allocator output "
+           "folder?\n")
 
 
 def test_large_real_table_in_reverse_order_gives_the_same_bytes(tmp_path: Path):

@@ -103,21 +103,24 @@ def validate(
 
 
 def verify(
-    folder: Annotated[Path, typer.Argument(help="Output folder of an earlier run.",
-                                           show_default=False)],
+    folder: Annotated[Path, typer.Argument(
+        help="Output folder of an earlier run, report, transition, sensitivity or weights command.",
+        show_default=False)],
     model: Annotated[Path | None, typer.Option(
         help="The model file, if it has moved since the run.")] = None,
 ) -> None:
-    """Re-derive a result from its model file and data on disk and compare it with FOLDER.
+    """Write FOLDER again from its model file and data on disk and compare everything.
 
-    Checks the hashes of the model and data files, re-runs the model with the recorded
-    overrides, and compares every field of run.json and every cell of allocation.csv:
-    exit 0 if all match, 5 if anything differs (each difference is named).
+    Works on every folder the tool writes (run, report, transition, sensitivity, weights):
+    checks the hashes of the model and data files, writes the folder again with the recorded
+    overrides and settings, and compares every field of its record and every cell of every
+    table, document and chart it lists: exit 0 if all match, 5 if anything differs (each
+    difference is named by file, row and column).
 
     Example: allocator verify out/harbin_2020
     """
-    from allocator.outputs.audit import MISMATCH_EXIT_CODE
-    from allocator.outputs.audit import verify as verify_folder
+    from allocator.audit import MISMATCH_EXIT_CODE
+    from allocator.audit import verify as verify_folder
 
     report = verify_folder(folder, model=model)
     for line in report.lines():

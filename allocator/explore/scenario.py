@@ -25,8 +25,8 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
+from allocator.audit import Verification, verify
 from allocator.errors import InputError
-from allocator.outputs.audit import Verification, verify
 from allocator.outputs.folders import check_replaceable
 from allocator.report.write import ReportOptions, write_report
 from allocator.schema import ModelSpec

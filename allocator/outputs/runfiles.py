@@ -14,6 +14,7 @@ import pandas as pd
 from allocator.outputs.cells import FLOAT_FORMAT, neutralise_frame
 from allocator.outputs.folders import write_files
 from allocator.pipeline.allocate import AllocationResult, package_versions
+from allocator.schema import ModelSpec
 from allocator.table import file_sha256
 
 BOM = "\ufeff"  # starts every CSV the tool writes: Excel then reads it as UTF-8
@@ -43,15 +44,45 @@ def status_text(result: AllocationResult) -> str:
             f"{len(fair.levels)} levels")
 
 
-def run_record(result: AllocationResult) -> dict:
-    """What ``run.json`` holds: the model as used, input hashes, versions and the outcome."""
-    spec = result.spec
+def _sha256_or_none(path: Path | None) -> str | None:
+    try:
+        return file_sha256(path) if path is not None and path.is_file() else None
+    except OSError:
+        return None
+
+
+def model_file_record(spec: ModelSpec) -> dict:
+    """Where the model file was and its hash: how ``allocator verify`` finds and checks it.
+
+    >>> from allocator.schema import load_model
+    >>> sorted(model_file_record(load_model("models/harbin_2020.toml")))
+    ['model_file', 'model_file_absolute', 'model_sha256']
+    """
     model_file = Path(spec.source) if spec.source else None
+    return {"model_file": str(model_file) if model_file else None,
+            "model_file_absolute": str(model_file.resolve()) if model_file else None,
+            "model_sha256": _sha256_or_none(model_file)}
+
+
+def inputs_record(spec: ModelSpec) -> dict:
+    """:func:`model_file_record` and the data table's path and hash, for the records of studies
+    (a run's record takes the data's from the table it read)."""
+    data = spec.data_path()
+    return {**model_file_record(spec), "data_file": str(data), "data_sha256": _sha256_or_none(data)}
+
+
+def versions_record() -> dict[str, str]:
+    """The versions of this package, of what the result depends on, and of Python."""
+    return {**package_versions(), "python": platform.python_version()}
+
+
+def run_record(result: AllocationResult, extra: dict | None = None) -> dict:
+    """What ``run.json`` holds: the model as used, input hashes, versions and the outcome, then
+    ``extra`` (what a folder writer adds, e.g. the options of a report)."""
+    spec = result.spec
     return {
         "model": spec.model_dump(mode="json", exclude_none=True),
-        "model_file": str(model_file) if model_file else None,
-        "model_file_absolute": str(model_file.resolve()) if model_file else None,
-        "model_sha256": file_sha256(model_file) if model_file and model_file.is_file() else None,
+        **model_file_record(spec),
         "overrides": result.overrides.as_dict(),
         "weights_used": result.weights,
         "cap": spec.cap,
@@ -71,15 +102,18 @@ def run_record(result: AllocationResult) -> dict:
         "certificate": result.fair.certificate.as_dict() if result.fair.certificate else None,
         "levels": list(result.fair.levels),
         "lp_solves": result.fair.lp_solves,
-        "versions": {**package_versions(), "python": platform.python_version()},
+        "versions": versions_record(),
+        **(extra or {}),
     }
 
 
-def result_files(result: AllocationResult) -> dict[str, Callable[[Path], None]]:
-    """The files of one run, name -> writer: ``allocation.csv`` and ``run.json``. Every folder
-    that holds a result (run, report, scenario) writes them with these writers."""
+def result_files(result: AllocationResult, extra: dict | None = None
+                 ) -> dict[str, Callable[[Path], None]]:
+    """The files of one run, name -> writer: ``allocation.csv`` and ``run.json`` (with ``extra``
+    added to the record). Every folder that holds a result (run, report, scenario) writes them
+    with these writers."""
     csv_text = allocation_csv(result)
-    record = json.dumps(run_record(result), indent=2, ensure_ascii=False) + "\n"
+    record = json.dumps(run_record(result, extra), indent=2, ensure_ascii=False) + "\n"
 
     def write_csv(path: Path) -> None:
         path.write_text(csv_text, encoding="utf-8", newline="")

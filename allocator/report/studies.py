@@ -29,6 +29,7 @@ from allocator.choices import names as choice_names
 from allocator.errors import InputError, did_you_mean
 from allocator.outputs.cells import FLOAT_FORMAT, neutralise, neutralise_frame
 from allocator.outputs.folders import staged_folder, write_files
+from allocator.outputs.runfiles import inputs_record, versions_record
 from allocator.overrides import Overrides
 from allocator.report.labels import WEIGHTING_NAMES, ModelWords, model_words
 from allocator.report.model import T
@@ -43,6 +44,7 @@ from allocator.studies.montecarlo import (
 )
 from allocator.studies.oneway import OatResult, SweepResult, oat, sweep, sweep_values
 from allocator.studies.weights import DerivedWeights, derive_weights
+from allocator.table import file_sha256
 
 Writer = Callable[[Path], None]
 StudyResult = SweepResult | OatResult | MonteCarloResult
@@ -284,10 +286,11 @@ def study_record(fast: FastAllocator, options: SensitivityOptions) -> dict:
                     mc.concentration, "uniform": mc.uniform, "seed": mc.seed,
                     "confidence": mc.confidence, "save_samples": options.save_samples}
     return {"command": "sensitivity", "method": method.value, "model": _json_text(spec.name),
-            "model_file": spec.source, "overrides": fast.overrides.as_dict(),
+            **inputs_record(spec), "overrides": fast.overrides.as_dict(),
             "weights_model": _weights(fast.names, fast.model_weights or fast.centre),
             "weights_used": _weights(fast.names, fast.centre), "options": settings,
-            "rounding": spec.rounding, "lang": options.lang}
+            "rounding": spec.rounding, "charts": options.charts, "top": options.top,
+            "lang": options.lang, "versions": versions_record()}
 
 
 def study_writers(result: StudyResult, options: SensitivityOptions, words: ModelWords,
@@ -427,10 +430,15 @@ def write_derived_weights(model: ModelSpec | str | Path, options: WeightsOptions
     }
     study = None
     notes: tuple[str, ...] = ()
+    matrix = Path(options.matrix) if options.matrix else None
     record = {"command": "weights", "method": options.method, "model": _json_text(spec.name),
-              "model_file": spec.source, "matrix": str(options.matrix) if options.matrix else None,
+              **inputs_record(spec), "matrix": str(matrix) if matrix else None,
+              "matrix_absolute": str(matrix.resolve()) if matrix else None,
+              "matrix_sha256": file_sha256(matrix) if matrix and matrix.is_file() else None,
+              "accept_inconsistent": options.accept_inconsistent,
               "weights_model": spec.normalised_weights(), "weights_derived": derived.as_dict(),
-              "samples": options.samples, "lang": options.lang}
+              "samples": options.samples, "charts": options.charts, "lang": options.lang,
+              "versions": versions_record()}
     if options.samples > 0:
         fast = fast_allocator(spec.with_overrides(weights=derived.as_dict()))
         mc = MonteCarloOptions(samples=options.samples, concentration=options.concentration,

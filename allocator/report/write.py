@@ -70,6 +70,18 @@ class ReportOutput:
     notes: tuple[str, ...] = ()
 
 
+def report_settings(options: ReportOptions, formats: tuple[str, ...], date: datetime.date,
+                    explained: str | None) -> dict:
+    """What a report folder's ``run.json`` records of how it was written, so that ``allocator
+    verify`` can write it again: formats, language, the unit explained and the date.
+
+    >>> report_settings(ReportOptions(lang="en"), ("csv",), datetime.date(2026, 1, 2), None)
+    {'formats': ['csv'], 'lang': 'en', 'explain': None, 'date': '2026-01-02'}
+    """
+    return {"formats": list(formats), "lang": options.lang, "explain": explained,
+            "date": date.isoformat()}
+
+
 def write_report(model: AllocationResult | ModelSpec | str | Path, out_dir: str | Path,
                  options: ReportOptions = ReportOptions(), *, force: bool = False) -> ReportOutput:
     """Allocate ``model`` (a model file, a :class:`ModelSpec` or an :class:`AllocationResult`)
@@ -108,7 +120,8 @@ def write_report(model: AllocationResult | ModelSpec | str | Path, out_dir: str 
     unit = None
     if options.explain is not None:
         unit = result.table.ids[unit_index(result, options.explain)]
-    report = build_report(result, date=options.date)
+    date = options.date or datetime.date.today()
+    report = build_report(result, date=date)
     chart_formats = tuple(f for f in formats if f in OutputFormat.charts())
     if chart_formats and (OutputFormat.MD in formats or OutputFormat.TEX in formats) \
             and OutputFormat.PNG not in chart_formats:
@@ -126,7 +139,7 @@ def write_report(model: AllocationResult | ModelSpec | str | Path, out_dir: str 
     files = {**report_files(report, options.lang, tables, images,
                             tuple(n.get(options.lang) for n in notes),
                             pngs=OutputFormat.PNG in chart_formats), **chart_files}
-    files.update(result_files(result))
+    files.update(result_files(result, {"report": report_settings(options, formats, date, unit)}))
     written = write_files(Path(out_dir), files, force=force, scenario=result.overrides.tag())
     return ReportOutput(out_dir=written, files=tuple(files), result=result, report=report,
                         explained=unit, notes=tuple(n.en for n in notes))
