@@ -172,6 +172,11 @@ def test_xlsx_prints_on_a4_with_titles_headers_and_one_format_per_column(folder)
         formats = {c.number_format for c in column if isinstance(c.value, int | float)}
         assert len(formats) <= 1, (column[0].column_letter, formats)
     assert book.sheetnames[4] == ("测算说明" if lang == "zh" else "Method")
+    notes = [c for c in comparison["A"] if str(c.value).startswith(("注：", "Note: "))]
+    merged = {str(r) for r in comparison.merged_cells.ranges}
+    last = comparison.cell(row=2, column=comparison.max_column).column_letter
+    assert notes and all(c.alignment.wrap_text for c in notes)  # within the table's width
+    assert all(f"A{c.row}:{last}{c.row}" in merged for c in notes)
 
 
 def _sections_are_a4(document) -> None:
