@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -115,3 +116,47 @@ def expectation(case: Path) -> tuple[int, str]:
     exit_code = int(lines[0].removeprefix("# exit:").strip())
     message = lines[1].removeprefix("# message:").strip()
     return exit_code, message.replace("{dir}", str(case.parent))
+
+
+# -- reading documents back ---------------------------------------------------------------
+
+
+def pipe_tables(text: str) -> list[list[list[str]]]:
+    """The pipe tables of a Markdown text, as rows of cells (the header first)."""
+    tables, current = [], None
+    for line in text.splitlines():
+        if line.startswith("|"):
+            cells = [c.strip().replace("\\|", "|")
+                     for c in re.split(r"(?<!\\)\|", line.strip())[1:-1]]
+            if current is None:
+                current = []
+                tables.append(current)
+            if not all(re.fullmatch(r"-+:?", c) for c in cells):
+                current.append(cells)
+        else:
+            current = None
+    return tables
+
+
+def docx_text(path: Path) -> str:
+    """Every paragraph of a DOCX file (in tables too), with the cached results of its fields."""
+    from docx import Document
+    from docx.oxml.ns import qn
+
+    document = Document(path)
+    body = document.element.body
+    return "\n".join("".join(t.text or "" for t in p.iter(qn("w:t")))
+                     for p in body.iter(qn("w:p")))
+
+
+def tex_words(text: str) -> str:
+    """The words of a LaTeX document: comments, commands, their options and the arguments that
+    are names (environments, labels, files, column specifications) taken out."""
+    text = "\n".join(line for line in text.splitlines()
+                     if not line.startswith(("%", r"\begin{longtable}", r"\includegraphics")))
+    text = text.replace(r"\_", "_").replace("[htbp]", " ")
+    text = re.sub(r"\\(begin|end|label|includegraphics|documentclass|usepackage|captionsetup|"
+                  r"setlength|renewcommand|multicolumn)(\[[^\]]*\])?\{[^}]*\}(\{[^}]*\})*", " ", text)
+    text = re.sub(r"\\makecell\[\w+\]", " ", text)
+    text = re.sub(r"\\[A-Za-z]+", " ", text)
+    return text

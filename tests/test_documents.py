@@ -25,7 +25,7 @@ from allocator.report.formats.common import document_rows, shown_columns
 from allocator.report.formats.word import CELL_PAD_CM, header_cm
 from allocator.report.labels import has_cjk
 
-from .support import CHINA, HARBIN, run_cli
+from .support import CHINA, HARBIN, docx_text, run_cli, tex_words
 
 DAY = datetime.date(2025, 1, 15)
 # Words a Chinese document may hold: proper names of methods and software, and file names.
@@ -66,26 +66,6 @@ class _Text(HTMLParser):
             self.parts.append(data)
 
 
-def _docx_text(path: Path) -> str:
-    document = Document(path)
-    body = document.element.body
-    return "\n".join("".join(t.text or "" for t in p.iter(qn("w:t")))
-                     for p in body.iter(qn("w:p")))
-
-
-def _tex_text(text: str) -> str:
-    """The words of a LaTeX document: comments, commands, their options and the arguments that
-    are names (environments, labels, files, column specifications) taken out."""
-    text = "\n".join(line for line in text.splitlines()
-                     if not line.startswith(("%", r"\begin{longtable}", r"\includegraphics")))
-    text = text.replace(r"\_", "_").replace("[htbp]", " ")
-    text = re.sub(r"\\(begin|end|label|includegraphics|documentclass|usepackage|captionsetup|"
-                  r"setlength|renewcommand|multicolumn)(\[[^\]]*\])?\{[^}]*\}(\{[^}]*\})*", " ", text)
-    text = re.sub(r"\\makecell\[\w+\]", " ", text)
-    text = re.sub(r"\\[A-Za-z]+", " ", text)
-    return text
-
-
 def _texts(out: Path) -> dict[str, str]:
     """The text of every document of a report folder, by file name."""
     parser = _Text()
@@ -94,9 +74,9 @@ def _texts(out: Path) -> dict[str, str]:
     cells = [str(c.value) for ws in book.worksheets for row in ws.iter_rows() for c in row
              if isinstance(c.value, str)] + book.sheetnames
     md = re.sub(r"\]\([\w.]+\.png\)", "]", (out / "report.md").read_text("utf-8"))
-    texts = {"report.docx": _docx_text(out / "report.docx"), "report.xlsx": "\n".join(cells),
+    texts = {"report.docx": docx_text(out / "report.docx"), "report.xlsx": "\n".join(cells),
              "report.html": "\n".join(parser.parts), "report.md": md,
-             "report.tex": _tex_text((out / "report.tex").read_text("utf-8"))}
+             "report.tex": tex_words((out / "report.tex").read_text("utf-8"))}
     for path in out.glob("*.csv"):
         if path.name != "allocation.csv":  # the machine-readable table keeps English keys
             texts[path.name] = path.read_text("utf-8-sig")
@@ -278,7 +258,7 @@ def test_a_national_docx_keeps_subtotals_and_drops_empty_columns(china):
     assert len(document.tables[0].rows) == 1 + 31 + 1  # header, provinces, total
     english = [c.text for c in document.tables[0].columns[0].cells if c.text.isascii()]
     assert english == []  # province names in Chinese in a Chinese document
-    text = _docx_text(china.out_dir / "report.docx")
+    text = docx_text(china.out_dir / "report.docx")
     assert "约束条件：配置数受该约束" not in text  # no note on a column that is not shown
     assert "表1 各单位编制配置\n" in text  # no current posts: nothing "compared"
     assert "此处仅列小计与合计" in text

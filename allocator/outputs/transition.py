@@ -58,17 +58,23 @@ def transition_record(plan: TransitionPlan) -> dict[str, Any]:
     }
 
 
+def transition_files(plan: TransitionPlan) -> dict[str, Callable[[Path], None]]:
+    """A writer of each file of the plan, by name: ``transition.csv``, ``transition_summary.csv``
+    and ``run.json`` (for :func:`allocator.outputs.folders.write_files`)."""
+    record = json.dumps(transition_record(plan), indent=2, ensure_ascii=False) + "\n"
+    return {
+        "transition.csv": _writer(transition_csv(plan), CSV_ENCODING),
+        "transition_summary.csv": _writer(summary_csv(plan), CSV_ENCODING),
+        "run.json": _writer(record, "utf-8"),
+    }
+
+
 def write_transition(plan: TransitionPlan, out_dir: Path, *, force: bool = False) -> Path:
     """Write ``transition.csv``, ``transition_summary.csv`` and ``run.json`` into ``out_dir``,
     all or nothing. Refuses (:class:`InputError`) to replace a folder of another model's results
     unless ``force``."""
-    data = transition_record(plan)
-    record = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
-    return write_files(out_dir, {
-        "transition.csv": _writer(transition_csv(plan), CSV_ENCODING),
-        "transition_summary.csv": _writer(summary_csv(plan), CSV_ENCODING),
-        "run.json": _writer(record, "utf-8"),
-    }, model=str(plan.spec.name), force=force, scenario=plan.allocation.overrides.tag())
+    return write_files(out_dir, transition_files(plan), model=str(plan.spec.name), force=force,
+                       scenario=plan.allocation.overrides.tag())
 
 
 def _writer(text: str, encoding: str) -> Callable[[Path], None]:

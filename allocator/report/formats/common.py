@@ -65,13 +65,9 @@ def method_text(report: Report, lang: str) -> str:
 
 
 def table_charts(table: Table, charts: tuple[ChartImage, ...]) -> list[ChartImage]:
-    """The charts a document shows after ``table``: the bar charts after the comparison, a
-    unit's waterfall after the explanation."""
-    if table.key == "comparison":
-        return [c for c in charts if not c.name.startswith("waterfall_")]
-    if table.key == "explanation":
-        return [c for c in charts if c.name.startswith("waterfall_")]
-    return []
+    """The charts a document shows after ``table`` (each chart names its table: in a report the
+    bar charts follow the comparison, a unit's waterfall the explanation)."""
+    return [c for c in charts if c.table == table.key]
 
 
 def note_prefix(lang: str) -> str:

@@ -71,7 +71,8 @@ def _table_sheet(book, report: Report, table: Table, number: int, lang: str) -> 
     from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
     from openpyxl.utils import get_column_letter
 
-    sheet = book.create_sheet(SHEET_NAMES.get(table.key, T(table.key, table.key)).get(lang)[:31])
+    name = table.sheet or SHEET_NAMES.get(table.key, T(table.key, table.key))
+    sheet = book.create_sheet(name.get(lang)[:31])
     thin = Side(style="thin", color="000000")
     width_of = len(table.columns)
     title = sheet.cell(row=TITLE_ROW, column=1, value=caption(table, number, lang))
