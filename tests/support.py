@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from html.parser import HTMLParser
 from pathlib import Path
 
 import numpy as np
@@ -115,3 +117,117 @@ def expectation(case: Path) -> tuple[int, str]:
     exit_code = int(lines[0].removeprefix("# exit:").strip())
     message = lines[1].removeprefix("# message:").strip()
     return exit_code, message.replace("{dir}", str(case.parent))
+
+
+# -- reading documents back ---------------------------------------------------------------
+
+
+MACHINE_READABLE = ("allocation.csv", "transition.csv", "transition_summary.csv")  # English keys
+
+
+class HtmlReader(HTMLParser):
+    """An HTML page read back: its tables (rows of cell text), images (their attributes),
+    paragraphs (the text of each ``<p>`` outside tables) and visible text (with the images' alt
+    text)."""
+
+    def __init__(self, page: str) -> None:
+        super().__init__()
+        self.tables: list[list[list[str]]] = []
+        self.images: list[dict] = []
+        self.paragraphs: list[str] = []
+        self.text: list[str] = []
+        self._cell: str | None = None
+        self._in_p = False
+        self._skip = False
+        self.feed(page)
+
+    def handle_starttag(self, tag, attrs):
+        self._skip = tag in ("style", "script")
+        if tag == "table":
+            self.tables.append([])
+        elif tag == "tr":
+            self.tables[-1].append([])
+        elif tag in ("td", "th"):
+            self._cell = ""
+        elif tag == "img":
+            self.images.append(dict(attrs))
+            self.text.append(dict(attrs).get("alt") or "")
+        elif tag == "p":
+            self._in_p = True
+            self.paragraphs.append("")
+
+    def handle_endtag(self, tag):
+        self._skip = False
+        if tag in ("td", "th"):
+            self.tables[-1][-1].append(self._cell or "")
+            self._cell = None
+        elif tag == "p":
+            self._in_p = False
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell += data
+        elif self._in_p:
+            self.paragraphs[-1] += data
+        if not self._skip:
+            self.text.append(data)
+
+
+def document_texts(out: Path) -> dict[str, str]:
+    """The words of every document of a folder written by a report (``report.*``, the CSV
+    tables but the machine-readable ones, ``method.txt``), by file name."""
+    from openpyxl import load_workbook
+
+    book = load_workbook(out / "report.xlsx")
+    cells = [str(c.value) for ws in book.worksheets for row in ws.iter_rows() for c in row
+             if isinstance(c.value, str)] + book.sheetnames
+    md = re.sub(r"\]\([\w.]+\.png\)", "]", (out / "report.md").read_text("utf-8"))
+    texts = {"report.docx": docx_text(out / "report.docx"), "report.xlsx": "\n".join(cells),
+             "report.html": "\n".join(HtmlReader((out / "report.html").read_text("utf-8")).text),
+             "report.md": md, "report.tex": tex_words((out / "report.tex").read_text("utf-8"))}
+    for path in out.glob("*.csv"):
+        if path.name not in MACHINE_READABLE:
+            texts[path.name] = path.read_text("utf-8-sig")
+    texts["method.txt"] = (out / "method.txt").read_text("utf-8-sig")
+    return texts
+
+
+def pipe_tables(text: str) -> list[list[list[str]]]:
+    """The pipe tables of a Markdown text, as rows of cells (the header first)."""
+    tables, current = [], None
+    for line in text.splitlines():
+        if line.startswith("|"):
+            cells = [c.strip().replace("\\|", "|")
+                     for c in re.split(r"(?<!\\)\|", line.strip())[1:-1]]
+            if current is None:
+                current = []
+                tables.append(current)
+            if not all(re.fullmatch(r"-+:?", c) for c in cells):
+                current.append(cells)
+        else:
+            current = None
+    return tables
+
+
+def docx_text(path: Path) -> str:
+    """Every paragraph of a DOCX file (in tables too), with the cached results of its fields."""
+    from docx import Document
+    from docx.oxml.ns import qn
+
+    document = Document(path)
+    body = document.element.body
+    return "\n".join("".join(t.text or "" for t in p.iter(qn("w:t")))
+                     for p in body.iter(qn("w:p")))
+
+
+def tex_words(text: str) -> str:
+    """The words of a LaTeX document: comments, commands, their options and the arguments that
+    are names (environments, labels, files, column specifications) taken out."""
+    text = "\n".join(line for line in text.splitlines()
+                     if not line.startswith(("%", r"\begin{longtable}", r"\includegraphics")))
+    text = text.replace(r"\_", "_").replace("[htbp]", " ")
+    text = re.sub(r"\\(begin|end|label|includegraphics|documentclass|usepackage|captionsetup|"
+                  r"setlength|renewcommand|multicolumn)(\[[^\]]*\])?\{[^}]*\}(\{[^}]*\})*", " ", text)
+    text = re.sub(r"\\makecell\[\w+\]", " ", text)
+    text = re.sub(r"\\[A-Za-z]+", " ", text)
+    return text

@@ -9,8 +9,6 @@ import datetime
 import io
 import re
 import warnings
-from html.parser import HTMLParser
-from pathlib import Path
 
 import pytest
 from docx import Document
@@ -25,7 +23,7 @@ from allocator.report.formats.common import document_rows, shown_columns
 from allocator.report.formats.word import CELL_PAD_CM, header_cm
 from allocator.report.labels import has_cjk
 
-from .support import CHINA, HARBIN, run_cli
+from .support import CHINA, HARBIN, document_texts, docx_text, run_cli
 
 DAY = datetime.date(2025, 1, 15)
 # Words a Chinese document may hold: proper names of methods and software, and file names.
@@ -45,70 +43,11 @@ def folder(harbin_report):
     return lang, out
 
 
-class _Text(HTMLParser):
-    """The visible text of an HTML page."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.parts: list[str] = []
-        self._skip = False
-
-    def handle_starttag(self, tag, attrs):
-        self._skip = tag in ("style", "script")
-        if tag == "img":
-            self.parts.append(dict(attrs).get("alt") or "")
-
-    def handle_endtag(self, tag):
-        self._skip = False
-
-    def handle_data(self, data):
-        if not self._skip:
-            self.parts.append(data)
-
-
-def _docx_text(path: Path) -> str:
-    document = Document(path)
-    body = document.element.body
-    return "\n".join("".join(t.text or "" for t in p.iter(qn("w:t")))
-                     for p in body.iter(qn("w:p")))
-
-
-def _tex_text(text: str) -> str:
-    """The words of a LaTeX document: comments, commands, their options and the arguments that
-    are names (environments, labels, files, column specifications) taken out."""
-    text = "\n".join(line for line in text.splitlines()
-                     if not line.startswith(("%", r"\begin{longtable}", r"\includegraphics")))
-    text = text.replace(r"\_", "_").replace("[htbp]", " ")
-    text = re.sub(r"\\(begin|end|label|includegraphics|documentclass|usepackage|captionsetup|"
-                  r"setlength|renewcommand|multicolumn)(\[[^\]]*\])?\{[^}]*\}(\{[^}]*\})*", " ", text)
-    text = re.sub(r"\\makecell\[\w+\]", " ", text)
-    text = re.sub(r"\\[A-Za-z]+", " ", text)
-    return text
-
-
-def _texts(out: Path) -> dict[str, str]:
-    """The text of every document of a report folder, by file name."""
-    parser = _Text()
-    parser.feed((out / "report.html").read_text("utf-8"))
-    book = load_workbook(out / "report.xlsx")
-    cells = [str(c.value) for ws in book.worksheets for row in ws.iter_rows() for c in row
-             if isinstance(c.value, str)] + book.sheetnames
-    md = re.sub(r"\]\([\w.]+\.png\)", "]", (out / "report.md").read_text("utf-8"))
-    texts = {"report.docx": _docx_text(out / "report.docx"), "report.xlsx": "\n".join(cells),
-             "report.html": "\n".join(parser.parts), "report.md": md,
-             "report.tex": _tex_text((out / "report.tex").read_text("utf-8"))}
-    for path in out.glob("*.csv"):
-        if path.name != "allocation.csv":  # the machine-readable table keeps English keys
-            texts[path.name] = path.read_text("utf-8-sig")
-    texts["method.txt"] = (out / "method.txt").read_text("utf-8-sig")
-    return texts
-
-
 @pytest.mark.parametrize("harbin_report", ["zh"], indirect=True)
 def test_a_chinese_document_holds_no_english_sentence_and_no_raw_key(folder, harbin):
     _, out = folder
     paths = [str(harbin.table.path), str(harbin.spec.source)]
-    for name, text in _texts(out).items():
+    for name, text in document_texts(out).items():
         for key in RAW_KEYS:
             assert key not in text, (name, key)
         text = re.sub(r"[0-9a-f]{64}", " ", text)  # SHA-256 of the model and data files
@@ -123,7 +62,7 @@ def test_a_chinese_document_holds_no_english_sentence_and_no_raw_key(folder, har
 @pytest.mark.parametrize("harbin_report", ["en"], indirect=True)
 def test_an_english_document_holds_no_chinese_where_english_names_exist(folder):
     _, out = folder
-    for name, text in _texts(out).items():
+    for name, text in document_texts(out).items():
         chinese = [line for line in text.splitlines() if has_cjk(line)]
         assert not chinese, (name, chinese[:3])
 
@@ -146,7 +85,7 @@ def test_the_method_statement_is_in_every_document(folder):
     rounding = "最大余数法（Hamilton）" if lang == "zh" else "largest remainder (Hamilton)"
     heading = "测算说明" if lang == "zh" else "Method"
     day = "2025年1月15日" if lang == "zh" else "15 January 2025"
-    texts = _texts(out)
+    texts = document_texts(out)
     for name in ("report.docx", "report.xlsx", "report.html", "report.md", "report.tex",
                  "method.txt"):
         assert heading in texts[name] and rounding in texts[name] and day in texts[name], name
@@ -172,6 +111,11 @@ def test_xlsx_prints_on_a4_with_titles_headers_and_one_format_per_column(folder)
         formats = {c.number_format for c in column if isinstance(c.value, int | float)}
         assert len(formats) <= 1, (column[0].column_letter, formats)
     assert book.sheetnames[4] == ("测算说明" if lang == "zh" else "Method")
+    notes = [c for c in comparison["A"] if str(c.value).startswith(("注：", "Note: "))]
+    merged = {str(r) for r in comparison.merged_cells.ranges}
+    last = comparison.cell(row=2, column=comparison.max_column).column_letter
+    assert notes and all(c.alignment.wrap_text for c in notes)  # within the table's width
+    assert all(f"A{c.row}:{last}{c.row}" in merged for c in notes)
 
 
 def _sections_are_a4(document) -> None:
@@ -273,7 +217,7 @@ def test_a_national_docx_keeps_subtotals_and_drops_empty_columns(china):
     assert len(document.tables[0].rows) == 1 + 31 + 1  # header, provinces, total
     english = [c.text for c in document.tables[0].columns[0].cells if c.text.isascii()]
     assert english == []  # province names in Chinese in a Chinese document
-    text = _docx_text(china.out_dir / "report.docx")
+    text = docx_text(china.out_dir / "report.docx")
     assert "约束条件：配置数受该约束" not in text  # no note on a column that is not shown
     assert "表1 各单位编制配置\n" in text  # no current posts: nothing "compared"
     assert "此处仅列小计与合计" in text

@@ -7,7 +7,6 @@ import csv
 import io
 import re
 import warnings
-from html.parser import HTMLParser
 
 import pytest
 from docx import Document
@@ -20,7 +19,7 @@ from allocator.report import ReportOptions, write_report
 from allocator.report.charts import FontFallbackWarning
 from allocator.report.formats.latex import tex_escape
 
-from .support import HARBIN, ROOT, run_cli
+from .support import HARBIN, ROOT, HtmlReader, pipe_tables, run_cli
 
 HEADERS = {"zh": ("代码", "单位", "优化配置数", "现有编制数", "零基测算数", "增减数", "增减比例"),
            "en": ("Code", "Unit", "Allocation", "Current posts", "Zero-based target", "Change",
@@ -155,43 +154,10 @@ def test_docx_has_three_line_tables_captions_and_notes(written, result):
     assert all(n.startswith(prefix) for n in notes)
 
 
-class _Tables(HTMLParser):
-    def __init__(self):
-        super().__init__()
-        self.tables, self.cell, self.images, self.paragraphs = [], None, [], []
-        self.in_p = False
-
-    def handle_starttag(self, tag, attrs):
-        if tag == "table":
-            self.tables.append([])
-        elif tag == "tr":
-            self.tables[-1].append([])
-        elif tag in ("td", "th"):
-            self.cell = ""
-        elif tag == "img":
-            self.images.append(dict(attrs))
-        elif tag == "p":
-            self.in_p, self.paragraphs = True, self.paragraphs + [""]
-
-    def handle_endtag(self, tag):
-        if tag in ("td", "th"):
-            self.tables[-1][-1].append(self.cell)
-            self.cell = None
-        elif tag == "p":
-            self.in_p = False
-
-    def handle_data(self, data):
-        if self.cell is not None:
-            self.cell += data
-        elif self.in_p:
-            self.paragraphs[-1] += data
-
-
 def test_html_is_self_contained_with_tables_charts_and_notes(written, result):
     lang, out, _ = written
     text = (out / "report.html").read_text(encoding="utf-8")
-    parser = _Tables()
-    parser.feed(text)
+    parser = HtmlReader(text)
     assert len(parser.tables) == 4
     rows = parser.tables[0]
     _check_rows(rows[0], rows[1:], lang, result)
@@ -206,26 +172,10 @@ def test_html_is_self_contained_with_tables_charts_and_notes(written, result):
     assert sum(_note(result, lang) in p for p in parser.paragraphs) == 5
 
 
-def _pipe_tables(text: str) -> list[list[list[str]]]:
-    tables, current = [], None
-    for line in text.splitlines():
-        if line.startswith("|"):
-            cells = [c.strip().replace("\\|", "|")
-                     for c in re.split(r"(?<!\\)\|", line.strip())[1:-1]]
-            if current is None:
-                current = []
-                tables.append(current)
-            if not all(re.fullmatch(r"-+:?", c) for c in cells):
-                current.append(cells)
-        else:
-            current = None
-    return tables
-
-
 def test_markdown_tables_parse_and_add_up(written, result):
     lang, out, _ = written
     text = (out / "report.md").read_text(encoding="utf-8")
-    tables = _pipe_tables(text)
+    tables = pipe_tables(text)
     assert len(tables) == 4
     assert all(len(set(map(len, t))) == 1 for t in tables)  # every row has every column
     _check_rows(tables[0][0], tables[0][1:], lang, result)
@@ -347,7 +297,7 @@ def test_a_bare_model_without_labels_groups_actual_or_population(tmp_path):
     keys = [c.key for c in comparison.columns]
     assert "actual" not in keys and "per10k_after" not in keys and "label" not in keys
     assert comparison.column_values("id") == ["U1", "U2", "U10"]  # natural id order
-    md = _pipe_tables((tmp_path / "out" / "report.md").read_text("utf-8"))
+    md = pipe_tables((tmp_path / "out" / "report.md").read_text("utf-8"))
     header, *rows = md[0]
     alloc = header.index("Allocation")
     assert sum(int(r[alloc]) for r in rows[:-1]) == int(rows[-1][alloc]) == 100

@@ -271,6 +271,26 @@ def test_pace_with_groups_and_own_limits_ends_at_the_allocation(tmp_path):
         assert allocate(year_spec).posts.tolist() == plan.pace.quota[year].tolist()
 
 
+def test_under_a_pace_of_change_a_unit_reaches_the_quota_it_heads_for(tmp_path):
+    """Year 0's quota is today's posts; a unit reaches its quota when it gets to the quotas of
+    the years, not because it holds today's posts today."""
+    model = transition_model(tmp_path, transition=(
+        "years = 3\ndeparture_rate = 0.05\n"
+        "[transition.pace]\ncaps = [980, 960, 950]\nmax_cut = 0.08\nmax_increase = 0.1\n"))
+    plan = plan_transition(model, allow_unfinished=True)
+    p = plan.projection
+    assert (p.headcount[0] == p.quota[0]).all()
+    reach = plan.reach_year()
+    late = p.transitional[-1] > 0
+    assert late.any() and (reach[late] > plan.years).all()  # the estimate the message gives
+    for i in np.flatnonzero(~late):
+        side = np.sign(p.headcount[0, i] - p.quota[1, i])
+        reached = np.sign(p.headcount[1:, i] - p.quota[1:, i]) * side <= 0
+        assert reach[i] == (0 if side == 0 else 1 + int(np.argmax(reached)))
+    for i in np.flatnonzero(late):
+        assert f"reaches it in year {reach[i]}" in plan.unfinished()
+
+
 # -- bad inputs ---------------------------------------------------------------------------------
 
 

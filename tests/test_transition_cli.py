@@ -102,9 +102,10 @@ def test_the_default_folder_is_named_after_the_model(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert invoke(str(HARBIN)).exit_code == 0
     folder = tmp_path / "out" / "harbin_2020_transition"
-    assert sorted(p.name for p in folder.iterdir()) == [".allocator-manifest.json", "run.json",
-                                                        "transition.csv",
-                                                        "transition_summary.csv"]
+    names = {p.name for p in folder.iterdir()}
+    assert {".allocator-manifest.json", "run.json", "transition.csv",
+            "transition_summary.csv"} < names  # and, as for a report, every document and chart
+    assert {"report.docx", "report.xlsx", "transition.png", "recruitment.svg"} < names
 
 
 def test_overrides_of_the_allocation(tmp_path):

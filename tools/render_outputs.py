@@ -3,15 +3,17 @@
     python tools/render_outputs.py [--out DIR] [--models harbin,china] [--langs zh,en]
                                    [--dpi 70] [--skip-studies]
 
-For each model and language this writes the report folder (every format, a unit explained) and
-the three sensitivity studies and the derived weights, then renders:
+For each model and language this writes the report folder (every format, a unit explained), the
+transition folder (when the model has current posts) and the three sensitivity studies and the
+derived weights, then renders the documents of the report and transition folders:
 
 * DOCX and XLSX with LibreOffice headless (``soffice --convert-to pdf``), then ``pdftoppm``;
 * HTML with headless Chromium (``--screenshot``, a 1,280-pixel-wide window);
 * the LaTeX document with XeLaTeX (twice, for the numbering), then ``pdftoppm``;
 * the charts (PNG) as they are.
 
-Pages land in ``DIR/<model>_<lang>/pages/``; ``DIR/index.txt`` lists them. Tools that are not
+Pages land in ``DIR/<model>_<lang>/pages/`` (those of the transition folder named
+``transition_...``); ``DIR/index.txt`` lists them. Tools that are not
 installed are skipped with a message (Debian: ``apt-get install libreoffice-writer
 libreoffice-calc fonts-noto-cjk chromium poppler-utils texlive-xetex texlive-lang-chinese
 texlive-latex-extra``). This is a script for a person to look at the pages; the tests check the
@@ -60,8 +62,8 @@ def pdf_pages(pdf: Path, pages: Path, stem: str, dpi: int) -> list[Path]:
     return sorted(pages.glob(f"{stem}*.png"))
 
 
-def office_pages(document: Path, pages: Path, dpi: int) -> list[Path]:
-    """A DOCX or XLSX through LibreOffice to PDF, then to PNG pages."""
+def office_pages(document: Path, pages: Path, dpi: int, prefix: str = "") -> list[Path]:
+    """A DOCX or XLSX through LibreOffice to PDF, then to PNG pages (named ``prefix`` + stem)."""
     soffice = shutil.which("soffice") or shutil.which("libreoffice")
     if not soffice:
         print("  LibreOffice not installed: skipped", document.name)
@@ -72,9 +74,10 @@ def office_pages(document: Path, pages: Path, dpi: int) -> list[Path]:
         pdf = Path(out) / (document.stem + ".pdf")
         if not ok or not pdf.is_file():
             return []
-        kept = pages / f"{document.stem}_{document.suffix[1:]}.pdf"
+        stem = f"{prefix}{document.stem}_{document.suffix[1:]}"
+        kept = pages / f"{stem}.pdf"
         shutil.copy(pdf, kept)
-        return pdf_pages(kept, pages, f"{document.stem}_{document.suffix[1:]}", dpi)
+        return pdf_pages(kept, pages, stem, dpi)
 
 
 MEASURE = ("<script>document.title = Array.from(document.querySelectorAll('div.wide'))"
@@ -96,14 +99,14 @@ def html_fits(chromium: str, document: Path, profile: str) -> None:
     print(f"  tables in a 1,280-pixel window: {'all fit' if not wide else 'scroll ' + ', '.join(wide)}")
 
 
-def html_page(document: Path, pages: Path, height: int) -> list[Path]:
+def html_page(document: Path, pages: Path, height: int, prefix: str = "") -> list[Path]:
     """The HTML page in a 1,280-pixel-wide headless Chromium window."""
     chromium = shutil.which("chromium") or shutil.which("chromium-browser") \
         or shutil.which("google-chrome")
     if not chromium:
         print("  Chromium not installed: skipped", document.name)
         return []
-    target = pages / "report_html.png"
+    target = pages / f"{prefix}report_html.png"
     with tempfile.TemporaryDirectory() as profile:
         run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
              f"--user-data-dir={profile}", f"--window-size=1280,{height}",
@@ -112,7 +115,7 @@ def html_page(document: Path, pages: Path, height: int) -> list[Path]:
     return [target] if target.is_file() else []
 
 
-def tex_pages(document: Path, pages: Path, dpi: int) -> list[Path]:
+def tex_pages(document: Path, pages: Path, dpi: int, prefix: str = "") -> list[Path]:
     """The LaTeX document through XeLaTeX (twice), then to PNG pages."""
     if not shutil.which("xelatex"):
         print("  XeLaTeX not installed: skipped", document.name)
@@ -122,13 +125,16 @@ def tex_pages(document: Path, pages: Path, dpi: int) -> list[Path]:
                    cwd=document.parent):
             return []
     pdf = document.with_suffix(".pdf")
-    kept = pages / "report_tex.pdf"
+    kept = pages / f"{prefix}report_tex.pdf"
     shutil.copy(pdf, kept)
-    return pdf_pages(kept, pages, "report_tex", dpi)
+    return pdf_pages(kept, pages, f"{prefix}report_tex", dpi)
 
 
 def write_outputs(model: Path, unit: str, lang: str, folder: Path, studies: bool) -> list[Path]:
-    """The report folder and the study folders of one model in one language."""
+    """The report folder, the transition folder (a model with current posts) and the study
+    folders of one model in one language."""
+    from allocator import load_model
+    from allocator.pipeline import plan_transition
     from allocator.report import ReportOptions, write_report
     from allocator.report.studies import (
         SensitivityOptions,
@@ -136,10 +142,15 @@ def write_outputs(model: Path, unit: str, lang: str, folder: Path, studies: bool
         run_study,
         write_derived_weights,
     )
+    from allocator.report.transition import TransitionReportOptions, write_transition_report
     from allocator.studies.montecarlo import MonteCarloOptions
 
     out = [write_report(model, folder / "report", ReportOptions(lang=lang, explain=unit,
                                                                 date=DATE), force=True).out_dir]
+    if load_model(model).actual is not None:
+        plan = plan_transition(model, allow_unfinished=True)
+        out.append(write_transition_report(plan, folder / "transition", TransitionReportOptions(
+            lang=lang, date=DATE), force=True).out_dir)
     if studies:
         for method, extra in (("sweep", {"indicator": "area", "stop": 0.6, "steps": 7}),
                               ("oat", {}),
@@ -161,15 +172,17 @@ def render(name: str, lang: str, out: Path, dpi: int, studies: bool) -> list[Pat
     pages.mkdir(parents=True)
     print(f"{name} {lang}: writing outputs")
     written = write_outputs(ROOT / "models" / file, unit, lang, folder, studies)
-    report = written[0]
     images: list[Path] = []
-    for document in ("report.docx", "report.xlsx"):
-        print(f"  {document}")
-        images += office_pages(report / document, pages, dpi)
-    print("  report.html")
-    images += html_page(report / "report.html", pages, 9000 if name == "harbin" else 30000)
-    print("  report.tex")
-    images += tex_pages(report / "report.tex", pages, dpi)
+    for documents in (f for f in written if f.name in ("report", "transition")):
+        prefix = "" if documents.name == "report" else "transition_"
+        for document in ("report.docx", "report.xlsx"):
+            print(f"  {prefix}{document}")
+            images += office_pages(documents / document, pages, dpi, prefix)
+        print(f"  {prefix}report.html")
+        images += html_page(documents / "report.html", pages,
+                            9000 if name == "harbin" else 30000, prefix)
+        print(f"  {prefix}report.tex")
+        images += tex_pages(documents / "report.tex", pages, dpi, prefix)
     for folder_ in written:
         for chart in sorted(folder_.glob("*.png")):
             target = pages / f"{folder_.name}_{chart.name}"

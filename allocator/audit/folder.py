@@ -184,13 +184,20 @@ def _write_report(model: str | ModelSpec, record: dict, overrides: dict, out: Pa
 def _write_transition(model: str | ModelSpec, record: dict, overrides: dict, out: Path) -> None:
     from allocator.outputs.transition import write_transition
     from allocator.pipeline.transition import plan_transition
+    from allocator.report.transition import TransitionReportOptions, write_transition_report
 
     settings = record["transition"]["settings"]
     if not isinstance(settings, dict):
         raise TypeError("transition.settings is not a table")
     plan = plan_transition(model, settings, allow_unfinished=True,
                            overrides=Overrides(**overrides))
-    write_transition(plan, out)
+    if "report" not in record:  # the plan's files alone (the library's write_transition)
+        write_transition(plan, out)
+        return
+    documents = record["report"]
+    write_transition_report(plan, out, TransitionReportOptions(
+        formats=tuple(_strings(documents["formats"])), lang=_string(documents["lang"]),
+        date=datetime.date.fromisoformat(_string(documents["date"]))))
 
 
 def _write_sensitivity(model: str | ModelSpec, record: dict, overrides: dict, out: Path) -> None:

@@ -197,7 +197,8 @@ FormatsOpt = Annotated[str | None, typer.Option(
     help=f"Table formats, comma-separated, any of: {','.join(OutputFormat.tables())} (default: "
          "all); charts are chosen with --charts/--no-charts.")]
 ChartsOpt = Annotated[bool, typer.Option(
-    "--charts/--no-charts", help="Draw the charts (PNG; a report also SVG).")]
+    "--charts/--no-charts", help="Draw the charts (PNG; a report and a transition plan also "
+                                  "SVG).")]
 StudyMethodOpt = Annotated[StudyMethod, choice_option(
     StudyMethod, "--method", "Sweep one weight, move each one at a time (oat), or sample weights "
                              "(montecarlo).")]

@@ -11,11 +11,15 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from allocator.choices import Language
 from allocator.cli.console import console, note, working
 from allocator.cli.options import (
     CapOpt,
+    ChartsOpt,
     ForceOpt,
+    FormatsOpt,
     GroupTotalOpt,
+    LangOpt,
     ModelArg,
     OutOpt,
     RoundingOpt,
@@ -69,33 +73,39 @@ def transition(
         "--allow-unfinished", help="Write the plan even when units are still above their quota "
                                    "after the last year (otherwise exit 3).")] = False,
     out: OutOpt = None,
+    formats: FormatsOpt = None,
+    charts: ChartsOpt = True,
+    lang: LangOpt = Language.ZH,
     force: ForceOpt = False,
 ) -> None:
     """Plan the way from today's staff to the fair quota, year by year: departures recovered by
     units above quota, recruitment shared by the same one ruler below it.
 
-    Writes transition.csv, transition_summary.csv and run.json to out/<model file stem>_transition
-    unless --out is given (with overrides, @<what changed> is added).
+    Writes transition.csv, transition_summary.csv and run.json, and the plan as a document in
+    every --format (as allocator report writes them) with its charts, to
+    out/<model file stem>_transition unless --out is given (with overrides, @<what changed> is
+    added).
 
     Example: allocator transition models/harbin_2020.toml --years 20 --departure-rate 0.05
     """
-    from allocator.cli.render import weights_line
+    from allocator.cli.render import format_option, weights_line
     from allocator.errors import InfeasibleError
-    from allocator.outputs.transition import write_transition
     from allocator.pipeline.transition import plan_transition
     from allocator.report.labels import plain_text
+    from allocator.report.transition import TransitionReportOptions, write_transition_report
 
     options = {"years": years, "departure_rate": departure_rate, "recruitment": recruitment,
                "pool": pool}
+    documents = TransitionReportOptions(formats=format_option(formats, charts), lang=lang)
     given = overrides(weight, cap, solver, rounding, group_total)
     with working("allocating the quota and planning the years") as step:
         plan = plan_transition(model, options, allow_unfinished=True, overrides=given)
         unfinished = plan.unfinished()
         if unfinished is not None and not allow_unfinished:
             raise InfeasibleError(f"{unfinished} {UNFINISHED_HINT}")
-        step("writing")
-        out_dir = write_transition(plan, out or default_out(model, "_transition", given),
-                                   force=force)
+        step("drawing the charts and writing the documents")
+        output = write_transition_report(plan, out or default_out(model, "_transition", given),
+                                         documents, force=force)
     render_plan(plan)
     console.print(weights_line(plan.allocation.weights), soft_wrap=True)
     if unfinished is not None:
@@ -103,8 +113,10 @@ def transition(
     settings = plan.settings
     if plan.spec.actual_note and (settings.headcount is None or settings.pace is not None):
         note(plain_text(plan.spec.actual_note) or "")
-    console.print(f"{scenario_prefix(given)}wrote {out_dir}: transition.csv, "
-                  "transition_summary.csv, run.json", soft_wrap=True)
+    for text in output.notes:
+        note(text)
+    console.print(f"{scenario_prefix(given)}wrote {output.out_dir}: {', '.join(output.files)}",
+                  soft_wrap=True)
 
 
 def render_plan(plan: TransitionPlan) -> None:

@@ -101,8 +101,10 @@ class Projection:
     def reach_year(self) -> np.ndarray:
         """For each unit, the first year it is at its quota: a unit above its quota today when it
         no longer is, a unit below when it is no longer below; 0 when at quota today, NEVER when
-        not within the horizon."""
+        not within the horizon. Today is measured against the quota of year 1, the one the unit
+        heads for (under a pace of change, year 0's quota is today's posts)."""
         side = np.sign(self.headcount - self.quota)
+        side[0] = np.sign(self.headcount[0] - self.quota[min(1, self.years)])
         reached = side * side[0] <= 0  # on quota, or on the other side of it than today
         first = np.argmax(reached, axis=0)
         return np.where(reached.any(axis=0), first, NEVER)

@@ -37,9 +37,10 @@ def summary_csv(plan: TransitionPlan) -> str:
     return neutralise_frame(plan.summary_frame()).to_csv(index=False, lineterminator="\n")
 
 
-def transition_record(plan: TransitionPlan) -> dict[str, Any]:
+def transition_record(plan: TransitionPlan, extra: dict | None = None) -> dict[str, Any]:
     """What ``run.json`` holds: the allocation's run record (the model as used, with its
-    ``[transition]`` table, input hashes, versions) and the plan's outcome."""
+    ``[transition]`` table, input hashes, versions), the plan's outcome, then ``extra`` (what a
+    folder writer adds, e.g. the options of its documents)."""
     reach = plan.reach_year()
     p = plan.projection
     return {
@@ -55,6 +56,20 @@ def transition_record(plan: TransitionPlan) -> dict[str, Any]:
             "last_unit_reaches_quota": None if (reach == NEVER).any() else int(reach.max()),
             "pool_repaid_year": plan.pool_repaid_year,
         },
+        **(extra or {}),
+    }
+
+
+def transition_files(plan: TransitionPlan, extra: dict | None = None
+                     ) -> dict[str, Callable[[Path], None]]:
+    """A writer of each file of the plan, by name: ``transition.csv``, ``transition_summary.csv``
+    and ``run.json`` (with ``extra`` added to its record; for
+    :func:`allocator.outputs.folders.write_files`)."""
+    record = json.dumps(transition_record(plan, extra), indent=2, ensure_ascii=False) + "\n"
+    return {
+        "transition.csv": _writer(transition_csv(plan), CSV_ENCODING),
+        "transition_summary.csv": _writer(summary_csv(plan), CSV_ENCODING),
+        "run.json": _writer(record, "utf-8"),
     }
 
 
@@ -62,13 +77,8 @@ def write_transition(plan: TransitionPlan, out_dir: Path, *, force: bool = False
     """Write ``transition.csv``, ``transition_summary.csv`` and ``run.json`` into ``out_dir``,
     all or nothing. Refuses (:class:`InputError`) to replace a folder of another model's results
     unless ``force``."""
-    data = transition_record(plan)
-    record = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
-    return write_files(out_dir, {
-        "transition.csv": _writer(transition_csv(plan), CSV_ENCODING),
-        "transition_summary.csv": _writer(summary_csv(plan), CSV_ENCODING),
-        "run.json": _writer(record, "utf-8"),
-    }, model=str(plan.spec.name), force=force, scenario=plan.allocation.overrides.tag())
+    return write_files(out_dir, transition_files(plan), model=str(plan.spec.name), force=force,
+                       scenario=plan.allocation.overrides.tag())
 
 
 def _writer(text: str, encoding: str) -> Callable[[Path], None]:

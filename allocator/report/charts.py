@@ -195,12 +195,13 @@ _warned: set[str] = set()
 def chart_text(report: Report, lang: str) -> ChartText:
     """Pick the chart language and unit names so that every glyph can be drawn.
 
+    The units are those of the report's comparison table (without one, every unit it names).
     With a CJK font: as asked, unit names in that language. Without one, Chinese words fall back
     to English and Chinese unit names to the English names (or ids); a
     :class:`FontFallbackWarning` says so once per process, with the fix for each platform.
     """
-    table = report.table("comparison")
-    ids = table.column_values("id")
+    has_units = any(t.key == "comparison" for t in report.tables)
+    ids = report.table("comparison").column_values("id") if has_units else list(report.unit_names)
     names = {i: report.unit_names[i].get(lang) if i in report.unit_names else i for i in ids}
     font = cjk_font()
     if font is not None:
@@ -219,7 +220,7 @@ def chart_text(report: Report, lang: str) -> ChartText:
     return ChartText("en", None, english, note)
 
 
-def _finish(fig: Figure, report: Report, text: ChartText) -> None:
+def finish_chart(fig: Figure, report: Report, text: ChartText) -> None:
     """Put the report's notes (e.g. illustrative current posts) under the chart, in the chart's
     language when its glyphs can be drawn, else in English, else a pointer to the model's note;
     then give every text the chart's font."""
@@ -292,7 +293,7 @@ def allocation_chart(report: Report, text: ChartText):
                            if has_actual else None,
                            after=("allocation", T("优化配置数", "Allocation")),
                            xlabel=T("编制数", "Posts"))
-    _finish(fig, report, text)
+    finish_chart(fig, report, text)
     return fig
 
 
@@ -339,7 +340,7 @@ def per10k_chart(report: Report, text: ChartText):
                           after=("per10k_after", T("调整后", "Allocated") if before
                                  else T("每万人编制数", "Posts per 10,000 residents")),
                           xlabel=T("每万人编制数", "Posts per 10,000 residents"))
-    _finish(fig, report, text)
+    finish_chart(fig, report, text)
     return fig
 
 
@@ -401,7 +402,7 @@ def waterfall_chart(report: Report, text: ChartText, unit_id: str):
     ax.set_ylabel(T("编制数", "Posts").get(text.lang))
     ax.grid(axis="y", alpha=0.3)
     ax.spines[["top", "right"]].set_visible(False)
-    _finish(fig, report, text)
+    finish_chart(fig, report, text)
     return fig
 
 
@@ -422,12 +423,13 @@ def figure_bytes(fig: Figure, fmt: str) -> bytes:
 
 @dataclass(frozen=True)
 class ChartImage:
-    """One chart for a document: its file name stem, its caption in the document's language and
-    its PNG."""
+    """One chart for a document: its file name stem, its caption in the document's language, its
+    PNG and the key of the table the documents show it after."""
 
     name: str
     caption: str
     png: bytes
+    table: str
 
 
 @dataclass(frozen=True)
@@ -453,7 +455,8 @@ def render_charts(report: Report, lang: str, *, waterfall: str | None = None,
         if fig is None:
             continue
         png = figure_bytes(fig, "png")
-        images.append(ChartImage(name, chart_caption(report, name, lang), png))
+        after = "explanation" if name.startswith("waterfall_") else "comparison"
+        images.append(ChartImage(name, chart_caption(report, name, lang), png, after))
         for fmt in formats:
             files[f"{name}.{fmt}"] = png if fmt == "png" else figure_bytes(fig, fmt)
     return Charts(files=files, images=tuple(images), notes=(text.note,) if text.note else ())

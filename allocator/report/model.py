@@ -112,7 +112,8 @@ class Row:
 @dataclass(frozen=True)
 class Table:
     """A captioned table with notes, rendered identically by every format; ``column_notes`` are
-    notes on one column (by key), printed only where that column is shown."""
+    notes on one column (by key), printed only where that column is shown; ``sheet`` is a short
+    name for a workbook sheet (default: the workbook's name for the key)."""
 
     key: str
     title: T
@@ -120,6 +121,7 @@ class Table:
     rows: tuple[Row, ...]
     notes: tuple[T, ...] = ()
     column_notes: tuple[tuple[str, T], ...] = ()
+    sheet: T | None = None
 
     def headers(self, lang: str) -> list[str]:
         """Column headers in ``lang``."""

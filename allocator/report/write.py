@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import datetime
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from allocator.choices import Language, OutputFormat, names
 from allocator.errors import InputError, did_you_mean
@@ -19,6 +21,10 @@ from allocator.pipeline.allocate import AllocationResult, prepare, solve, unit_i
 from allocator.report.build import build_report
 from allocator.report.model import LANGS, Report, T
 from allocator.schema import ModelSpec
+
+if TYPE_CHECKING:
+    from allocator.report.charts import Charts
+    from allocator.report.formats.common import Writer
 
 FORMATS = names(OutputFormat)
 
@@ -99,15 +105,9 @@ def write_report(model: AllocationResult | ModelSpec | str | Path, out_dir: str 
     """
     from allocator.outputs.folders import write_files
     from allocator.outputs.runfiles import result_files
-    from allocator.report.charts import ChartImage, FontFallbackWarning, render_charts
-    from allocator.report.formats import report_files
-    from allocator.report.formats.common import Writer, bytes_file
+    from allocator.report.charts import render_charts
 
-    if options.lang not in LANGS:
-        raise InputError(f"language '{options.lang}': use {' or '.join(LANGS)}")
-    formats = tuple(options.formats)
-    for fmt in formats:
-        _check_format(fmt)
+    formats = checked_documents(options.formats, options.lang)
     given = options.overrides or Overrides()
     if options.weights:
         given = replace(given, weights={**(given.weights or {}), **options.weights})
@@ -122,6 +122,39 @@ def write_report(model: AllocationResult | ModelSpec | str | Path, out_dir: str 
         unit = result.table.ids[unit_index(result, options.explain)]
     date = options.date or datetime.date.today()
     report = build_report(result, date=date)
+
+    def draw(chart_formats: tuple[str, ...]) -> Charts:
+        return render_charts(report, options.lang, waterfall=unit, formats=chart_formats)
+
+    files, notes = document_files(report, options.lang, formats, draw)
+    files.update(result_files(result, {"report": report_settings(options, formats, date, unit)}))
+    written = write_files(Path(out_dir), files, force=force, scenario=result.overrides.tag())
+    return ReportOutput(out_dir=written, files=tuple(files), result=result, report=report,
+                        explained=unit, notes=tuple(n.en for n in notes))
+
+
+def checked_documents(formats: tuple[str, ...], lang: str) -> tuple[str, ...]:
+    """``formats`` once every format and the language are known (else :class:`InputError`)."""
+    if lang not in LANGS:
+        raise InputError(f"language '{lang}': use {' or '.join(LANGS)}")
+    for fmt in formats:
+        _check_format(fmt)
+    return tuple(formats)
+
+
+def document_files(report: Report, lang: str, formats: tuple[str, ...],
+                   draw: Callable[[tuple[str, ...]], Charts]) -> tuple[dict[str, Writer],
+                                                                      tuple[T, ...]]:
+    """The files of ``report`` in ``formats`` (table formats and chart formats) and ``lang``:
+    a writer for each document and chart file, and the notes of the charts (e.g. the font
+    fallback). ``draw(chart_formats)`` renders the charts, with the chart files of
+    ``chart_formats``; it is called only when a chart is shown or written. Markdown and LaTeX
+    documents show the charts from PNG files beside them, so they bring the PNGs along when
+    charts are drawn (no chart format: no charts in them)."""
+    from allocator.report.charts import ChartImage, FontFallbackWarning
+    from allocator.report.formats import report_files
+    from allocator.report.formats.common import bytes_file
+
     chart_formats = tuple(f for f in formats if f in OutputFormat.charts())
     if chart_formats and (OutputFormat.MD in formats or OutputFormat.TEX in formats) \
             and OutputFormat.PNG not in chart_formats:
@@ -132,14 +165,10 @@ def write_report(model: AllocationResult | ModelSpec | str | Path, out_dir: str 
     if chart_formats or OutputFormat.HTML in formats or OutputFormat.DOCX in formats:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", FontFallbackWarning)
-            charts = render_charts(report, options.lang, waterfall=unit, formats=chart_formats)
+            charts = draw(chart_formats)
         notes, images = charts.notes, charts.images
         chart_files = {name: bytes_file(data) for name, data in charts.files.items()}
     tables = tuple(f for f in formats if f in OutputFormat.tables())
-    files = {**report_files(report, options.lang, tables, images,
-                            tuple(n.get(options.lang) for n in notes),
+    files = {**report_files(report, lang, tables, images, tuple(n.get(lang) for n in notes),
                             pngs=OutputFormat.PNG in chart_formats), **chart_files}
-    files.update(result_files(result, {"report": report_settings(options, formats, date, unit)}))
-    written = write_files(Path(out_dir), files, force=force, scenario=result.overrides.tag())
-    return ReportOutput(out_dir=written, files=tuple(files), result=result, report=report,
-                        explained=unit, notes=tuple(n.en for n in notes))
+    return files, notes

@@ -65,13 +65,9 @@ def method_text(report: Report, lang: str) -> str:
 
 
 def table_charts(table: Table, charts: tuple[ChartImage, ...]) -> list[ChartImage]:
-    """The charts a document shows after ``table``: the bar charts after the comparison, a
-    unit's waterfall after the explanation."""
-    if table.key == "comparison":
-        return [c for c in charts if not c.name.startswith("waterfall_")]
-    if table.key == "explanation":
-        return [c for c in charts if c.name.startswith("waterfall_")]
-    return []
+    """The charts a document shows after ``table`` (each chart names its table: in a report the
+    bar charts follow the comparison, a unit's waterfall the explanation)."""
+    return [c for c in charts if c.table == table.key]
 
 
 def note_prefix(lang: str) -> str:
@@ -130,6 +126,7 @@ def header_min_width(column: Column, lang: str,
     return max((measure(p.strip()) for p in column.header_parts(lang)), default=0)
 
 
+AUTOSPACE = 0.25  # ems between Chinese and Latin letters or digits, as word processors space them
 _EM = {**dict.fromkeys("0123456789$#_", 0.5), **dict.fromkeys(",.:;'!|", 0.25),
        **dict.fromkeys("()[]-/", 0.33), " ": 0.25, "%": 0.83, "²": 0.3, "λ": 0.55,
        **dict.fromkeys("mwMW", 0.85), **dict.fromkeys("fijlrt", 0.3)}
@@ -137,19 +134,26 @@ _EM = {**dict.fromkeys("0123456789$#_", 0.5), **dict.fromkeys(",.:;'!|", 0.25),
 
 def em_width(text: str) -> float:
     """Printed width of ``text`` in ems of a Times-like face (a Chinese character is one em):
-    what a document needs to fit a cell on one line.
+    what a document needs to fit a cell on one line. Word, WPS and LibreOffice put a quarter of
+    an em between Chinese characters and Latin letters or digits, which is counted too.
 
-    >>> em_width("道里区"), em_width("1,234"), round(em_width("Daoli"), 2)
-    (3.0, 2.25, 2.3)
+    >>> em_width("道里区"), em_width("1,234"), round(em_width("Daoli"), 2), em_width("第10年")
+    (3.0, 2.25, 2.3, 3.5)
     """
     total = 0.0
+    previous: str | None = None  # "wide" (Chinese) or "latin" (letters, digits); None otherwise
     for ch in text:
-        if unicodedata.east_asian_width(ch) in ("W", "F"):
+        wide = unicodedata.east_asian_width(ch) in ("W", "F")
+        if wide:
             total += 1.0
         elif ch in _EM:
             total += _EM[ch]
         else:
             total += 0.7 if ch.isupper() else 0.5
+        kind = None if not ch.isalnum() else "wide" if wide else "latin" if ch.isascii() else None
+        if kind is not None and previous is not None and kind != previous:
+            total += AUTOSPACE
+        previous = kind
     return total
 
 

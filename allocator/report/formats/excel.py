@@ -5,7 +5,7 @@ Every table sheet has a title row (表1 ...), a styled header whose lines break 
 words, one number format per column (with thousands separators; percentages as fractions shown
 with one decimal), bold subtotals, the notes below, the header and the unit column frozen, and a
 print setup: A4, landscape for wide tables, fitted to the page width, the header row repeated on
-every printed page, page numbers in the footer.
+every printed page, page numbers in the footer. A note wraps within the width of its table.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ HEADER_WIDTH = 14  # headers wider than this break onto more lines (between word
 TITLE_ROW, HEADER_ROW = 1, 2
 A4 = 9  # the paper size code of A4 in a workbook's page setup
 PORTRAIT_COLUMNS = 4  # sheets with more columns print landscape
+NOTE_SCALE = 0.85  # a note's characters (9 points) against a column width's (11 points)
 
 
 def _column_format(table: Table, j: int) -> str | None:
@@ -70,7 +71,8 @@ def _table_sheet(book, report: Report, table: Table, number: int, lang: str) -> 
     from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
     from openpyxl.utils import get_column_letter
 
-    sheet = book.create_sheet(SHEET_NAMES.get(table.key, T(table.key, table.key)).get(lang)[:31])
+    name = table.sheet or SHEET_NAMES.get(table.key, T(table.key, table.key))
+    sheet = book.create_sheet(name.get(lang)[:31])
     thin = Side(style="thin", color="000000")
     width_of = len(table.columns)
     title = sheet.cell(row=TITLE_ROW, column=1, value=caption(table, number, lang))
@@ -119,10 +121,17 @@ def _table_sheet(book, report: Report, table: Table, number: int, lang: str) -> 
                 cell.font = Font(bold=True)
                 cell.border = Border(top=thin) if row.level == "total" else Border()
     last = first + len(table.rows) + 1
+    across = sum(widths)  # a note wraps within the table's width, so that it prints on its page
     for k, line in enumerate(notes(report, table, lang)):
         cell = sheet.cell(row=last + k, column=1, value=line)
         cell.data_type = "s"
         cell.font = Font(italic=True, size=9)
+        cell.alignment = Alignment(wrap_text=True, vertical="top")
+        if width_of > 1:
+            sheet.merge_cells(start_row=last + k, start_column=1, end_row=last + k,
+                              end_column=width_of)
+        lines_needed = math.ceil(text_width(line) * NOTE_SCALE / max(across - 2, 1))
+        sheet.row_dimensions[last + k].height = 13 * max(lines_needed, 1) + 2
     for j, width in enumerate(widths, start=1):
         sheet.column_dimensions[get_column_letter(j)].width = width
     frozen = 1 + sum(c.key in ("id", "label") for c in table.columns[:2])
