@@ -10,6 +10,11 @@ when asked (``method="lp"``, to check the closed form), it solves the same probl
 sequence of LPs, by HiGHS (built from arrays) or CBC (through PuLP), taking the units held at a
 bound from the closed form so that each level costs one LP.
 
+General linear constraints (bounded group totals, equal-cut rules, named constraints; see
+:mod:`allocator.core.constraints`) break that structure. The closed form still answers when it
+meets them (adding constraints that the optimum meets keeps it optimal); otherwise the LP sequence
+solves the problem with them, which is then the only path (``FairSolution.path == "lp"``).
+
 Variables of the LPs are ratios r_i = x_i / t_i, so that every deviation constraint reads
 1 - z <= r_i <= 1 + z and the LP is well scaled whatever the size of the units.
 
@@ -28,11 +33,14 @@ Variables of the LPs are ratios r_i = x_i / t_i, so that every deviation constra
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NoReturn
 
 import numpy as np
 import pulp
 
 from allocator.core.certify import Certificate, certify, reduces_to_closed_form
+from allocator.core.constraint_diagnosis import check_constraints
+from allocator.core.constraints import rulers, tight_sides
 from allocator.core.feasibility import check_feasible
 from allocator.core.problem import Problem
 from allocator.core.solvers import Status, make_solver, silence_highs_banner, solver_version
@@ -48,7 +56,11 @@ class FairSolution:
     """The fair continuous allocation and how it was found.
 
     ``path`` is ``"closed_form"`` (water-filling, certified) or ``"lp"`` (the LP sequence);
-    ``certificate`` holds the largest violations of the optimality conditions.
+    ``certificate`` holds the largest violations of the optimality conditions of the closed form
+    (None when general constraints bind: the LP sequence is then the proof). ``duals`` maps
+    each general constraint that binds to the LP level where it first binds and its dual there
+    (how fast that level's largest deviation falls per unit of relaxation; not unique at a
+    degenerate optimum).
     """
 
     exact: np.ndarray
@@ -60,6 +72,7 @@ class FairSolution:
     lambdas: dict[str, float | None] = field(default_factory=dict)
     path: str = "lp"
     certificate: Certificate | None = None
+    duals: dict[str, tuple[int, float]] = field(default_factory=dict)
 
 
 def solve_fair(problem: Problem, solver: str = "highs", method: str = "auto") -> FairSolution:
@@ -75,13 +88,16 @@ def solve_fair(problem: Problem, solver: str = "highs", method: str = "auto") ->
     if reduces_to_closed_form(problem):
         _check_reachable(problem)
         hint = polish(problem, water_fill(problem))
-        if method == "auto":
+        if problem.violated(hint):
+            hint = None  # general constraints bind: the closed form does not apply
+        elif method == "auto":
             certificate = certify(problem, hint)
             if certificate.ok:
+                lambdas = rulers(problem, hint) if problem.constraints else \
+                    pool_lambdas(problem, hint)
                 return FairSolution(exact=hint, status=Status.OPTIMAL, solver=solver,
-                                    solver_version=solver_version(solver),
-                                    lambdas=pool_lambdas(problem, hint), path="closed_form",
-                                    certificate=certificate)
+                                    solver_version=solver_version(solver), lambdas=lambdas,
+                                    path="closed_form", certificate=certificate)
     return lp_sequence(problem, solver, hint=hint)
 
 
@@ -95,71 +111,111 @@ def _check_reachable(problem: Problem) -> None:
 
 
 class _Level:
-    """One LP of the sequence: min z over the units still free, the others held at values.
+    """One LP of the sequence: min z over the units still free, the others held.
 
-    :meth:`solve` returns ``(z, x, dual_mass)`` over the free units, or None when infeasible.
-    ``dual_mass[k]`` > 0 marks a free unit whose deviation constraint has a non-zero dual: it sits
-    at z in every optimum.
+    Without general constraints the held units are constants, moved to the right-hand side (a
+    smaller LP each round). With them (``bounds`` given), every unit stays a column and a held
+    unit is kept within its ratio bounds ``bounds[0][i] .. bounds[1][i]`` (a unit fixed at level z
+    within 1 -+ z), so that solver noise in earlier values cannot over-determine a later row.
+
+    :meth:`solve` returns an :class:`_Answer`, or None when infeasible. ``dual_mass[k]`` > 0 marks
+    a free unit whose deviation constraint has a non-zero dual: it sits at z in every optimum.
+    Rows: each pool's total and each general constraint.
     """
 
     def __init__(self, problem: Problem, solver_name: str):
         self.problem = problem
         self.solver_name = solver_name
         self.solves = 0
+        self._warm: _WarmHighs | None = None
 
-    def pool_rows(self, free: np.ndarray, values: np.ndarray):
-        """Each pool's free members and the total left for them; None if a pool without free
-        members misses its total."""
-        is_free = np.zeros(len(self.problem), dtype=bool)
-        is_free[free] = True
+    def rows(self, cols: np.ndarray, values: np.ndarray):
+        """``(members, coefficients on r, lower, upper, constraint index or -1)`` per row over the
+        columns ``cols``; None when a row without columns is not met by the held values."""
+        p = self.problem
+        is_col = np.zeros(len(p), dtype=bool)
+        is_col[cols] = True
         rows = []
-        for pool in self.problem.pools:
+        for pool in p.pools:
             m = pool.members
-            rhs = pool.total - float(values[m][~is_free[m]].sum())
-            members = m[is_free[m]]
+            rhs = pool.total - float(values[m][~is_col[m]].sum())
+            members = m[is_col[m]]
             if members.size == 0:
                 if abs(rhs) > 1e-6 * max(pool.total, 1):
                     return None
                 continue
-            rows.append((members, rhs))
+            rows.append((members, p.target[members], rhs, rhs, -1))
+        for k, c in enumerate(p.constraints):
+            mine = is_col[c.members]
+            held = float(values[c.members[~mine]] @ c.coef[~mine])
+            members = c.members[mine]
+            if members.size == 0:
+                if c.lower - held > c.tolerance() or held - c.upper > c.tolerance():
+                    return None
+                continue
+            rows.append((members, c.coef[mine] * p.target[members], c.lower - held,
+                         c.upper - held, k))
         return rows
 
-    def solve(self, free: np.ndarray, values: np.ndarray):
-        rows = self.pool_rows(free, values)
+    def solve(self, free: np.ndarray, values: np.ndarray,
+              bounds: tuple[np.ndarray, np.ndarray] | None = None) -> _Answer | None:
+        p = self.problem
+        if bounds is None:
+            cols, low, high = free, p.lower[free] / p.target[free], p.upper[free] / p.target[free]
+        else:
+            cols = np.arange(len(p))
+            low, high = bounds[0].copy(), bounds[1].copy()
+            low[free], high[free] = p.lower[free] / p.target[free], p.upper[free] / p.target[free]
+        rows = self.rows(cols, values)
         if rows is None:
             return None
+        position = np.full(len(p), -1, dtype=np.int64)
+        position[cols] = np.arange(cols.size)
         self.solves += 1
-        if self.solver_name == "highs":
-            return self._highs(free, rows)
-        return self._pulp(free, rows)
+        if bounds is not None and self.solver_name == "highs":
+            # Every LP of the sequence has the same rows and columns, only other bounds: one
+            # HiGHS model, re-solved from the last basis (a few simplex steps each).
+            if self._warm is None:
+                self._warm = _WarmHighs(cols.size, rows)
+            out = self._warm.solve(free, low, high)
+        else:
+            solve = self._highs if self.solver_name == "highs" else self._pulp
+            out = solve(cols, position[free], low, high, rows)
+        if out is None:
+            return None
+        z, r, dev_duals, row_duals = out
+        x = r * p.target[cols]
+        full = values.copy()
+        full[cols] = x
+        return _Answer(z, x[position[free]], dev_duals, row_duals, full)
 
-    def _highs(self, free: np.ndarray, rows):
-        """The LP built from arrays and passed to HiGHS in one call."""
+    def _highs(self, cols: np.ndarray, dev: np.ndarray, low: np.ndarray, high: np.ndarray, rows):
+        """The LP built from arrays and passed to HiGHS in one call: columns r (ratios of the units
+        ``cols``) and z; ``dev``: the columns with deviation rows."""
         import highspy
 
-        p = self.problem
-        t = p.target[free]
-        f = free.size
-        position = np.full(len(p), -1, dtype=np.int64)
-        position[free] = np.arange(f)
+        c = cols.size
+        f = dev.size
         lp = highspy.HighsLp()
-        lp.num_col_ = f + 1  # r_0 .. r_{f-1}, z
-        lp.col_cost_ = np.concatenate([np.zeros(f), [1.0]])
-        lp.col_lower_ = np.concatenate([p.lower[free] / t, [0.0]])
-        lp.col_upper_ = np.concatenate([p.upper[free] / t, [np.inf]])
-        # Rows: r_i - z <= 1 (over), r_i + z >= 1 (under), then sum t_i r_i = rest per pool.
-        unit = np.arange(f)
-        pair_index = np.column_stack([unit, np.full(f, f)]).ravel()
-        index = [pair_index, pair_index] + [position[m] for m, _ in rows]
-        value = [np.tile([1.0, -1.0], f), np.tile([1.0, 1.0], f)] + \
-            [p.target[m] for m, _ in rows]
-        lengths = np.concatenate([np.full(2 * f, 2), [m.size for m, _ in rows]]).astype(np.int64)
-        rhs = np.array([r for _, r in rows])
+        lp.num_col_ = c + 1  # r_0 .. r_{c-1}, z
+        lp.col_cost_ = np.concatenate([np.zeros(c), [1.0]])
+        lp.col_lower_ = np.concatenate([low, [0.0]])
+        lp.col_upper_ = np.concatenate([high, [np.inf]])
+        # Rows: r_i - z <= 1 (over), r_i + z >= 1 (under), then each pool's total and each
+        # general constraint, in posts.
+        pair_index = np.column_stack([dev, np.full(f, c)]).ravel()
+        position = np.full(self.problem.target.size, -1, dtype=np.int64)
+        position[cols] = np.arange(c)
+        index = [pair_index, pair_index] + [position[m] for m, *_ in rows]
+        value = [np.tile([1.0, -1.0], f), np.tile([1.0, 1.0], f)] + [a for _, a, *_ in rows]
+        lengths = np.concatenate([np.full(2 * f, 2), [m.size for m, *_ in rows]]).astype(np.int64)
         lp.num_row_ = 2 * f + len(rows)
-        lp.row_lower_ = np.concatenate([np.full(f, -np.inf), np.ones(f), rhs])
-        lp.row_upper_ = np.concatenate([np.ones(f), np.full(f, np.inf), rhs])
+        lp.row_lower_ = np.concatenate([np.full(f, -np.inf), np.ones(f),
+                                        [lo for _, _, lo, _, _ in rows]])
+        lp.row_upper_ = np.concatenate([np.ones(f), np.full(f, np.inf),
+                                        [hi for _, _, _, hi, _ in rows]])
         lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
-        lp.a_matrix_.num_col_ = f + 1
+        lp.a_matrix_.num_col_ = c + 1
         lp.a_matrix_.num_row_ = lp.num_row_
         lp.a_matrix_.start_ = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int32)
         lp.a_matrix_.index_ = np.concatenate(index).astype(np.int32)
@@ -181,44 +237,143 @@ class _Level:
                               f"{h.modelStatusToString(status)})")
         col = np.asarray(solution.col_value)
         dual = np.abs(np.asarray(solution.row_dual))
-        return float(col[f]), col[:f] * t, dual[:f] + dual[f:2 * f]
+        row_duals = {k: float(dual[2 * f + j]) for j, (*_, k) in enumerate(rows) if k >= 0}
+        return float(col[c]), col[:c], dual[:f] + dual[f:2 * f], row_duals
 
-    def _pulp(self, free: np.ndarray, rows):
+    def _pulp(self, cols: np.ndarray, dev: np.ndarray, low: np.ndarray, high: np.ndarray, rows):
         """The LP through PuLP (CBC, or any solver PuLP knows)."""
-        p = self.problem
-        t = p.target
         prob = pulp.LpProblem("level", pulp.LpMinimize)
         z = prob.add_variable("z", lowBound=0)
-        r = {}
-        for i in free.tolist():
-            hi = p.upper[i] / t[i]
-            r[i] = prob.add_variable(f"r{i}", lowBound=p.lower[i] / t[i],
-                                     upBound=None if np.isinf(hi) else hi)
+        r = [prob.add_variable(f"r{k}", lowBound=float(low[k]),
+                               upBound=None if np.isinf(high[k]) else float(high[k]))
+             for k in range(cols.size)]
+        position = np.full(self.problem.target.size, -1, dtype=np.int64)
+        position[cols] = np.arange(cols.size)
         prob += pulp.LpAffineExpression([(z, 1.0)])
-        over, under = {}, {}
-        for i, var in r.items():
-            over[i] = pulp.LpConstraint(pulp.LpAffineExpression([(var, 1.0), (z, -1.0)]),
-                                        pulp.LpConstraintLE, f"over{i}", 1.0)
-            under[i] = pulp.LpConstraint(pulp.LpAffineExpression([(var, 1.0), (z, 1.0)]),
-                                         pulp.LpConstraintGE, f"under{i}", 1.0)
-            prob += over[i]
-            prob += under[i]
-        for k, (members, rhs) in enumerate(rows):
+        over, under = [], []
+        for k in dev.tolist():
+            over.append(pulp.LpConstraint(pulp.LpAffineExpression([(r[k], 1.0), (z, -1.0)]),
+                                          pulp.LpConstraintLE, f"over{k}", 1.0))
+            under.append(pulp.LpConstraint(pulp.LpAffineExpression([(r[k], 1.0), (z, 1.0)]),
+                                           pulp.LpConstraintGE, f"under{k}", 1.0))
+            prob += over[-1]
+            prob += under[-1]
+        general: dict[int, list] = {}
+        for j, (members, coef, lo, hi, k) in enumerate(rows):
             # Kept in posts, not scaled to order 1: the solvers' feasibility tolerance (about
             # 1e-7) then means 1e-7 posts, whatever the size of the pool.
-            terms = [(r[i], t[i]) for i in members.tolist()]
-            prob += pulp.LpConstraint(pulp.LpAffineExpression(terms), pulp.LpConstraintEQ,
-                                      f"pool{k}", rhs)
+            terms = list(zip([r[q] for q in position[members].tolist()], coef.tolist(),
+                             strict=True))
+            if lo == hi:
+                added = [pulp.LpConstraint(pulp.LpAffineExpression(terms), pulp.LpConstraintEQ,
+                                           f"row{j}", lo)]
+            else:
+                added = [pulp.LpConstraint(pulp.LpAffineExpression(terms), sense, f"row{j}{tag}",
+                                           bound)
+                         for sense, tag, bound in ((pulp.LpConstraintGE, "lo", lo),
+                                                   (pulp.LpConstraintLE, "hi", hi))
+                         if np.isfinite(bound)]
+            for row in added:
+                prob += row
+            if k >= 0:
+                general[k] = added
         prob.solve(make_solver(self.solver_name))
         if prob.status == pulp.LpStatusInfeasible:
             return None
         if prob.status != pulp.LpStatusOptimal or prob.sol_status != pulp.LpSolutionOptimal:
             raise SolverError(f"{self.solver_name} stopped without an optimum "
                               f"(status {pulp.LpStatus[prob.status]})")
-        order = free.tolist()
-        x = np.array([r[i].value() * t[i] for i in order])
-        duals = np.array([abs(over[i].pi or 0.0) + abs(under[i].pi or 0.0) for i in order])
-        return z.value(), x, duals
+        values = np.array([v.value() for v in r])
+        duals = np.array([abs(a.pi or 0.0) + abs(b.pi or 0.0) for a, b in zip(over, under,
+                                                                               strict=True)])
+        row_duals = {k: float(sum(abs(row.pi or 0.0) for row in added))
+                     for k, added in general.items()}
+        return float(z.value()), values, duals, row_duals
+
+
+class _WarmHighs:
+    """The level LP over every unit (columns r_0 .. r_{n-1}, z; deviation rows for every unit,
+    then the pool and constraint rows), kept in one HiGHS object: each solve changes bounds only,
+    switches the deviation rows of the units not free off, and starts from the last basis. The
+    first solve is by interior point with crossover (a vertex, so duals are basic), the others by
+    the simplex method."""
+
+    def __init__(self, n: int, rows):
+        import highspy
+
+        self.n = n
+        self.rows = rows
+        lp = highspy.HighsLp()
+        lp.num_col_ = n + 1
+        lp.col_cost_ = np.concatenate([np.zeros(n), [1.0]])
+        lp.col_lower_ = np.zeros(n + 1)
+        lp.col_upper_ = np.full(n + 1, np.inf)
+        unit = np.arange(n)
+        pair_index = np.column_stack([unit, np.full(n, n)]).ravel()
+        index = [pair_index, pair_index] + [m for m, *_ in rows]
+        value = [np.tile([1.0, -1.0], n), np.tile([1.0, 1.0], n)] + [a for _, a, *_ in rows]
+        lengths = np.concatenate([np.full(2 * n, 2), [m.size for m, *_ in rows]]).astype(np.int64)
+        lp.num_row_ = 2 * n + len(rows)
+        lp.row_lower_ = np.concatenate([np.full(n, -np.inf), np.ones(n),
+                                        [lo for _, _, lo, _, _ in rows]])
+        lp.row_upper_ = np.concatenate([np.ones(n), np.full(n, np.inf),
+                                        [hi for _, _, _, hi, _ in rows]])
+        lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
+        lp.a_matrix_.num_col_ = n + 1
+        lp.a_matrix_.num_row_ = lp.num_row_
+        lp.a_matrix_.start_ = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int32)
+        lp.a_matrix_.index_ = np.concatenate(index).astype(np.int32)
+        lp.a_matrix_.value_ = np.concatenate(value).astype(float)
+        silence_highs_banner()
+        self.h = highspy.Highs()
+        for option, setting in (("output_flag", False), ("solver", "ipm"),
+                                ("run_crossover", "on")):
+            self.h.setOptionValue(option, setting)
+        self.h.passModel(lp)
+        self.started = False
+
+    def solve(self, free: np.ndarray, low: np.ndarray, high: np.ndarray):
+        import highspy
+
+        n, h = self.n, self.h
+        columns = np.arange(n, dtype=np.int32)
+        h.changeColsBounds(n, columns, np.asarray(low, dtype=float),
+                           np.asarray(high, dtype=float))
+        on = np.zeros(n, dtype=bool)
+        on[free] = True
+        deviation_rows = np.arange(2 * n, dtype=np.int32)
+        h.changeRowsBounds(2 * n, deviation_rows,
+                           np.concatenate([np.full(n, -np.inf), np.where(on, 1.0, -np.inf)]),
+                           np.concatenate([np.where(on, 1.0, np.inf), np.full(n, np.inf)]))
+        if self.started:
+            h.setOptionValue("solver", "simplex")
+        h.run()
+        self.started = True
+        status = h.getModelStatus()
+        if status in (highspy.HighsModelStatus.kInfeasible,
+                      highspy.HighsModelStatus.kUnboundedOrInfeasible):
+            return None
+        solution = h.getSolution()
+        if status != highspy.HighsModelStatus.kOptimal or not solution.value_valid:
+            raise SolverError(f"highs stopped without an optimum (status "
+                              f"{h.modelStatusToString(status)})")
+        col = np.asarray(solution.col_value)
+        dual = np.abs(np.asarray(solution.row_dual))
+        row_duals = {k: float(dual[2 * n + j]) for j, (*_, k) in enumerate(self.rows) if k >= 0}
+        return float(col[n]), col[:n], dual[:n][free] + dual[n:2 * n][free], row_duals
+
+
+@dataclass(frozen=True)
+class _Answer:
+    """One LP's optimum: the level z, the free units' values, the dual mass on each free unit's
+    deviation rows, the absolute dual of each general constraint's row (by index) and every
+    unit's value (the held ones as held)."""
+
+    z: float
+    x: np.ndarray
+    duals: np.ndarray
+    row_duals: dict[int, float]
+    full: np.ndarray
 
 
 def lp_sequence(problem: Problem, solver: str = "highs",
@@ -234,13 +389,17 @@ def lp_sequence(problem: Problem, solver: str = "highs",
 
     ``hint`` (the closed form) proposes each round's level, and so its held set: one LP per round
     when the LP confirms it. Without a hint, or when the LP does not confirm it, the largest held
-    set that leaves every total reachable is found by arithmetic and kept when certified, else
-    the LP is repeated at the level it found and, when many thresholds lie between, a bisection
-    finds the largest certified held set. A pool whose remaining total equals the sum of its free
-    units' lower (or upper) bounds fixes all of them at once.
+    set that leaves every total reachable is found by arithmetic (and, with general constraints,
+    the largest held set whose LP is feasible, by bisection) and kept when certified, else the LP
+    is repeated at the level it found and, when many thresholds lie between, a bisection finds
+    the largest certified held set. A pool whose remaining total equals the sum of its free units'
+    lower (or upper) bounds fixes all of them at once. So a round costs one LP with a hint, at
+    most 2 + log2(thresholds) without, and there is one round per distinct level of the answer.
 
-    Duals are used only for their sign pattern (which units are blocked), never as prices: at a
-    degenerate optimum they are not unique. The answer is then made exact by :func:`polish`.
+    Duals are used for their sign pattern (which units are blocked); a general constraint's dual
+    at the first level where it binds is recorded (``FairSolution.duals``), not unique at a
+    degenerate optimum. The answer is then made exact by :func:`polish` (per-unit bounds and
+    pools) or :func:`polish_levels` (general constraints).
     """
     n = len(problem)
     t = problem.target
@@ -249,8 +408,13 @@ def lp_sequence(problem: Problem, solver: str = "highs",
     lp = _Level(problem, solver)
     fixed = np.zeros(n, dtype=bool)
     value = np.zeros(n)  # the values of fixed units
+    level_of = np.full(n, -1, dtype=np.intp)  # the round that fixed a unit at its level
     levels: list[float] = []
+    duals: dict[str, tuple[int, float]] = {}
     hint_deviation = None if hint is None else np.abs(hint / t - 1)
+    general = bool(problem.constraints)
+    # With general constraints, held units stay columns within these ratio bounds (see _Level).
+    held_low, held_high = problem.lower / t, problem.upper / t
 
     def holding(theta: float, active: np.ndarray):
         pinned = dmin[active] > theta + TOL
@@ -267,19 +431,29 @@ def lp_sequence(problem: Problem, solver: str = "highs",
 
     def solve_at(theta: float, active: np.ndarray):
         pins, free, held = holding(theta, active)
-        return pins, free, lp.solve(free, held)
+        if not general:
+            return pins, free, lp.solve(free, held)
+        low, high = held_low.copy(), held_high.copy()
+        low[pins] = high[pins] = near[pins] / t[pins]
+        return pins, free, lp.solve(free, held, (low, high))
 
     def certified(attempt) -> bool:
         # Held units are right to be held when each one's forced deviation exceeds the level.
         pins, _, out = attempt
-        return out is not None and bool(np.all(dmin[pins] > out[0] + TOL))
+        return out is not None and bool(np.all(dmin[pins] > out.z + TOL))
+
+    def infeasible() -> NoReturn:
+        check_feasible(problem)  # raises, saying which bound or total cannot hold
+        if general:
+            check_constraints(problem, solver)  # raises, saying which constraints conflict
+        raise InfeasibleError("the bounds and totals cannot all hold at once")
 
     def search(active: np.ndarray):
         candidates = np.concatenate([[0.0], np.unique(dmin[active])])
-        # The smallest threshold whose held units leave every total reachable (arithmetic only).
-        if not reachable(float(candidates[-1]), active):
-            check_feasible(problem)  # raises, saying which bound or total cannot hold
-            raise InfeasibleError("the bounds and totals cannot all hold at once")
+        # The smallest threshold whose held units leave every total reachable (arithmetic only;
+        # with general constraints a first guess, since the held values carry solver noise).
+        if not general and not reachable(float(candidates[-1]), active):
+            infeasible()
         lo_k, hi_k = 0, len(candidates) - 1
         while lo_k < hi_k:
             mid = (lo_k + hi_k) // 2
@@ -288,10 +462,26 @@ def lp_sequence(problem: Problem, solver: str = "highs",
             else:
                 lo_k = mid + 1
         best = solve_at(float(candidates[lo_k]), active)
+        if best[2] is None and general:
+            # General constraints may still fail with these units held: hold fewer, the fewest
+            # whose LP is feasible (freeing units only widens the feasible set).
+            top = len(candidates) - 1
+            attempt = solve_at(float(candidates[top]), active) if top > lo_k else best
+            if attempt[2] is None:
+                infeasible()
+            a, best = lo_k + 1, attempt
+            while a < top:
+                mid = (a + top) // 2
+                attempt = solve_at(float(candidates[mid]), active)
+                if attempt[2] is not None:
+                    best, top = attempt, mid
+                else:
+                    a = mid + 1
+            lo_k = top
         if best[2] is not None and not certified(best):
             # Holding fewer, at the level just found, is certified (the previous solution stays
             # feasible); then search between the two for the smallest certified threshold.
-            level = best[2][0]
+            level = best[2].z
             best = solve_at(level, active)
             between = [float(c) for c in candidates if candidates[lo_k] < c < level]
             # A few held-level candidates are cheaper to take one round each than to search.
@@ -317,21 +507,145 @@ def lp_sequence(problem: Problem, solver: str = "highs",
         pins, free, out = best
         if out is None:
             raise SolverError(f"{solver} found no solution where the totals are reachable")
-        z, x, duals = out
+        z, x = out.z, out.x
         fixed[pins] = True
         value[pins] = near[pins]
-        newly = (duals > TOL) | (dmin[free] >= z - TOL) | (z <= TOL)
+        newly = (out.duals > TOL) | (dmin[free] >= z - TOL) | (z <= TOL)
         if not newly.any():  # degenerate duals: fall back to the units at the level
-            newly = np.abs(x / t[free] - 1) >= z - 1e-7
+            newly = _blocked(problem, free, out.full, out, solver) if general else \
+                np.abs(x / t[free] - 1) >= z - 1e-7
         fixed[free[newly]] = True
         value[free[newly]] = x[newly]
-        _fix_tight_pools(problem, fixed, value)
+        level_of[free[newly]] = len(levels)
+        if general:
+            value[:] = out.full
+            done = free[newly]
+            held_low[pins] = held_high[pins] = near[pins] / t[pins]
+            held_low[done] = np.maximum(problem.lower[done] / t[done], 1 - z - TOL)
+            held_high[done] = np.minimum(problem.upper[done] / t[done], 1 + z + TOL)
+            at_own = done[held_low[done] >= held_high[done]]  # its own bound sets the level
+            held_low[at_own] = held_high[at_own] = near[at_own] / t[at_own]
+            for k, dual in out.row_duals.items():
+                name = problem.constraints[k].name
+                if dual > TOL and name not in duals:
+                    duals[name] = (len(levels), dual * problem.constraints[k].scale)
+        else:
+            _fix_tight_pools(problem, fixed, value)
         levels.append(float(z))
+    if general:
+        exact = polish_levels(problem, value, level_of, np.array(levels))
+        return FairSolution(exact=exact, status=Status.OPTIMAL, solver=solver,
+                            solver_version=solver_version(solver), levels=tuple(levels),
+                            lp_solves=lp.solves, lambdas=rulers(problem, exact), path="lp",
+                            certificate=None, duals=duals)
     exact = polish(problem, value)
     return FairSolution(exact=exact, status=Status.OPTIMAL, solver=solver,
                         solver_version=solver_version(solver), levels=tuple(levels),
                         lp_solves=lp.solves, lambdas=pool_lambdas(problem, exact), path="lp",
                         certificate=certify(problem, exact))
+
+
+def _blocked(problem: Problem, free: np.ndarray, values: np.ndarray, out: _Answer,
+             solver: str) -> np.ndarray:
+    """The free units that cannot go below the level z while no other free unit goes above it,
+    one small LP each (used only when no dual marks them, which a vertex solution avoids)."""
+    z = out.z
+    at_level = np.abs(out.x / problem.target[free] - 1) >= z - 1e-7
+    blocked = np.zeros(free.size, dtype=bool)
+    for k in np.flatnonzero(at_level):
+        if _own_level(problem, free, values, z, int(free[k]), solver) >= z - 1e-9:
+            blocked[k] = True
+    return blocked if blocked.any() else at_level
+
+
+def _own_level(problem: Problem, free: np.ndarray, values: np.ndarray, z: float, unit: int,
+               solver: str) -> float:
+    """The smallest deviation of ``unit`` with every other free unit within z and every held
+    unit at its value (an LP)."""
+    t = problem.target
+    prob = pulp.LpProblem("own", pulp.LpMinimize)
+    w = prob.add_variable("w", lowBound=0)
+    x = {}
+    for i in free.tolist():
+        low, high = problem.lower[i], problem.upper[i]
+        if i != unit:
+            low, high = max(low, (1 - z) * t[i]), min(high, (1 + z) * t[i])
+        x[i] = prob.add_variable(f"x{i}", lowBound=low, upBound=None if np.isinf(high) else high)
+    prob += pulp.LpAffineExpression([(w, 1.0)])
+    prob += pulp.LpConstraint(pulp.LpAffineExpression([(x[unit], 1.0), (w, -t[unit])]),
+                              pulp.LpConstraintLE, "over", t[unit])
+    prob += pulp.LpConstraint(pulp.LpAffineExpression([(x[unit], 1.0), (w, t[unit])]),
+                              pulp.LpConstraintGE, "under", t[unit])
+    rows = [(pool.members, np.ones(pool.members.size), pool.total, pool.total)
+            for pool in problem.pools]
+    rows += [(c.members, c.coef, c.lower, c.upper) for c in problem.constraints]
+    for j, (members, coef, low, high) in enumerate(rows):
+        terms = [(x[i], a) for i, a in zip(members.tolist(), coef.tolist(), strict=True)
+                 if i in x]
+        held = sum(a * values[i] for i, a in zip(members.tolist(), coef.tolist(), strict=True)
+                   if i not in x)
+        for sense, tag, bound in ((pulp.LpConstraintGE, "lo", low), (pulp.LpConstraintLE, "hi",
+                                                                      high)):
+            if np.isfinite(bound) and terms:
+                prob += pulp.LpConstraint(pulp.LpAffineExpression(terms), sense, f"r{j}{tag}",
+                                          bound - held)
+    prob.solve(make_solver(solver))
+    if prob.status != pulp.LpStatusOptimal:
+        return np.inf
+    return float(w.value())
+
+
+def polish_levels(problem: Problem, value: np.ndarray, level_of: np.ndarray,
+                  levels: np.ndarray) -> np.ndarray:
+    """Make an LP answer with general constraints exact, from the levels the sequence found.
+
+    Units within 1e-7 (relative) of a bound are put on it. Every other unit fixed at level k sits
+    at t_i * (1 +- z_k); the levels z are solved again, in double precision, from the rows that
+    hold at the answer (pool totals and tight constraints), by least squares. The new values are
+    kept when the levels are determined (full rank), move by at most 1e-6 and meet every bound
+    and row; otherwise the solver's values (on their bounds) are.
+    """
+    t = problem.target
+    x = value.copy()
+    lower, upper = problem.lower, problem.upper
+    on_low = np.abs(x - lower) <= 1e-7 * np.maximum(1.0, lower)
+    finite = np.isfinite(upper)
+    on_high = finite & ~on_low & (np.abs(x - np.where(finite, upper, 0.0)) <=
+                                  1e-7 * np.maximum(1.0, np.where(finite, upper, 1.0)))
+    x[on_low], x[on_high] = lower[on_low], upper[on_high]
+    at_level = (level_of >= 0) & ~on_low & ~on_high
+    deviation = x / t - 1
+    sign = np.where(np.abs(deviation) > 1e-12, np.sign(deviation), 0.0)
+    x[at_level & (sign == 0)] = t[at_level & (sign == 0)]
+    moving = at_level & (sign != 0)
+    used = np.unique(level_of[moving])
+    if used.size == 0:
+        return x
+    column = np.searchsorted(used, level_of)
+    rows = [(pool.members, np.ones(pool.members.size), float(pool.total))
+            for pool in problem.pools]
+    for c, (low, high) in zip(problem.constraints, tight_sides(problem, x), strict=True):
+        if low or high:
+            rows.append((c.members, c.coef, c.lower if low else c.upper))
+    a = np.zeros((len(rows), used.size))
+    b = np.zeros(len(rows))
+    for j, (members, coef, rhs) in enumerate(rows):
+        mov = moving[members]
+        base = np.where(mov, t[members], x[members])
+        b[j] = rhs - float(coef @ base)
+        np.add.at(a[j], column[members[mov]], coef[mov] * t[members[mov]] * sign[members[mov]])
+    solution, _, rank, _ = np.linalg.lstsq(a, b, rcond=None)
+    if rank < used.size or np.max(np.abs(solution - levels[used])) > 1e-6:
+        return x
+    candidate = x.copy()
+    candidate[moving] = t[moving] * (1 + sign[moving] * solution[column[moving]])
+    if problem.violated(candidate) or np.any(candidate < lower - 1e-9 * np.maximum(1, lower)) or \
+            np.any(candidate > upper + 1e-9 * np.maximum(1, np.where(finite, upper, 1))):
+        return x
+    for pool in problem.pools:
+        if abs(candidate[pool.members].sum() - pool.total) > 1e-9 * max(1, pool.total):
+            return x
+    return candidate
 
 
 def _hinted_level(deviation: np.ndarray, dmin: np.ndarray) -> float:
