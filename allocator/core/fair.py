@@ -39,6 +39,7 @@ import numpy as np
 import pulp
 
 from allocator.core.certify import Certificate, certify, reduces_to_closed_form
+from allocator.core.classlp import LEVEL_SLACKS, ClassLevel
 from allocator.core.constraint_diagnosis import check_constraints
 from allocator.core.constraints import rulers, tight_sides
 from allocator.core.feasibility import check_feasible
@@ -114,20 +115,22 @@ class _Level:
     """One LP of the sequence: min z over the units still free, the others held.
 
     Without general constraints the held units are constants, moved to the right-hand side (a
-    smaller LP each round). With them (``bounds`` given), every unit stays a column and a held
-    unit is kept within its ratio bounds ``bounds[0][i] .. bounds[1][i]`` (a unit fixed at level z
-    within 1 -+ z), so that solver noise in earlier values cannot over-determine a later row.
+    smaller LP each round), and the LP has a column per free unit. With them (``bounds`` given:
+    each unit's level round or -1, its side of the target and the levels so far), the LP is solved
+    over classes of units (:class:`~allocator.core.classlp.ClassLevel`: one column per class), and
+    a unit fixed at level k is held at t_i * (1 +- w_k) together with the other units of that
+    level, w_k free within a hair of the level found, so that solver noise in an earlier level
+    cannot over-determine a later row.
 
     :meth:`solve` returns an :class:`_Answer`, or None when infeasible. ``dual_mass[k]`` > 0 marks
-    a free unit whose deviation constraint has a non-zero dual: it sits at z in every optimum.
-    Rows: each pool's total and each general constraint.
+    a free unit whose deviation is tied to z by a non-zero dual: it sits there in every optimum.
     """
 
     def __init__(self, problem: Problem, solver_name: str):
         self.problem = problem
         self.solver_name = solver_name
         self.solves = 0
-        self._warm: _WarmHighs | None = None
+        self._classes: ClassLevel | None = None
 
     def rows(self, cols: np.ndarray, values: np.ndarray):
         """``(members, coefficients on r, lower, upper, constraint index or -1)`` per row over the
@@ -158,36 +161,30 @@ class _Level:
         return rows
 
     def solve(self, free: np.ndarray, values: np.ndarray,
-              bounds: tuple[np.ndarray, np.ndarray] | None = None) -> _Answer | None:
+              bounds: tuple[np.ndarray, np.ndarray, np.ndarray, float] | None = None
+              ) -> _Answer | None:
         p = self.problem
-        if bounds is None:
-            cols, low, high = free, p.lower[free] / p.target[free], p.upper[free] / p.target[free]
-        else:
-            cols = np.arange(len(p))
-            low, high = bounds[0].copy(), bounds[1].copy()
-            low[free], high[free] = p.lower[free] / p.target[free], p.upper[free] / p.target[free]
-        rows = self.rows(cols, values)
+        if bounds is not None:
+            # With general constraints: the LP over classes of units (allocator.core.classlp).
+            if self._classes is None:
+                self._classes = ClassLevel(p, self.solver_name)
+            self.solves += 1
+            answer = self._classes.solve(free, values, *bounds)
+            return None if answer is None else _Answer(*answer)
+        rows = self.rows(free, values)
         if rows is None:
             return None
-        position = np.full(len(p), -1, dtype=np.int64)
-        position[cols] = np.arange(cols.size)
         self.solves += 1
-        if bounds is not None and self.solver_name == "highs":
-            # Every LP of the sequence has the same rows and columns, only other bounds: one
-            # HiGHS model, re-solved from the last basis (a few simplex steps each).
-            if self._warm is None:
-                self._warm = _WarmHighs(cols.size, rows)
-            out = self._warm.solve(free, low, high)
-        else:
-            solve = self._highs if self.solver_name == "highs" else self._pulp
-            out = solve(cols, position[free], low, high, rows)
+        solve = self._highs if self.solver_name == "highs" else self._pulp
+        out = solve(free, np.arange(free.size), p.lower[free] / p.target[free],
+                    p.upper[free] / p.target[free], rows)
         if out is None:
             return None
         z, r, dev_duals, row_duals = out
-        x = r * p.target[cols]
+        x = r * p.target[free]
         full = values.copy()
-        full[cols] = x
-        return _Answer(z, x[position[free]], dev_duals, row_duals, full)
+        full[free] = x
+        return _Answer(z, x, dev_duals, row_duals, full)
 
     def _highs(self, cols: np.ndarray, dev: np.ndarray, low: np.ndarray, high: np.ndarray, rows):
         """The LP built from arrays and passed to HiGHS in one call: columns r (ratios of the units
@@ -291,78 +288,6 @@ class _Level:
         return float(z.value()), values, duals, row_duals
 
 
-class _WarmHighs:
-    """The level LP over every unit (columns r_0 .. r_{n-1}, z; deviation rows for every unit,
-    then the pool and constraint rows), kept in one HiGHS object: each solve changes bounds only,
-    switches the deviation rows of the units not free off, and starts from the last basis. The
-    first solve is by interior point with crossover (a vertex, so duals are basic), the others by
-    the simplex method."""
-
-    def __init__(self, n: int, rows):
-        import highspy
-
-        self.n = n
-        self.rows = rows
-        lp = highspy.HighsLp()
-        lp.num_col_ = n + 1
-        lp.col_cost_ = np.concatenate([np.zeros(n), [1.0]])
-        lp.col_lower_ = np.zeros(n + 1)
-        lp.col_upper_ = np.full(n + 1, np.inf)
-        unit = np.arange(n)
-        pair_index = np.column_stack([unit, np.full(n, n)]).ravel()
-        index = [pair_index, pair_index] + [m for m, *_ in rows]
-        value = [np.tile([1.0, -1.0], n), np.tile([1.0, 1.0], n)] + [a for _, a, *_ in rows]
-        lengths = np.concatenate([np.full(2 * n, 2), [m.size for m, *_ in rows]]).astype(np.int64)
-        lp.num_row_ = 2 * n + len(rows)
-        lp.row_lower_ = np.concatenate([np.full(n, -np.inf), np.ones(n),
-                                        [lo for _, _, lo, _, _ in rows]])
-        lp.row_upper_ = np.concatenate([np.ones(n), np.full(n, np.inf),
-                                        [hi for _, _, _, hi, _ in rows]])
-        lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
-        lp.a_matrix_.num_col_ = n + 1
-        lp.a_matrix_.num_row_ = lp.num_row_
-        lp.a_matrix_.start_ = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int32)
-        lp.a_matrix_.index_ = np.concatenate(index).astype(np.int32)
-        lp.a_matrix_.value_ = np.concatenate(value).astype(float)
-        silence_highs_banner()
-        self.h = highspy.Highs()
-        for option, setting in (("output_flag", False), ("solver", "ipm"),
-                                ("run_crossover", "on")):
-            self.h.setOptionValue(option, setting)
-        self.h.passModel(lp)
-        self.started = False
-
-    def solve(self, free: np.ndarray, low: np.ndarray, high: np.ndarray):
-        import highspy
-
-        n, h = self.n, self.h
-        columns = np.arange(n, dtype=np.int32)
-        h.changeColsBounds(n, columns, np.asarray(low, dtype=float),
-                           np.asarray(high, dtype=float))
-        on = np.zeros(n, dtype=bool)
-        on[free] = True
-        deviation_rows = np.arange(2 * n, dtype=np.int32)
-        h.changeRowsBounds(2 * n, deviation_rows,
-                           np.concatenate([np.full(n, -np.inf), np.where(on, 1.0, -np.inf)]),
-                           np.concatenate([np.where(on, 1.0, np.inf), np.full(n, np.inf)]))
-        if self.started:
-            h.setOptionValue("solver", "simplex")
-        h.run()
-        self.started = True
-        status = h.getModelStatus()
-        if status in (highspy.HighsModelStatus.kInfeasible,
-                      highspy.HighsModelStatus.kUnboundedOrInfeasible):
-            return None
-        solution = h.getSolution()
-        if status != highspy.HighsModelStatus.kOptimal or not solution.value_valid:
-            raise SolverError(f"highs stopped without an optimum (status "
-                              f"{h.modelStatusToString(status)})")
-        col = np.asarray(solution.col_value)
-        dual = np.abs(np.asarray(solution.row_dual))
-        row_duals = {k: float(dual[2 * n + j]) for j, (*_, k) in enumerate(self.rows) if k >= 0}
-        return float(col[n]), col[:n], dual[:n][free] + dual[n:2 * n][free], row_duals
-
-
 @dataclass(frozen=True)
 class _Answer:
     """One LP's optimum: the level z, the free units' values, the dual mass on each free unit's
@@ -374,6 +299,7 @@ class _Answer:
     duals: np.ndarray
     row_duals: dict[int, float]
     full: np.ndarray
+    levels: np.ndarray | None = None  # the earlier levels, as an LP over classes refined them
 
 
 def lp_sequence(problem: Problem, solver: str = "highs",
@@ -413,8 +339,10 @@ def lp_sequence(problem: Problem, solver: str = "highs",
     duals: dict[str, tuple[int, float]] = {}
     hint_deviation = None if hint is None else np.abs(hint / t - 1)
     general = bool(problem.constraints)
-    # With general constraints, held units stay columns within these ratio bounds (see _Level).
-    held_low, held_high = problem.lower / t, problem.upper / t
+    # With general constraints, a unit fixed at a level is held there with its level's units,
+    # on its side of the target (see _Level): t_i * (1 + sign_i * level).
+    sign = np.zeros(n)
+    slack = [LEVEL_SLACKS[0]]  # how far earlier levels may move (see classlp.LEVEL_SLACKS)
 
     def holding(theta: float, active: np.ndarray):
         pinned = dmin[active] > theta + TOL
@@ -433,9 +361,9 @@ def lp_sequence(problem: Problem, solver: str = "highs",
         pins, free, held = holding(theta, active)
         if not general:
             return pins, free, lp.solve(free, held)
-        low, high = held_low.copy(), held_high.copy()
-        low[pins] = high[pins] = near[pins] / t[pins]
-        return pins, free, lp.solve(free, held, (low, high))
+        at = level_of.copy()
+        at[pins] = -1
+        return pins, free, lp.solve(free, held, (at, sign, np.array(levels), slack[0]))
 
     def certified(attempt) -> bool:
         # Held units are right to be held when each one's forced deviation exceeds the level.
@@ -467,6 +395,11 @@ def lp_sequence(problem: Problem, solver: str = "highs",
             # whose LP is feasible (freeing units only widens the feasible set).
             top = len(candidates) - 1
             attempt = solve_at(float(candidates[top]), active) if top > lo_k else best
+            for wider in LEVEL_SLACKS[1:] if levels else ():
+                if attempt[2] is not None:
+                    break
+                slack[0] = wider  # the earlier levels' noise, not the constraints, may be at fault
+                attempt = solve_at(float(candidates[top]), active)
             if attempt[2] is None:
                 infeasible()
             a, best = lo_k + 1, attempt
@@ -516,20 +449,26 @@ def lp_sequence(problem: Problem, solver: str = "highs",
                 np.abs(x / t[free] - 1) >= z - 1e-7
         fixed[free[newly]] = True
         value[free[newly]] = x[newly]
-        level_of[free[newly]] = len(levels)
         if general:
-            value[:] = out.full
             done = free[newly]
-            held_low[pins] = held_high[pins] = near[pins] / t[pins]
-            held_low[done] = np.maximum(problem.lower[done] / t[done], 1 - z - TOL)
-            held_high[done] = np.minimum(problem.upper[done] / t[done], 1 + z + TOL)
-            at_own = done[held_low[done] >= held_high[done]]  # its own bound sets the level
-            held_low[at_own] = held_high[at_own] = near[at_own] / t[at_own]
+            if out.levels is not None:
+                levels[:] = out.levels.tolist()  # the earlier levels, as this LP refined them
+            value[fixed] = out.full[fixed]
+            held_at_bound = np.zeros(done.size, dtype=bool)
+            for bound in (problem.lower, problem.upper):  # a unit fixed at its own bound
+                b = bound[done]
+                on = np.isfinite(b) & (np.abs(value[done] - b) <= 1e-9 * np.maximum(1, np.abs(b)))
+                value[done[on]] = b[on]
+                held_at_bound |= on
+            on_level = done[~held_at_bound & (z > TOL)]
+            level_of[on_level] = len(levels)
+            sign[on_level] = np.sign(value[on_level] / t[on_level] - 1)
             for k, dual in out.row_duals.items():
                 name = problem.constraints[k].name
                 if dual > TOL and name not in duals:
                     duals[name] = (len(levels), dual * problem.constraints[k].scale)
         else:
+            level_of[free[newly]] = len(levels)
             _fix_tight_pools(problem, fixed, value)
         levels.append(float(z))
     if general:

@@ -30,10 +30,11 @@ from dataclasses import dataclass
 import numpy as np
 import pulp
 
+from allocator.core.classlp import unit_classes
 from allocator.core.problem import Problem
 from allocator.core.rounding import round_allocation
-from allocator.core.solvers import make_mip_solver
-from allocator.errors import InfeasibleError
+from allocator.core.solvers import MIP_SECONDS, make_mip_solver
+from allocator.errors import InfeasibleError, SolverError
 from allocator.ordering import natural_key
 
 SNAP = 1e-7  # exact values this close to a whole number are that number
@@ -90,9 +91,9 @@ def round_within_constraints(problem: Problem, exact: np.ndarray, method: str,
     high = np.minimum(problem.upper, np.ceil(exact - SNAP))
     repaired = None
     if method == "hamilton":
-        repaired = _repair(problem, exact, posts, low, high, solver)
+        repaired = _candidates_repair(problem, exact, posts, low, high, solver)
     if repaired is None:
-        repaired = _repair(problem, exact, posts, problem.lower, problem.upper, solver)
+        repaired = _candidates_repair(problem, exact, posts, problem.lower, problem.upper, solver)
     if repaired is None:
         names = ", ".join(c.name for c in violated)
         raise InfeasibleError(f"no whole-post allocation meets every constraint: the fair "
@@ -109,53 +110,113 @@ def round_within_constraints(problem: Problem, exact: np.ndarray, method: str,
         outside=tuple(ids[i] for i in outside))
 
 
+def _candidates_repair(problem: Problem, exact: np.ndarray, posts: np.ndarray, low: np.ndarray,
+                       high: np.ndarray, solver: str) -> np.ndarray | None:
+    """:func:`_repair` over a few candidate units, as good as over all of them.
+
+    Units of one class (same pool, same coefficient in every constraint: the rows cannot tell
+    them apart) are taken in the order the repair prefers them, closest to the exact value first,
+    then natural id order: an optimal repair moves a first few of each class each way. So the
+    first ``k`` of each class and direction are candidates; when a repair uses all ``k`` of one,
+    ``k`` doubles (a large model's repair then solves a small integer program)."""
+    of_unit, keys = unit_classes(problem)
+    n = len(problem)
+    rank = np.empty(n, dtype=np.intp)
+    rank[sorted(range(n), key=lambda i: natural_key(problem.ids[i]))] = np.arange(n)
+    gap = np.abs(posts - exact)
+    sides = []
+    for step, room in ((1, high > posts), (-1, low < posts)):
+        cost = np.abs(posts + step - exact) - gap
+        order = np.lexsort((rank, np.round(cost, 9), of_unit))
+        order = order[room[order]]
+        # Position of each unit within its class, in that order.
+        starts = np.searchsorted(of_unit[order], np.arange(len(keys)))
+        position = np.empty(n, dtype=np.intp)
+        position[order] = np.arange(order.size) - starts[of_unit[order]]
+        sides.append((room, position))
+    k = 8
+    while True:
+        keep = np.zeros(n, dtype=bool)
+        for room, position in sides:
+            keep |= room & (position < k)
+        out = _repair(problem, exact, posts, np.where(keep, low, posts), np.where(keep, high, posts),
+                      solver)
+        moved = out is not None and any(
+            np.any((out - posts)[keep & room & (position == k - 1)] * step > 0)
+            for (room, position), step in zip(sides, (1, -1), strict=True))
+        if not moved or keep.sum() == np.count_nonzero(low < high):
+            if out is None and keep.sum() < np.count_nonzero(low < high):
+                k *= 2  # infeasible with these candidates: widen before giving up
+                continue
+            return out
+        k *= 2
+
+
 def _repair(problem: Problem, exact: np.ndarray, posts: np.ndarray, low: np.ndarray,
             high: np.ndarray, solver: str) -> np.ndarray | None:
     """The whole posts within [low, high] that meet every pool total and constraint with the
-    fewest posts moved from ``posts``, then closest to ``exact``; None if there are none."""
+    fewest posts moved from ``posts``, then closest to ``exact``; None if there are none.
+
+    Variables are the moves: up_i, down_i >= 0, whole, only where the bounds leave room (with
+    Hamilton's quota bounds, at most one post one way per unit)."""
     n = len(problem)
     prob = pulp.LpProblem("repair", pulp.LpMinimize)
-    y, up, down = [], [], []
-    for i in range(n):
-        hi = None if np.isinf(high[i]) else float(high[i])
-        y.append(prob.add_variable(f"y{i}", lowBound=float(low[i]), upBound=hi, cat="Integer"))
-        up.append(prob.add_variable(f"u{i}", lowBound=0))
-        down.append(prob.add_variable(f"d{i}", lowBound=0))
-        prob += pulp.LpConstraint(pulp.LpAffineExpression([(y[i], 1.0), (up[i], -1.0),
-                                                           (down[i], 1.0)]),
-                                  pulp.LpConstraintEQ, f"move{i}", float(posts[i]))
+    up: dict[int, pulp.LpVariable] = {}
+    down: dict[int, pulp.LpVariable] = {}
+    for i in np.flatnonzero(high > posts).tolist():
+        room = None if np.isinf(high[i]) else float(high[i] - posts[i])
+        up[i] = prob.add_variable(f"u{i}", lowBound=0, upBound=room, cat="Integer")
+    for i in np.flatnonzero(low < posts).tolist():
+        down[i] = prob.add_variable(f"d{i}", lowBound=0, upBound=float(posts[i] - low[i]),
+                                    cat="Integer")
+
+    def change(members: np.ndarray, coef: np.ndarray) -> pulp.LpAffineExpression:
+        return pulp.LpAffineExpression(
+            [(up[i], a) for i, a in zip(members.tolist(), coef.tolist(), strict=True) if i in up] +
+            [(down[i], -a) for i, a in zip(members.tolist(), coef.tolist(), strict=True)
+             if i in down])
+
     for k, pool in enumerate(problem.pools):
-        prob += pulp.LpConstraint(pulp.LpAffineExpression([(y[int(i)], 1.0) for i in pool.members]),
-                                  pulp.LpConstraintEQ, f"pool{k}", float(pool.total))
+        prob += pulp.LpConstraint(change(pool.members, np.ones(pool.members.size)),
+                                  pulp.LpConstraintEQ, f"pool{k}", 0.0)
     for k, c in enumerate(problem.constraints):
-        terms = [(y[int(i)], float(a)) for i, a in zip(c.members, c.coef, strict=True)]
+        now = float(c.activity(posts.astype(float)))
         for sense, tag, bound in ((pulp.LpConstraintGE, "lo", c.lower),
                                   (pulp.LpConstraintLE, "hi", c.upper)):
             if np.isfinite(bound):
-                prob += pulp.LpConstraint(pulp.LpAffineExpression(terms), sense, f"c{k}{tag}",
-                                          float(bound))
+                prob += pulp.LpConstraint(change(c.members, c.coef), sense, f"c{k}{tag}",
+                                          float(bound - now))
     mip = make_mip_solver(solver)
-    moves = pulp.LpAffineExpression([(v, 1.0) for v in up + down])
-    prob.setObjective(moves)
-    prob.solve(mip)
-    if prob.status != pulp.LpStatusOptimal:
-        return None
-    fewest = round(float(pulp.value(prob.objective) or 0.0))
-    # Among the fewest moves: the posts closest to the exact values; exact ties to the unit first
-    # in natural id order (a term far below the 1e-6 posts at which exact values differ).
+    moves = pulp.LpAffineExpression([(v, 1.0) for v in [*up.values(), *down.values()]])
+    # Three objectives in turn, each kept within its optimum for the next: the fewest posts
+    # moved; then the posts closest to the exact values; then, among exact ties, moves of the
+    # units first in natural id order (whole-number weights, so that no solver tolerance decides).
+    gap = np.abs(posts - exact)
+    closeness = pulp.LpAffineExpression(
+        [(v, float(np.abs(posts[i] + 1 - exact[i]) - gap[i])) for i, v in up.items()] +
+        [(v, float(np.abs(posts[i] - 1 - exact[i]) - gap[i])) for i, v in down.items()])
     rank = np.empty(n)
     rank[sorted(range(n), key=lambda i: natural_key(problem.ids[i]))] = np.arange(n)
-    gap = np.abs(posts - exact)
-    cost_up = np.abs(posts + 1 - exact) - gap + 1e-7 * (rank + 1) / n
-    cost_down = np.abs(posts - 1 - exact) - gap + 1e-7 * (rank + 1) / n
-    prob += pulp.LpConstraint(moves, pulp.LpConstraintLE, "fewest", float(fewest))
-    prob.setObjective(pulp.LpAffineExpression(
-        [(up[i], float(cost_up[i])) for i in range(n)] +
-        [(down[i], float(cost_down[i])) for i in range(n)]))
-    prob.solve(mip)
-    if prob.status != pulp.LpStatusOptimal:
-        return None
-    out = np.rint(np.array([v.value() or 0.0 for v in y])).astype(np.int64)
+    order = pulp.LpAffineExpression([(v, float(rank[i] + 1)) for i, v in up.items()] +
+                                    [(v, float(rank[i] + 1)) for i, v in down.items()])
+    for k, (objective, margin) in enumerate(((moves, 0.5), (closeness, 1e-7), (order, 0.5))):
+        prob.setObjective(objective)
+        prob.solve(mip)
+        if prob.status == pulp.LpStatusNotSolved or (
+                prob.status == pulp.LpStatusOptimal and prob.sol_status != pulp.LpSolutionOptimal):
+            raise SolverError(f"the integer repair after rounding did not finish within "
+                              f"{MIP_SECONDS} s ({solver}); widen the constraints the rounded "
+                              "posts break by a post, or choose another rounding method")
+        if prob.status != pulp.LpStatusOptimal:
+            return None
+        if k < 2:
+            best = float(pulp.value(objective) or 0.0)
+            prob += pulp.LpConstraint(objective, pulp.LpConstraintLE, f"best{k}", best + margin)
+    out = posts.copy()
+    for i, v in up.items():
+        out[i] += int(round(v.value() or 0.0))
+    for i, v in down.items():
+        out[i] -= int(round(v.value() or 0.0))
     if problem.violated(out.astype(float)) or any(
             int(out[p.members].sum()) != p.total for p in problem.pools):
         return None

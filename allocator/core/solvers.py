@@ -73,21 +73,24 @@ def make_solver(name: str, *, method: str = "ipm") -> pulp.LpSolver:
 
 
 
+MIP_SECONDS = 60  # a small integer program that takes longer is reported, not trusted
+
+
 def make_mip_solver(name: str) -> pulp.LpSolver:
     """A PuLP solver for a small integer program (``highs`` or ``cbc``), quiet, that proves
     optimality to the last unit (no relative or absolute gap), so that both give the same answer
-    when it is unique.
+    when it is unique; it stops after MIP_SECONDS (check ``sol_status``).
 
     >>> make_mip_solver("cbc").name
     'PULP_CBC_CMD'
     """
     if name == "highs":
         silence_highs_banner()
-        solver = pulp.HiGHS(msg=False, gapRel=0.0, gapAbs=0.0)
+        solver = pulp.HiGHS(msg=False, gapRel=0.0, gapAbs=0.0, timeLimit=MIP_SECONDS)
     elif name == "cbc":
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
-            solver = pulp.PULP_CBC_CMD(msg=False, gapRel=0.0, gapAbs=0.0)
+            solver = pulp.PULP_CBC_CMD(msg=False, gapRel=0.0, gapAbs=0.0, timeLimit=MIP_SECONDS)
     else:
         raise SolverError(f"unknown solver '{name}' (use highs or cbc)")
     if not solver.available():
