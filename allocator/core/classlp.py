@@ -135,18 +135,11 @@ class ClassLevel:
         solve = _highs if self.solver == "highs" else _pulp
         out = solve(n_col, n_level, z_low, np.maximum(levels - slack, 0.0), levels + slack,
                     np.array(row_class, dtype=np.intp), np.array(row_slope, dtype=float),
-                    np.array(row_low, dtype=float), np.array(row_high, dtype=float), extra,
-                    self.solver)
+                    np.array(row_low, dtype=float), np.array(row_high, dtype=float),
+                    np.array(row_side, dtype=np.intp), extra, self.solver)
         if out is None:
             return None
-        z, sums, w, piece_duals, extra_duals = out
-        side = np.array(row_side, dtype=np.intp)
-        pieces = np.array(row_class, dtype=np.intp)
-        n_piece = pieces.size
-        at_low = np.bincount(pieces[side == 0], weights=piece_duals[:n_piece][side == 0],
-                             minlength=n_col)
-        at_high = np.bincount(pieces[side == 1], weights=piece_duals[:n_piece][side == 1],
-                              minlength=n_col)
+        z, sums, w, at_low, at_high, extra_duals = out
         full = np.where(fixed, held, 0.0)
         full[at_level] = t[at_level] * (1 + sign[at_level] * w[level_of[at_level]])
         mass = np.zeros(len(p))
@@ -162,7 +155,8 @@ class ClassLevel:
             else:  # any split is optimal here: the class's water-fill
                 share = min(max(float(sums[col]), lo.sum()), hi.sum())
                 full[f] = np.clip(fill_level(t[f], lo, hi, share) * t[f], lo, hi)
-        row_duals = {k: float(extra_duals[j]) for j, (*_, k) in enumerate(extra) if k >= 0}
+        row_duals = {k: float(extra_duals[j]) for j, (*_, k) in enumerate(extra)
+                     if k >= 0 and np.isfinite(extra_duals[j])}
         return z, full[free], mass[free], row_duals, full, w
 
 
@@ -199,8 +193,10 @@ def _own_deviation(problem: Problem, units: np.ndarray) -> np.ndarray:
 
 
 def _highs(n_col, n_level, z_low, w_low, w_high, row_class, row_slope, row_low, row_high,
-           extra, solver):
-    """Columns: X_0 .. X_{n_col-1}, z, w_0 .. w_{n_level-1}."""
+           row_side, extra, solver):
+    """Columns: X_0 .. X_{n_col-1}, z, w_0 .. w_{n_level-1}. A class is at an end of its range
+    in every optimum where the duals of its piece rows on that side are non-zero (HiGHS's simplex
+    duals are basic and reliable)."""
     import highspy
 
     n_piece = row_class.size
@@ -244,18 +240,25 @@ def _highs(n_col, n_level, z_low, w_low, w_high, row_class, row_slope, row_low, 
                           f"{h.modelStatusToString(status)})")
     col = np.asarray(solution.col_value)
     dual = np.abs(np.asarray(solution.row_dual))
-    return float(col[z_col]), col[:n_col], col[z_col + 1:], dual[:n_piece], dual[n_piece:]
+    pieces = dual[:n_piece]
+    at_low = np.bincount(row_class[row_side == 0], weights=pieces[row_side == 0], minlength=n_col)
+    at_high = np.bincount(row_class[row_side == 1], weights=pieces[row_side == 1],
+                          minlength=n_col)
+    return float(col[z_col]), col[:n_col], col[z_col + 1:], at_low, at_high, dual[n_piece:]
 
 
-def _pulp(n_col, n_level, z_low, w_low, w_high, row_class, row_slope, row_low, row_high, extra,
-          solver):
+def _pulp(n_col, n_level, z_low, w_low, w_high, row_class, row_slope, row_low, row_high,
+          row_side, extra, solver):
+    """The same LP through PuLP (CBC). Its duals are not trusted (CBC reports nonsense duals at
+    some degenerate vertices, and about 8 significant digits): a class is taken to be at an end
+    of its range in every optimum when, with z at its optimum, its sum cannot move off that end
+    (two more LPs per class), and no constraint's dual is reported."""
     prob = pulp.LpProblem("classes", pulp.LpMinimize)
     z = prob.add_variable("z", lowBound=z_low)
     x = [prob.add_variable(f"X{c}") for c in range(n_col)]
     w = [prob.add_variable(f"w{k}", lowBound=float(w_low[k]), upBound=float(w_high[k]))
          for k in range(n_level)]
     prob += pulp.LpAffineExpression([(z, 1.0)])
-    pieces = []
     for j in range(row_class.size):
         expr = pulp.LpAffineExpression([(x[int(row_class[j])], 1.0), (z, float(row_slope[j]))])
         if np.isfinite(row_low[j]):
@@ -263,7 +266,6 @@ def _pulp(n_col, n_level, z_low, w_low, w_high, row_class, row_slope, row_low, r
         else:
             row = pulp.LpConstraint(expr, pulp.LpConstraintLE, f"p{j}", float(row_high[j]))
         prob += row
-        pieces.append(row)
     others = []
     for j, (cols, a, on_level, lo, hi, _) in enumerate(extra):
         expr = [(x[int(c)], float(v)) for c, v in zip(cols, a, strict=True)] + \
@@ -287,8 +289,27 @@ def _pulp(n_col, n_level, z_low, w_low, w_high, row_class, row_slope, row_low, r
     if prob.status != pulp.LpStatusOptimal or prob.sol_status != pulp.LpSolutionOptimal:
         raise SolverError(f"{solver} stopped without an optimum (status "
                           f"{pulp.LpStatus[prob.status]})")
+    best = float(z.value())
     sums = np.array([v.value() or 0.0 for v in x])
     levels = np.array([v.value() or 0.0 for v in w])
-    piece_duals = np.array([abs(row.pi or 0.0) for row in pieces])
-    extra_duals = np.array([sum(abs(row.pi or 0.0) for row in added) for added in others])
-    return float(z.value()), sums, levels, piece_duals, extra_duals
+    # The ends of each class's range at the optimum: the tightest of its piece rows.
+    end_at = np.where(np.isfinite(row_low), row_low, row_high) - row_slope * best
+    low_end = np.full(n_col, -np.inf)
+    high_end = np.full(n_col, np.inf)
+    np.maximum.at(low_end, row_class[row_side == 0], end_at[row_side == 0])
+    np.minimum.at(high_end, row_class[row_side == 1], end_at[row_side == 1])
+    prob += pulp.LpConstraint(pulp.LpAffineExpression([(z, 1.0)]), pulp.LpConstraintLE, "best",
+                              best + 1e-9 * max(1.0, best))
+    at_low, at_high = np.zeros(n_col), np.zeros(n_col)
+    for c in range(n_col):
+        tol = 1e-6 * max(1.0, abs(low_end[c]), abs(high_end[c]) if np.isfinite(high_end[c])
+                         else 0.0)
+        for sense, ends, flag in ((pulp.LpMaximize, low_end, at_low),
+                                  (pulp.LpMinimize, high_end, at_high)):
+            prob.sense = sense
+            prob.setObjective(pulp.LpAffineExpression([(x[c], 1.0)]))
+            prob.solve(make_solver(solver))
+            if prob.status == pulp.LpStatusOptimal and \
+                    abs(float(x[c].value() or 0.0) - ends[c]) <= tol:
+                flag[c] = 1.0
+    return best, sums, levels, at_low, at_high, np.full(len(extra), np.nan)

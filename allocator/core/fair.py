@@ -112,18 +112,17 @@ def _check_reachable(problem: Problem) -> None:
 
 
 class _Level:
-    """One LP of the sequence: min z over the units still free, the others held.
+    """One LP of the sequence: min z over the units still free, the others held at values.
 
-    Without general constraints the held units are constants, moved to the right-hand side (a
-    smaller LP each round), and the LP has a column per free unit. With them (``bounds`` given:
-    each unit's level round or -1, its side of the target and the levels so far), the LP is solved
-    over classes of units (:class:`~allocator.core.classlp.ClassLevel`: one column per class), and
-    a unit fixed at level k is held at t_i * (1 +- w_k) together with the other units of that
-    level, w_k free within a hair of the level found, so that solver noise in an earlier level
-    cannot over-determine a later row.
+    :meth:`solve` returns an :class:`_Answer`, or None when infeasible. ``duals[k]`` > 0 marks a
+    free unit whose deviation is tied to z by a non-zero dual: it sits at z in every optimum.
 
-    :meth:`solve` returns an :class:`_Answer`, or None when infeasible. ``dual_mass[k]`` > 0 marks
-    a free unit whose deviation is tied to z by a non-zero dual: it sits there in every optimum.
+    Without general constraints the held units are constants, moved to the right-hand side, and
+    the LP has a column per free unit. With them (``held`` given: each unit's level round or -1,
+    its side of the target, the levels so far and how far they may move), the LP is solved over
+    classes of units (:class:`~allocator.core.classlp.ClassLevel`: one column per class), and a
+    unit fixed at level k is held at t_i * (1 +- w_k) together with the other units of that
+    level, so that solver noise in an earlier level cannot over-determine a later row.
     """
 
     def __init__(self, problem: Problem, solver_name: str):
@@ -132,87 +131,71 @@ class _Level:
         self.solves = 0
         self._classes: ClassLevel | None = None
 
-    def rows(self, cols: np.ndarray, values: np.ndarray):
-        """``(members, coefficients on r, lower, upper, constraint index or -1)`` per row over the
-        columns ``cols``; None when a row without columns is not met by the held values."""
-        p = self.problem
-        is_col = np.zeros(len(p), dtype=bool)
-        is_col[cols] = True
+    def pool_rows(self, free: np.ndarray, values: np.ndarray):
+        """Each pool's free members and the total left for them; None if a pool without free
+        members misses its total."""
+        is_free = np.zeros(len(self.problem), dtype=bool)
+        is_free[free] = True
         rows = []
-        for pool in p.pools:
+        for pool in self.problem.pools:
             m = pool.members
-            rhs = pool.total - float(values[m][~is_col[m]].sum())
-            members = m[is_col[m]]
+            rhs = pool.total - float(values[m][~is_free[m]].sum())
+            members = m[is_free[m]]
             if members.size == 0:
                 if abs(rhs) > 1e-6 * max(pool.total, 1):
                     return None
                 continue
-            rows.append((members, p.target[members], rhs, rhs, -1))
-        for k, c in enumerate(p.constraints):
-            mine = is_col[c.members]
-            held = float(values[c.members[~mine]] @ c.coef[~mine])
-            members = c.members[mine]
-            if members.size == 0:
-                if c.lower - held > c.tolerance() or held - c.upper > c.tolerance():
-                    return None
-                continue
-            rows.append((members, c.coef[mine] * p.target[members], c.lower - held,
-                         c.upper - held, k))
+            rows.append((members, rhs))
         return rows
 
     def solve(self, free: np.ndarray, values: np.ndarray,
-              bounds: tuple[np.ndarray, np.ndarray, np.ndarray, float] | None = None
+              held: tuple[np.ndarray, np.ndarray, np.ndarray, float] | None = None
               ) -> _Answer | None:
-        p = self.problem
-        if bounds is not None:
-            # With general constraints: the LP over classes of units (allocator.core.classlp).
+        if held is not None:
             if self._classes is None:
-                self._classes = ClassLevel(p, self.solver_name)
+                self._classes = ClassLevel(self.problem, self.solver_name)
             self.solves += 1
-            answer = self._classes.solve(free, values, *bounds)
+            answer = self._classes.solve(free, values, *held)
             return None if answer is None else _Answer(*answer)
-        rows = self.rows(free, values)
+        rows = self.pool_rows(free, values)
         if rows is None:
             return None
         self.solves += 1
-        solve = self._highs if self.solver_name == "highs" else self._pulp
-        out = solve(free, np.arange(free.size), p.lower[free] / p.target[free],
-                    p.upper[free] / p.target[free], rows)
+        out = self._highs(free, rows) if self.solver_name == "highs" else self._pulp(free, rows)
         if out is None:
             return None
-        z, r, dev_duals, row_duals = out
-        x = r * p.target[free]
+        z, x, duals = out
         full = values.copy()
         full[free] = x
-        return _Answer(z, x, dev_duals, row_duals, full)
+        return _Answer(z, x, duals, {}, full)
 
-    def _highs(self, cols: np.ndarray, dev: np.ndarray, low: np.ndarray, high: np.ndarray, rows):
-        """The LP built from arrays and passed to HiGHS in one call: columns r (ratios of the units
-        ``cols``) and z; ``dev``: the columns with deviation rows."""
+    def _highs(self, free: np.ndarray, rows):
+        """The LP built from arrays and passed to HiGHS in one call."""
         import highspy
 
-        c = cols.size
-        f = dev.size
+        p = self.problem
+        t = p.target[free]
+        f = free.size
+        position = np.full(len(p), -1, dtype=np.int64)
+        position[free] = np.arange(f)
         lp = highspy.HighsLp()
-        lp.num_col_ = c + 1  # r_0 .. r_{c-1}, z
-        lp.col_cost_ = np.concatenate([np.zeros(c), [1.0]])
-        lp.col_lower_ = np.concatenate([low, [0.0]])
-        lp.col_upper_ = np.concatenate([high, [np.inf]])
-        # Rows: r_i - z <= 1 (over), r_i + z >= 1 (under), then each pool's total and each
-        # general constraint, in posts.
-        pair_index = np.column_stack([dev, np.full(f, c)]).ravel()
-        position = np.full(self.problem.target.size, -1, dtype=np.int64)
-        position[cols] = np.arange(c)
-        index = [pair_index, pair_index] + [position[m] for m, *_ in rows]
-        value = [np.tile([1.0, -1.0], f), np.tile([1.0, 1.0], f)] + [a for _, a, *_ in rows]
-        lengths = np.concatenate([np.full(2 * f, 2), [m.size for m, *_ in rows]]).astype(np.int64)
+        lp.num_col_ = f + 1  # r_0 .. r_{f-1}, z
+        lp.col_cost_ = np.concatenate([np.zeros(f), [1.0]])
+        lp.col_lower_ = np.concatenate([p.lower[free] / t, [0.0]])
+        lp.col_upper_ = np.concatenate([p.upper[free] / t, [np.inf]])
+        # Rows: r_i - z <= 1 (over), r_i + z >= 1 (under), then sum t_i r_i = rest per pool.
+        unit = np.arange(f)
+        pair_index = np.column_stack([unit, np.full(f, f)]).ravel()
+        index = [pair_index, pair_index] + [position[m] for m, _ in rows]
+        value = [np.tile([1.0, -1.0], f), np.tile([1.0, 1.0], f)] + \
+            [p.target[m] for m, _ in rows]
+        lengths = np.concatenate([np.full(2 * f, 2), [m.size for m, _ in rows]]).astype(np.int64)
+        rhs = np.array([r for _, r in rows])
         lp.num_row_ = 2 * f + len(rows)
-        lp.row_lower_ = np.concatenate([np.full(f, -np.inf), np.ones(f),
-                                        [lo for _, _, lo, _, _ in rows]])
-        lp.row_upper_ = np.concatenate([np.ones(f), np.full(f, np.inf),
-                                        [hi for _, _, _, hi, _ in rows]])
+        lp.row_lower_ = np.concatenate([np.full(f, -np.inf), np.ones(f), rhs])
+        lp.row_upper_ = np.concatenate([np.ones(f), np.full(f, np.inf), rhs])
         lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
-        lp.a_matrix_.num_col_ = c + 1
+        lp.a_matrix_.num_col_ = f + 1
         lp.a_matrix_.num_row_ = lp.num_row_
         lp.a_matrix_.start_ = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int32)
         lp.a_matrix_.index_ = np.concatenate(index).astype(np.int32)
@@ -234,58 +217,44 @@ class _Level:
                               f"{h.modelStatusToString(status)})")
         col = np.asarray(solution.col_value)
         dual = np.abs(np.asarray(solution.row_dual))
-        row_duals = {k: float(dual[2 * f + j]) for j, (*_, k) in enumerate(rows) if k >= 0}
-        return float(col[c]), col[:c], dual[:f] + dual[f:2 * f], row_duals
+        return float(col[f]), col[:f] * t, dual[:f] + dual[f:2 * f]
 
-    def _pulp(self, cols: np.ndarray, dev: np.ndarray, low: np.ndarray, high: np.ndarray, rows):
+    def _pulp(self, free: np.ndarray, rows):
         """The LP through PuLP (CBC, or any solver PuLP knows)."""
+        p = self.problem
+        t = p.target
         prob = pulp.LpProblem("level", pulp.LpMinimize)
         z = prob.add_variable("z", lowBound=0)
-        r = [prob.add_variable(f"r{k}", lowBound=float(low[k]),
-                               upBound=None if np.isinf(high[k]) else float(high[k]))
-             for k in range(cols.size)]
-        position = np.full(self.problem.target.size, -1, dtype=np.int64)
-        position[cols] = np.arange(cols.size)
+        r = {}
+        for i in free.tolist():
+            hi = p.upper[i] / t[i]
+            r[i] = prob.add_variable(f"r{i}", lowBound=p.lower[i] / t[i],
+                                     upBound=None if np.isinf(hi) else hi)
         prob += pulp.LpAffineExpression([(z, 1.0)])
-        over, under = [], []
-        for k in dev.tolist():
-            over.append(pulp.LpConstraint(pulp.LpAffineExpression([(r[k], 1.0), (z, -1.0)]),
-                                          pulp.LpConstraintLE, f"over{k}", 1.0))
-            under.append(pulp.LpConstraint(pulp.LpAffineExpression([(r[k], 1.0), (z, 1.0)]),
-                                           pulp.LpConstraintGE, f"under{k}", 1.0))
-            prob += over[-1]
-            prob += under[-1]
-        general: dict[int, list] = {}
-        for j, (members, coef, lo, hi, k) in enumerate(rows):
+        over, under = {}, {}
+        for i, var in r.items():
+            over[i] = pulp.LpConstraint(pulp.LpAffineExpression([(var, 1.0), (z, -1.0)]),
+                                        pulp.LpConstraintLE, f"over{i}", 1.0)
+            under[i] = pulp.LpConstraint(pulp.LpAffineExpression([(var, 1.0), (z, 1.0)]),
+                                         pulp.LpConstraintGE, f"under{i}", 1.0)
+            prob += over[i]
+            prob += under[i]
+        for k, (members, rhs) in enumerate(rows):
             # Kept in posts, not scaled to order 1: the solvers' feasibility tolerance (about
             # 1e-7) then means 1e-7 posts, whatever the size of the pool.
-            terms = list(zip([r[q] for q in position[members].tolist()], coef.tolist(),
-                             strict=True))
-            if lo == hi:
-                added = [pulp.LpConstraint(pulp.LpAffineExpression(terms), pulp.LpConstraintEQ,
-                                           f"row{j}", lo)]
-            else:
-                added = [pulp.LpConstraint(pulp.LpAffineExpression(terms), sense, f"row{j}{tag}",
-                                           bound)
-                         for sense, tag, bound in ((pulp.LpConstraintGE, "lo", lo),
-                                                   (pulp.LpConstraintLE, "hi", hi))
-                         if np.isfinite(bound)]
-            for row in added:
-                prob += row
-            if k >= 0:
-                general[k] = added
+            terms = [(r[i], t[i]) for i in members.tolist()]
+            prob += pulp.LpConstraint(pulp.LpAffineExpression(terms), pulp.LpConstraintEQ,
+                                      f"pool{k}", rhs)
         prob.solve(make_solver(self.solver_name))
         if prob.status == pulp.LpStatusInfeasible:
             return None
         if prob.status != pulp.LpStatusOptimal or prob.sol_status != pulp.LpSolutionOptimal:
             raise SolverError(f"{self.solver_name} stopped without an optimum "
                               f"(status {pulp.LpStatus[prob.status]})")
-        values = np.array([v.value() for v in r])
-        duals = np.array([abs(a.pi or 0.0) + abs(b.pi or 0.0) for a, b in zip(over, under,
-                                                                               strict=True)])
-        row_duals = {k: float(sum(abs(row.pi or 0.0) for row in added))
-                     for k, added in general.items()}
-        return float(z.value()), values, duals, row_duals
+        order = free.tolist()
+        x = np.array([r[i].value() * t[i] for i in order])
+        duals = np.array([abs(over[i].pi or 0.0) + abs(under[i].pi or 0.0) for i in order])
+        return z.value(), x, duals
 
 
 @dataclass(frozen=True)
@@ -376,6 +345,16 @@ def lp_sequence(problem: Problem, solver: str = "highs",
             check_constraints(problem, solver)  # raises, saying which constraints conflict
         raise InfeasibleError("the bounds and totals cannot all hold at once")
 
+    def widened(attempt, theta: float, active: np.ndarray):
+        """An attempt that must be feasible (no unit held, or the level just found), re-solved
+        with the earlier levels freer when the solver's noise in them made it infeasible."""
+        for wider in LEVEL_SLACKS[1:] if general and levels else ():
+            if attempt[2] is not None:
+                break
+            slack[0] = max(slack[0], wider)
+            attempt = solve_at(theta, active)
+        return attempt
+
     def search(active: np.ndarray):
         candidates = np.concatenate([[0.0], np.unique(dmin[active])])
         # The smallest threshold whose held units leave every total reachable (arithmetic only;
@@ -395,11 +374,7 @@ def lp_sequence(problem: Problem, solver: str = "highs",
             # whose LP is feasible (freeing units only widens the feasible set).
             top = len(candidates) - 1
             attempt = solve_at(float(candidates[top]), active) if top > lo_k else best
-            for wider in LEVEL_SLACKS[1:] if levels else ():
-                if attempt[2] is not None:
-                    break
-                slack[0] = wider  # the earlier levels' noise, not the constraints, may be at fault
-                attempt = solve_at(float(candidates[top]), active)
+            attempt = widened(attempt, float(candidates[top]), active)
             if attempt[2] is None:
                 infeasible()
             a, best = lo_k + 1, attempt
@@ -415,7 +390,7 @@ def lp_sequence(problem: Problem, solver: str = "highs",
             # Holding fewer, at the level just found, is certified (the previous solution stays
             # feasible); then search between the two for the smallest certified threshold.
             level = best[2].z
-            best = solve_at(level, active)
+            best = widened(solve_at(level, active), level, active)
             between = [float(c) for c in candidates if candidates[lo_k] < c < level]
             # A few held-level candidates are cheaper to take one round each than to search.
             a, b = 0, (len(between) if len(between) > 8 else 0)

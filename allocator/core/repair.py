@@ -25,6 +25,7 @@ the constraints do not allow that, it says so and names the units that move furt
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -181,11 +182,13 @@ def _repair(problem: Problem, exact: np.ndarray, posts: np.ndarray, low: np.ndar
                                   pulp.LpConstraintEQ, f"pool{k}", 0.0)
     for k, c in enumerate(problem.constraints):
         now = float(c.activity(posts.astype(float)))
-        for sense, tag, bound in ((pulp.LpConstraintGE, "lo", c.lower),
-                                  (pulp.LpConstraintLE, "hi", c.upper)):
+        whole = bool(np.all(c.coef == np.round(c.coef)))  # the change is then a whole number
+        for sense, tag, bound, to_whole in ((pulp.LpConstraintGE, "lo", c.lower, math.ceil),
+                                            (pulp.LpConstraintLE, "hi", c.upper, math.floor)):
             if np.isfinite(bound):
-                prob += pulp.LpConstraint(change(c.members, c.coef), sense, f"c{k}{tag}",
-                                          float(bound - now))
+                rhs = bound - now
+                rhs = float(to_whole(round(rhs, 9))) if whole else float(rhs)
+                prob += pulp.LpConstraint(change(c.members, c.coef), sense, f"c{k}{tag}", rhs)
     mip = make_mip_solver(solver)
     moves = pulp.LpAffineExpression([(v, 1.0) for v in [*up.values(), *down.values()]])
     # Three objectives in turn, each kept within its optimum for the next: the fewest posts
@@ -209,9 +212,10 @@ def _repair(problem: Problem, exact: np.ndarray, posts: np.ndarray, low: np.ndar
                               "posts break by a post, or choose another rounding method")
         if prob.status != pulp.LpStatusOptimal:
             return None
-        if k < 2:
+        if k < 2:  # relative margin: CBC reports about 8 significant digits
             best = float(pulp.value(objective) or 0.0)
-            prob += pulp.LpConstraint(objective, pulp.LpConstraintLE, f"best{k}", best + margin)
+            prob += pulp.LpConstraint(objective, pulp.LpConstraintLE, f"best{k}",
+                                      best + margin * max(1.0, abs(best)))
     out = posts.copy()
     for i, v in up.items():
         out[i] += int(round(v.value() or 0.0))

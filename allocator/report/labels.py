@@ -24,6 +24,8 @@ RULE_NAMES = {
     "ceiling": T("上限", "ceiling"),
     "max_cut": T("减幅限制", "max cut"),
     "max_increase": T("增幅限制", "max increase"),
+    "min_per_10k": T("每万人编制下限", "min per 10,000"),
+    "max_per_10k": T("每万人编制上限", "max per 10,000"),
 }
 STEP_NAMES = {
     "scaling": T("统一比例调整(λ)", "Scaling to the cap (λ)"),
@@ -31,6 +33,11 @@ STEP_NAMES = {
     "floor": T("保底下限调整", "Floor"),
     "ceiling": T("上限调整", "Ceiling"),
     "change_limit": T("增减幅度限制", "Change limit"),
+    "density": T("每万人编制标准调整", "Density standard"),
+    "constraints": T("其他约束对统一比例的影响", "Common ratio under the constraints"),
+    "group_bound": T("分组总量上下限调整", "Group bound"),
+    "equal_cut": T("同比例精简约束调整", "Equal-cut rule"),
+    "constraint": T("专项约束调整", "Named constraint"),
     "rounding": T("取整", "Rounding"),
 }
 TOTAL = T("合计", "Total")
