@@ -87,6 +87,7 @@ def read_raw_table(path: Path, sheet: str | int | None = None) -> pd.DataFrame:
             raise InputError(f"{path}: column '{name}' appears twice (columns {seen[name] + 1} and "
                              f"{k + 1} of the header row); rename one")
         seen[name] = k
+    assert frame is not None  # every branch above read a table or raised
     frame.columns = [str(c).strip() for c in frame.columns]
     frame = frame.fillna("").astype(str)
     filled = np.zeros(len(frame), dtype=bool)

@@ -24,7 +24,7 @@ from allocator.units import UnitTable
 def build_problem(spec: ModelSpec, table: UnitTable) -> tuple[Problem, dict[str, np.ndarray]]:
     """The allocation problem and each unit's target broken down by indicator."""
     weights = spec.normalised_weights()
-    transforms = {name: ind.transform for name, ind in spec.indicators.items()}
+    transforms = {name: ind.transform.value for name, ind in spec.indicators.items()}
     parts = target_components(table.indicators, weights, transforms, spec.allocatable_cap)
     target = targets(parts)
     if not np.all(np.isfinite(target)):

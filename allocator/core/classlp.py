@@ -82,7 +82,7 @@ class ClassLevel:
         fixed = ~is_free & ~at_level
         z_low = float(max(0.0, np.max(_own_deviation(p, free), initial=0.0)))
         row_class, row_slope, row_low, row_high, row_side = [], [], [], [], []
-        classes = []  # the classes with free units: one column each
+        classes: list[int] = []  # the classes with free units: one column each
         for c, m in enumerate(self.members):
             f = m[is_free[m]]
             if f.size == 0:
@@ -214,7 +214,7 @@ def _highs(n_col, n_level, z_low, w_low, w_high, row_class, row_slope, row_low, 
         used = np.flatnonzero(on_level)
         index.append(np.concatenate([cols, w_cols[used]]))
         value.append(np.concatenate([a, on_level[used]]))
-        lengths.append([cols.size + used.size])
+        lengths.append(np.array([cols.size + used.size]))
     lp.num_row_ = n_piece + len(extra)
     lp.row_lower_ = np.concatenate([row_low, [lo for *_, lo, _, _ in extra]])
     lp.row_upper_ = np.concatenate([row_high, [hi for *_, hi, _ in extra]])

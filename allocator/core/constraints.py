@@ -234,7 +234,7 @@ def holding(problem: Problem, x: np.ndarray) -> Holding:
         if (pool, key) in chains:
             return chains[(pool, key)]
         below = inner(pool, key)
-        start = chain_of(*below, base) if below is not None else ()
+        start = chain_of(below[0], below[1], base) if below is not None else ()
         start_ratio = start[-1][1] if start else base
         own = class_ratio.get((pool, key))
         out = start

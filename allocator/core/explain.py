@@ -128,9 +128,9 @@ def explain(result: Explainable) -> Explanation:
     binding = np.asarray(result.binding, dtype=object)
     held = binding != ""
     for rule in dict.fromkeys(binding[held].tolist()):  # in order of first appearance
-        step = steps.setdefault(step_for(rule), np.zeros(len(p)))
+        held_by = steps.setdefault(step_for(rule), np.zeros(len(p)))
         by_rule = binding == rule
-        step[by_rule] = exact[by_rule] - lam_pool[by_rule] * t[by_rule]
+        held_by[by_rule] = exact[by_rule] - lam_pool[by_rule] * t[by_rule]
     before_rounding = t + sum(steps.values())
     steps["rounding"] = posts - before_rounding
     return Explanation(ids=p.ids, components=dict(result.components), target=t, steps=steps,

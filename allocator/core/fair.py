@@ -490,8 +490,9 @@ def _own_level(problem: Problem, free: np.ndarray, values: np.ndarray, z: float,
                               pulp.LpConstraintLE, "over", t[unit])
     prob += pulp.LpConstraint(pulp.LpAffineExpression([(x[unit], 1.0), (w, t[unit])]),
                               pulp.LpConstraintGE, "under", t[unit])
-    rows = [(pool.members, np.ones(pool.members.size), pool.total, pool.total)
-            for pool in problem.pools]
+    rows: list[tuple[np.ndarray, np.ndarray, float, float]] = [
+        (pool.members, np.ones(pool.members.size), float(pool.total), float(pool.total))
+        for pool in problem.pools]
     rows += [(c.members, c.coef, c.lower, c.upper) for c in problem.constraints]
     for j, (members, coef, low, high) in enumerate(rows):
         terms = [(x[i], a) for i, a in zip(members.tolist(), coef.tolist(), strict=True)

@@ -137,15 +137,17 @@ def unit_bounds(spec: ModelSpec, table: UnitTable):
     """
     n = len(table)
     b = spec.bounds
-    lows = [("floor", np.full(n, b.floor if b.floor is not None else np.nan))]
-    highs = [("ceiling", np.full(n, b.ceiling if b.ceiling is not None else np.nan))]
+    lows: list[tuple[str, np.ndarray]] = [
+        ("floor", np.full(n, b.floor if b.floor is not None else np.nan))]
+    highs: list[tuple[str, np.ndarray]] = [
+        ("ceiling", np.full(n, b.ceiling if b.ceiling is not None else np.nan))]
     if table.floor is not None:
         lows.append(("floor", table.floor))
     if table.ceiling is not None:
         highs.append(("ceiling", table.ceiling))
-    if b.max_cut is not None:
+    if b.max_cut is not None and table.actual is not None:  # the schema asks for 'actual'
         lows.append(("max_cut", (1 - b.max_cut) * table.actual))
-    if b.max_increase is not None:
+    if b.max_increase is not None and table.actual is not None:
         highs.append(("max_increase", (1 + b.max_increase) * table.actual))
     if spec.population is not None:
         residents = table.indicators[spec.population] / 10_000
