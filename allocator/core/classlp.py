@@ -63,11 +63,14 @@ class ClassLevel:
         return len(self.members)
 
     def solve(self, free: np.ndarray, held: np.ndarray, level_of: np.ndarray,
-              sign: np.ndarray, levels: np.ndarray, slack: float = LEVEL_SLACKS[0]):
+              sign: np.ndarray, levels: np.ndarray, slack: float = LEVEL_SLACKS[0],
+              z_high: float = np.inf):
         """min z with the units ``free`` within z of their targets and the others held: a unit
         with ``level_of[i] = k >= 0`` at t_i * (1 + sign_i * w_k), where w_k, the level of round
         k, may move by ``slack`` from ``levels[k]`` (all its units together: the LP's level is only
         that exact; see LEVEL_SLACKS), any other at ``held[i]``.
+        ``z_high``: a level the answer cannot exceed (the last one): only the pieces of each
+        class's range between the free units' own deviation and it enter the LP.
 
         Returns ``(z, x of the free units, dual mass of each free unit, dual of each constraint
         row by index, every unit's value, the levels w)`` or None when infeasible.
@@ -81,7 +84,7 @@ class ClassLevel:
         at_level = ~is_free & (level_of >= 0)
         fixed = ~is_free & ~at_level
         z_low = float(max(0.0, np.max(_own_deviation(p, free), initial=0.0)))
-        row_class, row_slope, row_low, row_high, row_side = [], [], [], [], []
+        pieces: list[tuple[np.ndarray, ...]] = []  # (column, slope, low, high, side) per class
         classes: list[int] = []  # the classes with free units: one column each
         for c, m in enumerate(self.members):
             f = m[is_free[m]]
@@ -89,29 +92,33 @@ class ClassLevel:
                 continue
             col = len(classes)
             classes.append(c)
-            # low_c(z): units with breakpoint 1 - L/t <= z sit at L, the others at (1 - z) t.
             tf = t[f]
-            order = np.argsort(1 - lower[f] / tf, kind="stable")
+            # low_c(z): units with breakpoint 1 - L/t <= z sit at L, the others at (1 - z) t;
+            # piece k has the first k units (by breakpoint) at L: X_c + rest * z >= floors + rest.
+            breaks = 1 - lower[f] / tf
+            order = np.argsort(breaks, kind="stable")
             floors = np.concatenate([[0.0], np.cumsum(lower[f][order])])
             rest = tf[order].sum() - np.concatenate([[0.0], np.cumsum(tf[order])])
-            for k in range(f.size + 1):  # piece k: the first k units (by breakpoint) at L
-                row_class.append(col)
-                row_slope.append(rest[k])  # X_c + rest * z >= floors + rest
-                row_low.append(floors[k] + rest[k])
-                row_high.append(np.inf)
-                row_side.append(0)
-            # high_c(z): units with breakpoint U/t - 1 <= z sit at U, the others at (1 + z) t.
+            k = _pieces_between(breaks[order], z_low, z_high)
+            pieces.append((np.full(k.size, col), rest[k], floors[k] + rest[k],
+                           np.full(k.size, np.inf), np.zeros(k.size, dtype=np.intp)))
+            # high_c(z): units with breakpoint U/t - 1 <= z sit at U, the others at (1 + z) t;
+            # piece k has the first k units at U: X_c - grow * z <= capped + grow.
             finite = np.isfinite(upper[f])
-            ceilings = np.where(finite, upper[f] / tf - 1, np.inf)
-            order = np.argsort(ceilings, kind="stable")
+            breaks = np.where(finite, upper[f] / tf - 1, np.inf)
+            order = np.argsort(breaks, kind="stable")
             capped = np.concatenate([[0.0], np.cumsum(np.where(finite, upper[f], 0.0)[order])])
             grow = tf[order].sum() - np.concatenate([[0.0], np.cumsum(tf[order])])
-            for k in range(int(finite.sum()) + 1):  # piece k: the first k units at U
-                row_class.append(col)
-                row_slope.append(-grow[k])  # X_c - grow * z <= capped + grow
-                row_low.append(-np.inf)
-                row_high.append(capped[k] + grow[k])
-                row_side.append(1)
+            k = _pieces_between(breaks[order], z_low, z_high)
+            k = k[k <= finite.sum()]  # beyond: a unit without a ceiling would sit at it
+            pieces.append((np.full(k.size, col), -grow[k], np.full(k.size, -np.inf),
+                           capped[k] + grow[k], np.ones(k.size, dtype=np.intp)))
+        if pieces:
+            row_class, row_slope, row_low, row_high, row_side = (np.concatenate(part) for part in
+                                                                 zip(*pieces, strict=True))
+        else:
+            row_class, row_side = np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.intp)
+            row_slope, row_low, row_high = np.zeros(0), np.zeros(0), np.zeros(0)
         n_col = len(classes)
         column = np.full(n_class, -1, dtype=np.intp)
         column[classes] = np.arange(n_col)
@@ -133,10 +140,9 @@ class ClassLevel:
                                                               held[members[fixed[members]]])
             extra.append((cols, a_class, on_level, lo - base, hi - base, k))
         solve = _highs if self.solver == "highs" else _pulp
-        out = solve(n_col, n_level, z_low, np.maximum(levels - slack, 0.0), levels + slack,
-                    np.array(row_class, dtype=np.intp), np.array(row_slope, dtype=float),
-                    np.array(row_low, dtype=float), np.array(row_high, dtype=float),
-                    np.array(row_side, dtype=np.intp), extra, self.solver)
+        out = solve(n_col, n_level, z_low, z_high, np.maximum(levels - slack, 0.0), levels + slack,
+                    row_class.astype(np.intp), row_slope, row_low, row_high,
+                    row_side.astype(np.intp), extra, self.solver)
         if out is None:
             return None
         z, sums, w, at_low, at_high, extra_duals = out
@@ -158,6 +164,18 @@ class ClassLevel:
         row_duals = {k: float(extra_duals[j]) for j, (*_, k) in enumerate(extra)
                      if k >= 0 and np.isfinite(extra_duals[j])}
         return z, full[free], mass[free], row_duals, full, w
+
+
+def _pieces_between(breaks: np.ndarray, z_low: float, z_high: float) -> np.ndarray:
+    """The pieces of a piecewise-linear sum that matter for z in [z_low, z_high]: piece k (the
+    first k sorted ``breaks`` passed) holds for breaks[k-1] <= z < breaks[k].
+
+    >>> _pieces_between(np.array([0.1, 0.2, 0.3, 0.4]), 0.15, 0.25).tolist()
+    [1, 2]
+    """
+    first = int(np.searchsorted(breaks, z_low, side="right"))  # breaks[first - 1] <= z_low
+    last = int(np.searchsorted(breaks, z_high, side="right"))
+    return np.arange(first, last + 1)
 
 
 def unit_classes(problem: Problem) -> tuple[np.ndarray, list[tuple]]:
@@ -192,7 +210,7 @@ def _own_deviation(problem: Problem, units: np.ndarray) -> np.ndarray:
     return np.maximum(0.0, np.maximum(problem.lower[units] / t - 1, 1 - problem.upper[units] / t))
 
 
-def _highs(n_col, n_level, z_low, w_low, w_high, row_class, row_slope, row_low, row_high,
+def _highs(n_col, n_level, z_low, z_high, w_low, w_high, row_class, row_slope, row_low, row_high,
            row_side, extra, solver):
     """Columns: X_0 .. X_{n_col-1}, z, w_0 .. w_{n_level-1}. A class is at an end of its range
     in every optimum where the duals of its piece rows on that side are non-zero (HiGHS's simplex
@@ -205,7 +223,7 @@ def _highs(n_col, n_level, z_low, w_low, w_high, row_class, row_slope, row_low, 
     lp.num_col_ = n_col + 1 + n_level
     lp.col_cost_ = np.concatenate([np.zeros(n_col), [1.0], np.zeros(n_level)])
     lp.col_lower_ = np.concatenate([np.full(n_col, -np.inf), [z_low], w_low])
-    lp.col_upper_ = np.concatenate([np.full(n_col, np.inf), [np.inf], w_high])
+    lp.col_upper_ = np.concatenate([np.full(n_col, np.inf), [z_high], w_high])
     w_cols = np.arange(n_level) + n_col + 1
     index = [np.column_stack([row_class, np.full(n_piece, z_col)]).ravel()]
     value = [np.column_stack([np.ones(n_piece), row_slope]).ravel()]
@@ -247,14 +265,14 @@ def _highs(n_col, n_level, z_low, w_low, w_high, row_class, row_slope, row_low, 
     return float(col[z_col]), col[:n_col], col[z_col + 1:], at_low, at_high, dual[n_piece:]
 
 
-def _pulp(n_col, n_level, z_low, w_low, w_high, row_class, row_slope, row_low, row_high,
+def _pulp(n_col, n_level, z_low, z_high, w_low, w_high, row_class, row_slope, row_low, row_high,
           row_side, extra, solver):
     """The same LP through PuLP (CBC). Its duals are not trusted (CBC reports nonsense duals at
     some degenerate vertices, and about 8 significant digits): a class is taken to be at an end
     of its range in every optimum when, with z at its optimum, its sum cannot move off that end
     (two more LPs per class), and no constraint's dual is reported."""
     prob = pulp.LpProblem("classes", pulp.LpMinimize)
-    z = prob.add_variable("z", lowBound=z_low)
+    z = prob.add_variable("z", lowBound=z_low, upBound=None if np.isinf(z_high) else z_high)
     x = [prob.add_variable(f"X{c}") for c in range(n_col)]
     w = [prob.add_variable(f"w{k}", lowBound=float(w_low[k]), upBound=float(w_high[k]))
          for k in range(n_level)]

@@ -149,7 +149,7 @@ class _Level:
         return rows
 
     def solve(self, free: np.ndarray, values: np.ndarray,
-              held: tuple[np.ndarray, np.ndarray, np.ndarray, float] | None = None
+              held: tuple[np.ndarray, np.ndarray, np.ndarray, float, float] | None = None
               ) -> _Answer | None:
         if held is not None:
             if self._classes is None:
@@ -332,7 +332,10 @@ def lp_sequence(problem: Problem, solver: str = "highs",
             return pins, free, lp.solve(free, held)
         at = level_of.copy()
         at[pins] = -1
-        return pins, free, lp.solve(free, held, (at, sign, np.array(levels), slack[0]))
+        # The level cannot exceed the last one (a little more: the last one is an LP's answer,
+        # to about 8 digits from CBC); the bound only keeps the LP small.
+        ceiling = levels[-1] + 1e-6 * max(1.0, levels[-1]) + slack[0] if levels else np.inf
+        return pins, free, lp.solve(free, held, (at, sign, np.array(levels), slack[0], ceiling))
 
     def certified(attempt) -> bool:
         # Held units are right to be held when each one's forced deviation exceeds the level.
@@ -355,6 +358,34 @@ def lp_sequence(problem: Problem, solver: str = "highs",
             attempt = solve_at(theta, active)
         return attempt
 
+    def search_general(candidates: np.ndarray, lo_k: int, first, active: np.ndarray):
+        """With general constraints an attempt fails (infeasible, or not certified) only by
+        holding too many units: one bisection over the thresholds finds the smallest certified
+        one, between the first attempt and the level it finds (or, if it found none, holding no
+        unit)."""
+        if certified(first):
+            return first
+        if first[2] is not None:  # holding fewer, at the level just found, is certified
+            level = first[2].z
+            best = widened(solve_at(level, active), level, active)
+            hi = int(np.searchsorted(candidates, level, side="right")) - 1
+            if hi - lo_k <= 8:  # a few thresholds between: cheaper one round each than a search
+                hi = lo_k
+        else:
+            hi = len(candidates) - 1
+            best = widened(solve_at(float(candidates[hi]), active), float(candidates[hi]), active)
+        if best[2] is None:
+            infeasible()
+        a = lo_k + 1
+        while a < hi:
+            mid = (a + hi) // 2
+            attempt = solve_at(float(candidates[mid]), active)
+            if certified(attempt):
+                best, hi = attempt, mid
+            else:
+                a = mid + 1
+        return best
+
     def search(active: np.ndarray):
         candidates = np.concatenate([[0.0], np.unique(dmin[active])])
         # The smallest threshold whose held units leave every total reachable (arithmetic only;
@@ -369,23 +400,8 @@ def lp_sequence(problem: Problem, solver: str = "highs",
             else:
                 lo_k = mid + 1
         best = solve_at(float(candidates[lo_k]), active)
-        if best[2] is None and general:
-            # General constraints may still fail with these units held: hold fewer, the fewest
-            # whose LP is feasible (freeing units only widens the feasible set).
-            top = len(candidates) - 1
-            attempt = solve_at(float(candidates[top]), active) if top > lo_k else best
-            attempt = widened(attempt, float(candidates[top]), active)
-            if attempt[2] is None:
-                infeasible()
-            a, best = lo_k + 1, attempt
-            while a < top:
-                mid = (a + top) // 2
-                attempt = solve_at(float(candidates[mid]), active)
-                if attempt[2] is not None:
-                    best, top = attempt, mid
-                else:
-                    a = mid + 1
-            lo_k = top
+        if general:
+            return search_general(candidates, lo_k, best, active)
         if best[2] is not None and not certified(best):
             # Holding fewer, at the level just found, is certified (the previous solution stays
             # feasible); then search between the two for the smallest certified threshold.
