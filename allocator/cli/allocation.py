@@ -60,7 +60,7 @@ def run(
         console.print(f"weights: {', '.join(f'{k} {v:.3f}' for k, v in result.weights.items())}")
         console.print(f"lambda (allocation/target of units no bound holds): {lambdas}")
         for state in result.constraints:
-            console.print(f"constraint {state.describe()}", soft_wrap=True)
+            console.print(state.describe(), soft_wrap=True)
         if result.repair is not None:
             console.print(result.repair.describe(), soft_wrap=True)
         if result.spec.actual_note:

@@ -156,7 +156,9 @@ def _explain_constrained(result: Explainable) -> Explanation:
     steps = {"scaling": (lambda_all - 1) * t}
     if fixed_groups:
         steps["group_total"] = (free_ratio - lambda_all) * t
-    steps["constraints"] = (h.reference - free_ratio) * t
+    shift = (h.reference - free_ratio) * t
+    if np.any(np.abs(shift) > 1e-9 * np.maximum(1.0, t)):  # only when the ruler moved
+        steps["constraints"] = shift
     rules = set(p.lower_rule) | set(p.upper_rule)
     for step in STEPS:
         if step not in steps and step != "rounding" and (
@@ -165,7 +167,7 @@ def _explain_constrained(result: Explainable) -> Explanation:
             steps[step] = np.zeros(n)
     for i in range(n):
         before = float(h.reference[i])
-        last = "constraints"
+        last = "constraints" if "constraints" in steps else "scaling"
         for label, ratio in h.chain[i]:
             last = step_of(label)
             steps[last][i] += (ratio - before) * t[i]
