@@ -38,7 +38,7 @@ import numpy as np
 import pulp
 
 from allocator.core.problem import Problem
-from allocator.core.solvers import make_solver, silence_highs_banner
+from allocator.core.solvers import make_solver, run_highs
 from allocator.core.waterfill import fill_level
 from allocator.errors import SolverError
 
@@ -99,9 +99,9 @@ class ClassLevel:
             order = np.argsort(breaks, kind="stable")
             floors = np.concatenate([[0.0], np.cumsum(lower[f][order])])
             rest = tf[order].sum() - np.concatenate([[0.0], np.cumsum(tf[order])])
-            k = _pieces_between(breaks[order], z_low, z_high)
-            pieces.append((np.full(k.size, col), rest[k], floors[k] + rest[k],
-                           np.full(k.size, np.inf), np.zeros(k.size, dtype=np.intp)))
+            near = _pieces_between(breaks[order], z_low, z_high)
+            pieces.append((np.full(near.size, col), rest[near], floors[near] + rest[near],
+                           np.full(near.size, np.inf), np.zeros(near.size, dtype=np.intp)))
             # high_c(z): units with breakpoint U/t - 1 <= z sit at U, the others at (1 + z) t;
             # piece k has the first k units at U: X_c - grow * z <= capped + grow.
             finite = np.isfinite(upper[f])
@@ -109,10 +109,10 @@ class ClassLevel:
             order = np.argsort(breaks, kind="stable")
             capped = np.concatenate([[0.0], np.cumsum(np.where(finite, upper[f], 0.0)[order])])
             grow = tf[order].sum() - np.concatenate([[0.0], np.cumsum(tf[order])])
-            k = _pieces_between(breaks[order], z_low, z_high)
-            k = k[k <= finite.sum()]  # beyond: a unit without a ceiling would sit at it
-            pieces.append((np.full(k.size, col), -grow[k], np.full(k.size, -np.inf),
-                           capped[k] + grow[k], np.ones(k.size, dtype=np.intp)))
+            near = _pieces_between(breaks[order], z_low, z_high)
+            near = near[near <= finite.sum()]  # beyond: a unit without a ceiling would sit at it
+            pieces.append((np.full(near.size, col), -grow[near], np.full(near.size, -np.inf),
+                           capped[near] + grow[near], np.ones(near.size, dtype=np.intp)))
         if pieces:
             row_class, row_slope, row_low, row_high, row_side = (np.concatenate(part) for part in
                                                                  zip(*pieces, strict=True))
@@ -242,22 +242,10 @@ def _highs(n_col, n_level, z_low, z_high, w_low, w_high, row_class, row_slope, r
     lp.a_matrix_.start_ = np.concatenate([[0], np.cumsum(np.concatenate(lengths))]).astype(np.int32)
     lp.a_matrix_.index_ = np.concatenate(index).astype(np.int32)
     lp.a_matrix_.value_ = np.concatenate(value).astype(float)
-    silence_highs_banner()
-    h = highspy.Highs()
-    for option, setting in (("output_flag", False), ("solver", "simplex")):
-        h.setOptionValue(option, setting)
-    h.passModel(lp)
-    h.run()
-    status = h.getModelStatus()
-    if status in (highspy.HighsModelStatus.kInfeasible,
-                  highspy.HighsModelStatus.kUnboundedOrInfeasible):
+    out = run_highs(lp, (("solver", "simplex"),))
+    if out is None:
         return None
-    solution = h.getSolution()
-    if status != highspy.HighsModelStatus.kOptimal or not solution.value_valid:
-        raise SolverError(f"highs stopped without an optimum (status "
-                          f"{h.modelStatusToString(status)})")
-    col = np.asarray(solution.col_value)
-    dual = np.abs(np.asarray(solution.row_dual))
+    col, dual = out
     pieces = dual[:n_piece]
     at_low = np.bincount(row_class[row_side == 0], weights=pieces[row_side == 0], minlength=n_col)
     at_high = np.bincount(row_class[row_side == 1], weights=pieces[row_side == 1],

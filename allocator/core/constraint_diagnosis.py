@@ -34,6 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 import pulp
 
+from allocator.core.constraints import number as _num
 from allocator.core.problem import LinearConstraint, Problem
 from allocator.core.solvers import make_solver
 from allocator.errors import InfeasibleError
@@ -75,10 +76,6 @@ class ConstraintRelaxation:
         parts = ", ".join(f"{name}: {_num(v)}" for name, v in self.parts)
         return f"smallest relaxation that makes every constraint hold: {_num(self.total)} in all " \
                f"({parts})"
-
-
-def _num(value: float) -> str:
-    return f"{value:,.0f}" if abs(value - round(value)) < 1e-6 else f"{value:,.4g}"
 
 
 class _Model:

@@ -331,10 +331,10 @@ class ConstraintState:
 
     def describe(self) -> str:
         """One line, e.g. ``group:county: 34,120.3 (min 31,635), whole posts 34,120``."""
-        bounds = ", ".join(f"{word} {_num(v)}" for word, v in (("min", self.lower),
+        bounds = ", ".join(f"{word} {number(v)}" for word, v in (("min", self.lower),
                                                                 ("max", self.upper))
                            if v is not None)
-        text = f"{self.name}: {_num(self.value)} ({bounds}), whole posts {_num(self.posts_value)}"
+        text = f"{self.name}: {number(self.value)} ({bounds}), whole posts {number(self.posts_value)}"
         if self.binding:
             text += f"; binding: {self.binding}"
             if self.dual is not None:
@@ -343,10 +343,10 @@ class ConstraintState:
         return text
 
 
-def _num(value: float) -> str:
+def number(value: float) -> str:
     """``34120.3`` -> ``'34,120.3'``; small values (a difference of cuts) with 4 significant digits.
 
-    >>> _num(34120.25), _num(-0.05), _num(11000.0)
+    >>> number(34120.25), number(-0.05), number(11000.0)
     ('34,120.2', '-0.05', '11,000')
     """
     if abs(value - round(value)) < 1e-9:

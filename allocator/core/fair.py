@@ -44,7 +44,7 @@ from allocator.core.constraint_diagnosis import check_constraints
 from allocator.core.constraints import rulers, tight_sides
 from allocator.core.feasibility import check_feasible
 from allocator.core.problem import Problem
-from allocator.core.solvers import Status, make_solver, silence_highs_banner, solver_version
+from allocator.core.solvers import Status, make_solver, run_highs, solver_version
 from allocator.core.waterfill import min_deviation, nearest_feasible, polish, pool_lambdas, water_fill
 from allocator.errors import InfeasibleError, SolverError
 
@@ -200,23 +200,10 @@ class _Level:
         lp.a_matrix_.start_ = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int32)
         lp.a_matrix_.index_ = np.concatenate(index).astype(np.int32)
         lp.a_matrix_.value_ = np.concatenate(value).astype(float)
-        silence_highs_banner()
-        h = highspy.Highs()
-        for option, setting in (("output_flag", False), ("solver", "ipm"),
-                                ("run_crossover", "on")):
-            h.setOptionValue(option, setting)
-        h.passModel(lp)
-        h.run()
-        status = h.getModelStatus()
-        if status in (highspy.HighsModelStatus.kInfeasible,
-                      highspy.HighsModelStatus.kUnboundedOrInfeasible):
+        out = run_highs(lp, (("solver", "ipm"), ("run_crossover", "on")))
+        if out is None:
             return None
-        solution = h.getSolution()
-        if status != highspy.HighsModelStatus.kOptimal or not solution.value_valid:
-            raise SolverError(f"highs stopped without an optimum (status "
-                              f"{h.modelStatusToString(status)})")
-        col = np.asarray(solution.col_value)
-        dual = np.abs(np.asarray(solution.row_dual))
+        col, dual = out
         return float(col[f]), col[:f] * t, dual[:f] + dual[f:2 * f]
 
     def _pulp(self, free: np.ndarray, rows):

@@ -205,18 +205,14 @@ def build_pools(spec: ModelSpec, table: UnitTable) -> tuple[Pool, ...]:
         inner = [g for g in fixed if parent(g) == name]
         total = int(spec.groups[name].total or 0) - sum(int(spec.groups[g].total or 0)
                                                         for g in inner)
-        if total < 0:
+        if total < 0 or (own.size == 0 and total != 0):
+            alone = "" if own.size else " (and it has no other units)"
             raise InfeasibleError(
                 f"the groups nested in group '{name}' have fixed totals adding up to "
                 f"{int(spec.groups[name].total or 0) - total:,} but group '{name}' must total "
-                f"{spec.groups[name].total:,}")
+                f"{spec.groups[name].total:,}{alone}")
         if own.size:
             pools.append(Pool(name, own, total))
-        elif total != 0:
-            raise InfeasibleError(
-                f"every unit of group '{name}' is in a group nested in it with a fixed total; "
-                f"those totals add up to {int(spec.groups[name].total or 0) - total:,} but group "
-                f"'{name}' must total {spec.groups[name].total:,}")
     rest = np.flatnonzero(owner < 0)
     left = spec.allocatable_cap - sum(int(spec.groups[g].total or 0) for g in fixed
                                       if parent(g) is None)

@@ -14,6 +14,7 @@ import sys
 import warnings
 from importlib import metadata
 
+import numpy as np
 import pulp
 
 from allocator.errors import SolverError
@@ -71,6 +72,28 @@ def make_solver(name: str, *, method: str = "ipm") -> pulp.LpSolver:
         raise SolverError(f"solver '{name}' is not available on this machine")
     return solver
 
+
+
+def run_highs(lp, options: tuple[tuple[str, bool | float | str], ...]):
+    """Solve a ``highspy.HighsLp`` quietly: ``(column values, absolute row duals)``, or None when
+    it is infeasible; :class:`SolverError` when HiGHS stops without an optimum."""
+    import highspy
+
+    silence_highs_banner()
+    h = highspy.Highs()
+    for option, setting in (("output_flag", False), *options):
+        h.setOptionValue(option, setting)
+    h.passModel(lp)
+    h.run()
+    status = h.getModelStatus()
+    if status in (highspy.HighsModelStatus.kInfeasible,
+                  highspy.HighsModelStatus.kUnboundedOrInfeasible):
+        return None
+    solution = h.getSolution()
+    if status != highspy.HighsModelStatus.kOptimal or not solution.value_valid:
+        raise SolverError(f"highs stopped without an optimum (status "
+                          f"{h.modelStatusToString(status)})")
+    return np.asarray(solution.col_value), np.abs(np.asarray(solution.row_dual))
 
 
 MIP_SECONDS = 60  # a small integer program that takes longer is reported, not trusted
