@@ -509,3 +509,20 @@ def test_a_pace_of_change_keeps_the_bounded_groups(tmp_path):
     plan = plan_transition(model)
     rural = np.array([g == "rural" for g in plan.table.groups])
     assert np.all(plan.pace.quota[1:, rural].sum(axis=1) >= math.ceil(0.8 * 620))
+
+
+def test_validate_lists_the_general_constraints():
+    from allocator.pipeline.validate import validate
+
+    lines = validate(HARBIN_C).lines()
+    assert lines[-2] == ("3 general constraints (group:county, equal_cut:district,county, "
+                         "constraint:core districts keep their service base) can hold together "
+                         "with the bounds and totals")
+
+
+def test_nested_fixed_totals_that_exceed_their_parent_cannot_hold(tmp_path):
+    model = _small_model(tmp_path, '[groups.rural]\ntotal = 300\n[groups."rural/s"]\ntotal = 250\n'
+                                   '[groups."rural/n"]\ntotal = 100\n', group='["kind", "region"]')
+    with pytest.raises(InfeasibleError, match="the groups nested in group 'rural' have fixed totals "
+                                              "adding up to 350 but group 'rural' must total 300"):
+        prepare(model)
