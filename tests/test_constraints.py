@@ -526,3 +526,10 @@ def test_nested_fixed_totals_that_exceed_their_parent_cannot_hold(tmp_path):
     with pytest.raises(InfeasibleError, match="the groups nested in group 'rural' have fixed totals "
                                               "adding up to 350 but group 'rural' must total 300"):
         prepare(model)
+
+
+def test_highs_and_cbc_give_the_same_whole_posts_on_the_harbin_constraints_model(harbin_c):
+    cbc = allocate(HARBIN_C, solver="cbc")
+    assert np.array_equal(cbc.posts, harbin_c.posts)
+    assert np.max(np.abs(cbc.exact - harbin_c.exact)) < 1e-6
+    assert cbc.binding == harbin_c.binding
