@@ -30,6 +30,8 @@ class UnitTable:
     path: Path
     sha256: str
     labels_en: tuple[str, ...] | None = None  # English display names (model key ``label_en``)
+    encoding: str | None = None  # how a CSV file was decoded: utf-8, utf-8-sig or gb18030
+    sheet: str | None = None  # the XLSX sheet read
     # Nested group levels (a list of group columns): each unit's group path at each level, outer
     # level first, e.g. ("P", "P/Q"); ``groups`` then holds the outer level. None with one level.
     levels: tuple[tuple[str, ...], ...] | None = None

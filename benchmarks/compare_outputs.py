@@ -19,6 +19,7 @@ METHODS = ("hamilton", "webster", "dhondt", "huntington-hill")
 
 def main(argv: list[str]) -> None:
     from allocator.core.rounding import round_allocation
+    from allocator.core.waterfill import binding_rules
     from allocator.outputs.runfiles import allocation_csv
     from allocator.pipeline.allocate import allocate
 
@@ -35,7 +36,8 @@ def main(argv: list[str]) -> None:
             elif once:
                 spec = first.spec.with_overrides(rounding=method)
                 posts = round_allocation(first.problem, first.exact, method)
-                result = dataclasses.replace(first, spec=spec, posts=posts)
+                binding = binding_rules(first.problem, first.exact, posts)
+                result = dataclasses.replace(first, spec=spec, posts=posts, binding=binding)
             else:
                 result = allocate(model, rounding=method)
             path = out / f"{model.stem}.{method}.csv"

@@ -13,7 +13,7 @@ from allocator.errors import InputError
 from allocator.overrides import Overrides
 from allocator.pipeline import prepare, solve
 
-from .conftest import CHINA, HARBIN, write_csv, write_model
+from .support import CHINA, HARBIN, write_csv, write_model
 
 
 def test_harbin_model_meets_cap_group_totals_and_bounds():
@@ -79,8 +79,10 @@ def _write(tmp_path, params, rows, name="m.toml"):
     return write_model(tmp_path / name, {
         "name": "random", "data": "t.csv", "id": "code", "group": "grp", "actual": "posts",
         "cap": params["cap"], "rounding": params["rounding"],
-    }, {"pop": {"column": "pop", "weight": params["w_pop"]},
-        "area": {"column": "area", "weight": params["w_area"], "transform": "sqrt"}}, bounds)
+        "indicators": {"pop": {"column": "pop", "weight": params["w_pop"]},
+                       "area": {"column": "area", "weight": params["w_area"], "transform": "sqrt"}},
+        "bounds": bounds,
+    })
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -104,9 +106,9 @@ def test_properties_total_bounds_quota_permutation_and_weight_scale(tmp_path, pa
     order = np.random.default_rng(params["seed"]).permutation(n)
     shuffled = allocate(_write(tmp_path, params, [rows[i] for i in order], "p.toml"))
     pd.testing.assert_frame_equal(shuffled.frame(), base.frame())
-    # Scaling every weight by a constant changes nothing.
-    scaled = allocate(base.spec, weights={"pop": params["w_pop"] * 7,
-                                          "area": params["w_area"] * 7})
+    # Scaling every weight of the model file by a constant changes nothing (they are relative).
+    scaled = allocate(_write(tmp_path, {**params, "w_pop": params["w_pop"] * 7,
+                                        "w_area": params["w_area"] * 7}, rows, "s.toml"))
     assert scaled.posts.tolist() == posts.tolist()
 
 
@@ -151,13 +153,12 @@ def test_prepare_then_solve_is_allocate(small_model):
 
 
 @pytest.mark.parametrize(("overrides", "message"), [
-    ({"weights": {"aera": 1}}, "weights: no such indicator 'aera' (did you mean 'area'?)"),
+    ({"weights": {"aera": 1}},
+     "weights: no such indicator 'aera' (did you mean 'area'?) (indicators: pop, area)"),
     ({"cap": 0}, "{model}: cap: must be greater than 0 (got 0) (with overrides cap 0)"),
     ({"weights": {"pop": 0, "area": 0}, "rounding": "webster"},
-     "{model}: indicators: the weights add up to 0; give at least one positive weight "
-     "(with overrides weights pop=0, area=0; rounding webster)"),
-    ({"solver": "gurobi"}, "{model}: solver: must be 'highs' or 'cbc', not 'gurobi' "
-                           "(with overrides solver gurobi)"),
+     "weights pop=0, area=0: every indicator is named, so the shares must add up to 1, not 0"),
+    ({"solver": "gurobi"}, "solver 'gurobi': use one of highs, cbc"),  # not the model file's fault
 ])
 def test_library_errors_speak_of_arguments_not_flags(small_model, overrides, message):
     with pytest.raises(InputError) as caught:

@@ -20,8 +20,9 @@ from allocator.report.charts import (
     render_charts,
     waterfall_chart,
 )
+from allocator.report.model import T
 
-from .conftest import HARBIN
+from .support import HARBIN
 
 
 @pytest.fixture(scope="module")
@@ -69,15 +70,15 @@ def test_every_character_drawn_is_in_the_font_used(report, no_cjk):
 
 def test_every_chart_carries_the_illustrative_data_note(report, no_cjk):
     text = chart_text(report, "zh")
-    note = allocate(HARBIN).spec.actual_note
+    note = allocate(HARBIN).spec.actual_note.en
     for fig in (allocation_chart(report, text), charts.per10k_chart(report, text),
                 waterfall_chart(report, text, "230108")):
         assert any(note in s for s in _texts(fig))
 
 
 def test_without_english_names_the_ids_are_used(report, no_cjk):
-    bare = dataclasses.replace(report, names_en={})
-    text = chart_text(bare, "en")
+    chinese = {i: T(name.zh, name.zh) for i, name in report.unit_names.items()}
+    text = chart_text(dataclasses.replace(report, unit_names=chinese), "en")
     assert text.names == {i: i for i in report.table("comparison").column_values("id")}
 
 
@@ -111,15 +112,19 @@ def test_waterfall_walks_from_parts_to_the_allocation(report, no_cjk):
     table = report.table("explanation")
     i = [k for k, r in enumerate(table.rows) if r.level == "unit"][
         table.column_values("id").index("230108")]
-    numbers = [table.value(i, j) for j, c in enumerate(table.columns) if c.kind != "text"]
+    shown = [c for j, c in enumerate(table.columns) if c.kind != "text"
+             and not (c.key.startswith("step:") and table.value(i, j) == 0)]
+    numbers = [table.value(i, table.index(c.key)) for c in shown]
+    assert len(shown) < len([c for c in table.columns if c.kind != "text"])  # zero steps left out
     heights = [p.get_height() for p in ax.patches]
     assert heights == pytest.approx(numbers)
+    labels = [t.get_text() for t in ax.texts]
+    assert not [t for t in labels if t.lstrip("+−-").replace(",", "") in ("0", "0.0")]
     tops = [p.get_y() + p.get_height() for p in ax.patches]
     assert tops[-1] == table.value(i, table.index("allocation"))
     # every part starts where the previous one ended
     level = 0.0
-    for patch, column in zip(ax.patches, [c for c in table.columns if c.kind != "text"],
-                             strict=True):
+    for patch, column in zip(ax.patches, shown, strict=True):
         if column.key in ("target", "allocation"):
             assert patch.get_height() == pytest.approx(level)
             level = patch.get_height()
@@ -139,7 +144,7 @@ def test_png_and_svg_are_valid_and_reproducible(report, no_cjk):
     assert a.files["per10k.svg"] == b.files["per10k.svg"]
 
 
-def test_many_units_show_the_sixty_that_change_most(tmp_path, no_cjk):
+def test_many_units_show_the_thirty_that_change_most(tmp_path, no_cjk):
     rows = [f"U{i},{100 + 37 * i % 500},{(i * 7919) % 300 + 50}" for i in range(70)]
     (tmp_path / "u.csv").write_text("code,pop,posts\n" + "\n".join(rows) + "\n", encoding="utf-8")
     (tmp_path / "m.toml").write_text(
@@ -148,10 +153,59 @@ def test_many_units_show_the_sixty_that_change_most(tmp_path, no_cjk):
     report = build_report(allocate(tmp_path / "m.toml"))
     text = chart_text(report, "en")
     ax = allocation_chart(report, text).axes[0]
-    assert "60 units with the largest change" in ax.get_title()
+    assert ax.get_title() == ""  # the documents caption the chart
+    assert "30 units with the largest change" in charts.chart_caption(report, "allocation", "en")
+    assert "变化最大的30个单位" in charts.chart_caption(report, "allocation", "zh")
     shown = {t.get_text() for t in ax.get_yticklabels()}
     table = report.table("comparison")
     change = dict(zip(table.column_values("id"), table.column_values("change"), strict=True))
-    threshold = sorted((abs(c) for c in change.values()), reverse=True)[59]
-    assert len(shown) == 60
+    threshold = sorted((abs(c) for c in change.values()), reverse=True)[29]
+    assert len(shown) == 30
     assert all(abs(change[i]) >= threshold for i in shown)
+
+
+def test_the_waterfall_legend_stays_clear_of_the_bars(report, no_cjk):
+    text = chart_text(report, "en")
+    fig = waterfall_chart(report, text, "230108")
+    fig.draw_without_rendering()
+    ax = fig.axes[0]
+    legend = ax.get_legend().get_window_extent()
+    assert legend.x0 >= ax.get_window_extent().x1  # beside the plot, never over the line
+    assert "Current posts" in ax.get_legend().get_texts()[0].get_text()
+
+
+def test_axes_have_thousands_separators(report, no_cjk):
+    text = chart_text(report, "en")
+    for fig in (allocation_chart(report, text), charts.per10k_chart(report, text)):
+        formatter = fig.axes[0].xaxis.get_major_formatter()
+        assert formatter(4000, 0) == "4,000"
+
+
+def test_no_cjk_font_refreshes_the_font_list_once_and_names_the_fix(monkeypatch):
+    found = iter([None, "Noto Sans CJK SC"])
+    calls = []
+    monkeypatch.setattr(charts, "_find_cjk_font", lambda: next(found))
+    monkeypatch.setattr(charts, "refresh_font_list", lambda: calls.append(1) or 3)
+    charts.cjk_font.cache_clear()
+    try:
+        assert charts.cjk_font() == "Noto Sans CJK SC" and calls == [1]
+        assert charts.cjk_font() == "Noto Sans CJK SC" and calls == [1]  # once per process
+    finally:
+        charts.cjk_font.cache_clear()
+    fix = charts.FONT_FIX
+    assert "apt-get install fonts-noto-cjk" in fix.en and "Windows" in fix.en
+    assert "apt-get install fonts-noto-cjk" in fix.zh and "微软雅黑" in fix.zh
+
+
+def test_refresh_adds_fonts_installed_since_the_cache(monkeypatch, tmp_path):
+    from matplotlib import font_manager
+
+    manager = font_manager.fontManager
+    known = list(manager.ttflist)
+    added = []
+    monkeypatch.setattr(font_manager, "findSystemFonts",
+                        lambda *a, **k: [e.fname for e in known[:1]] + ["/new/font.ttf"])
+    monkeypatch.setattr(manager, "addfont", lambda path: added.append(path))
+    monkeypatch.setattr(font_manager, "json_dump", lambda fm, path: added.append(str(path)))
+    assert charts.refresh_font_list() == 1
+    assert added[0] == "/new/font.ttf" and added[1].endswith(".json")  # and saved for next time

@@ -9,14 +9,11 @@ import typing
 
 import pandas as pd
 import pytest
-from typer.testing import CliRunner
 
 from allocator.choices import OutputFormat
 from allocator.cli import app
 
-from .conftest import HARBIN, ROOT
-
-runner = CliRunner()
+from .support import HARBIN, ROOT, run_cli
 
 COLUMNS = ["id", "label", "group", "target", "exact", "allocation", "actual", "difference",
            "change_pct", "binding"]
@@ -24,7 +21,7 @@ COLUMNS = ["id", "label", "group", "target", "exact", "allocation", "actual", "d
 
 def test_run_writes_allocation_csv_and_run_json(tmp_path):
     out = tmp_path / "out"
-    result = runner.invoke(app, ["run", str(HARBIN), "--out", str(out)])
+    result = run_cli("run", str(HARBIN), "--out", str(out))
     assert result.exit_code == 0, result.output
     assert "Total" in result.output and "60,806" in result.output
     assert "illustrative" in result.output
@@ -47,20 +44,23 @@ def test_run_writes_allocation_csv_and_run_json(tmp_path):
 
 def test_weight_cap_solver_and_rounding_overrides(tmp_path):
     out = tmp_path / "o"
-    result = runner.invoke(app, ["run", str(HARBIN), "--out", str(out), "-q", "--weight",
-                                 "area=0.5", "--solver", "cbc", "--rounding", "webster"])
+    result = run_cli("run", str(HARBIN), "--out", str(out), "-q", "--weight",
+                                 "area=0.5", "--solver", "cbc", "--rounding", "webster")
     assert result.exit_code == 0, result.output
     record = json.loads((out / "run.json").read_text(encoding="utf-8"))
     assert record["overrides"]["weights"] == {"area": 0.5}
     assert record["model"]["solver"] == "cbc" and record["rounding"] == "webster"
-    assert record["weights_used"]["area"] == pytest.approx(0.5 / 1.25)
+    # area gets its final share exactly; the others share the rest in the model's proportions
+    assert record["weights_used"]["area"] == 0.5
+    assert record["weights_used"] == pytest.approx(
+        {"population": 0.3, "urban_population": 0.1, "area": 0.5, "townships": 0.1})
 
 
 def test_model_without_actual_leaves_comparison_columns_empty(tmp_path, small_model):
     text = small_model.read_text().replace('actual = "posts"\n', "")
     small_model.write_text(text)
     out = tmp_path / "o"
-    result = runner.invoke(app, ["run", str(small_model), "--out", str(out)])
+    result = run_cli("run", str(small_model), "--out", str(out))
     assert result.exit_code == 0, result.output
     frame = pd.read_csv(out / "allocation.csv")
     assert frame[["actual", "difference", "change_pct"]].isna().all().all()
@@ -70,12 +70,13 @@ def test_model_without_actual_leaves_comparison_columns_empty(tmp_path, small_mo
 @pytest.mark.parametrize("args, code, message", [
     (["--weight", "areaa=1"], 2, "did you mean 'area'"),
     (["--weight", "area"], 2, "expected NAME=VALUE"),
-    (["--cap", "1000"], 2, "group totals add up to 60,806"),
+    (["--cap", "1000"], 2, "--cap 1000: the model fixes the total of groups county (33,095) and "
+                           "district (27,711)"),
     (["--rounding", "borda"], 2, "rounding"),
 ])
 def test_bad_overrides_exit_2_with_one_line(tmp_path, args, code, message):
     out = tmp_path / "o"
-    result = runner.invoke(app, ["run", str(HARBIN), "--out", str(out), *args])
+    result = run_cli("run", str(HARBIN), "--out", str(out), *args)
     assert result.exit_code == code
     assert message in result.output
     assert "Traceback" not in result.output
@@ -84,14 +85,14 @@ def test_bad_overrides_exit_2_with_one_line(tmp_path, args, code, message):
 
 def test_infeasible_floors_exit_3(tmp_path, small_model):
     small_model.write_text(small_model.read_text() + "[bounds]\nfloor = 400\n")
-    result = runner.invoke(app, ["run", str(small_model), "--out", str(tmp_path / "o")])
+    result = run_cli("run", str(small_model), "--out", str(tmp_path / "o"))
     assert result.exit_code == 3
     assert "2,000" in result.output and "1,000" in result.output
     assert not (tmp_path / "o").exists()
 
 
 def test_missing_model_file_exits_2(tmp_path):
-    result = runner.invoke(app, ["run", str(tmp_path / "nope.toml")])
+    result = run_cli("run", str(tmp_path / "nope.toml"))
     assert result.exit_code == 2
     assert "model file not found" in result.output
 
@@ -107,10 +108,10 @@ def _choices(callback) -> list[type[enum.Enum]]:
 
 def test_every_command_has_help_with_an_example_and_its_choices():
     assert {c.callback.__name__ for c in app.registered_commands} == {
-        "run", "validate", "verify", "report", "sensitivity", "weights", "transition"}
+        "run", "validate", "verify", "report", "sensitivity", "weights", "transition", "explore"}
     for command in app.registered_commands:
         name = command.name or command.callback.__name__
-        result = runner.invoke(app, [name, "--help"], env={"COLUMNS": "200"})
+        result = run_cli(name, "--help", env={"COLUMNS": "200"})
         assert result.exit_code == 0
         assert f"Example: allocator {name}" in result.output, name
         text = " ".join(result.output.split())
@@ -118,9 +119,9 @@ def test_every_command_has_help_with_an_example_and_its_choices():
             values = ", ".join(member.value for member in choice)
             assert f"One of: {values}." in text, (name, choice)
     assert len(_choices(next(c.callback for c in app.registered_commands
-                             if c.callback.__name__ == "sensitivity"))) == 2
-    report = runner.invoke(app, ["report", "--help"], env={"COLUMNS": "200"}).output
-    assert ",".join(f.value for f in OutputFormat) in report
+                             if c.callback.__name__ == "sensitivity"))) == 4  # +solver, rounding, lang
+    report = run_cli("report", "--help", env={"COLUMNS": "200"}).output
+    assert ",".join(OutputFormat.tables()) in report and "--no-charts" in report
 
 
 @pytest.mark.parametrize(("args", "message"), [
@@ -133,14 +134,14 @@ def test_every_command_has_help_with_an_example_and_its_choices():
      "error: --method pca: use one of equal, entropy, critic, ahp\n"),
 ])
 def test_a_wrong_choice_is_one_line_exit_2(args, message, tmp_path):
-    result = runner.invoke(app, [*args, "--out", str(tmp_path / "o")])
+    result = run_cli(*args, "--out", str(tmp_path / "o"))
     assert (result.exit_code, result.stderr) == (2, message)
     assert not (tmp_path / "o").exists()
 
 
 def test_choices_are_case_insensitive(tmp_path):
-    result = runner.invoke(app, ["run", str(HARBIN), "-q", "--rounding", "Webster", "--solver", "HiGHS",
-                                 "--out", str(tmp_path / "o")])
+    result = run_cli("run", str(HARBIN), "-q", "--rounding", "Webster", "--solver", "HiGHS",
+                                 "--out", str(tmp_path / "o"))
     assert result.exit_code == 0, result.output
     record = json.loads((tmp_path / "o" / "run.json").read_text(encoding="utf-8"))
     assert record["overrides"] == {"solver": "highs", "rounding": "webster"}

@@ -24,8 +24,7 @@ from allocator.pipeline.allocate import allocate, prepare, solve
 from allocator.schema import spec_from_dict
 from allocator.studies.batch import FastAllocator
 
-from .conftest import ROOT, write_csv
-from .validation_support import run_cli
+from .support import ROOT, run_cli, write_csv
 
 HARBIN_C = ROOT / "models" / "harbin_2020_constraints.toml"
 CHINA_P = ROOT / "models" / "china_counties_2020_provinces.toml"
@@ -533,3 +532,102 @@ def test_highs_and_cbc_give_the_same_whole_posts_on_the_harbin_constraints_model
     assert np.array_equal(cbc.posts, harbin_c.posts)
     assert np.max(np.abs(cbc.exact - harbin_c.exact)) < 1e-6
     assert cbc.binding == harbin_c.binding
+
+
+# ------------------------------------------------------------------------------------------
+# With main's features: group shares, bounded rounding labels, reports, overrides
+# ------------------------------------------------------------------------------------------
+
+
+def test_a_group_share_and_a_bounded_group_live_together(tmp_path):
+    model = _small_model(tmp_path, "[groups.rural]\nshare = 0.6\n[groups.city]\nmax_cut = 0.1\n")
+    result = allocate(model)
+    assert result.spec.group_totals() == {"rural": 600}
+    assert [(p.name, p.total) for p in result.problem.pools] == [("rural", 600), ("", 400)]
+    [row] = result.problem.constraints
+    assert row.lower_name == "group_max_cut:city" and row.lower == math.ceil(0.9 * 380)
+    assert result.posts[2:].sum() == 600 and result.posts[:2].sum() >= 342
+    with pytest.raises(InputError, match="groups.city: give a fixed share or bounds"):
+        prepare(_small_model(tmp_path, "[groups.city]\nshare = 0.4\nmax = 500\n"))
+
+
+def test_nested_shares_are_rounded_level_by_level(tmp_path):
+    model = _small_model(tmp_path, '[groups.rural]\nshare = 0.6\n[groups."rural/s"]\nshare = 0.4\n'
+                                   '[groups."city/n"]\nmax = 150\n', group='["kind", "region"]')
+    ready = prepare(model)
+    assert ready.spec.group_totals() == {"rural": 600, "rural/s": 400}
+    assert {p.name: p.total for p in ready.problem.pools} == {"rural": 200, "rural/s": 400, "": 400}
+    with pytest.raises(InputError, match=r"groups: the shares of level 2 \(region\) add up to 1.1"):
+        prepare(_small_model(tmp_path, '[groups."rural/s"]\nshare = 0.6\n[groups."rural/n"]\n'
+                                       'share = 0.5\n', group='["kind", "region"]'))
+
+
+def test_a_nested_pool_that_cannot_hold_names_its_own_total(tmp_path):
+    model = _small_model(tmp_path, '[bounds]\nceiling = 190\n[groups.rural]\ntotal = 600\n'
+                                   '[groups."rural/s"]\ntotal = 380\n', group='["kind", "region"]')
+    with pytest.raises(InfeasibleError) as info:
+        prepare(model)
+    # U3 is rural's only unit outside rural/s: 600 - 380 = 220 posts, at most 190 by its ceiling.
+    assert ("the units of group 'rural' outside its nested fixed-total groups must total 220 "
+            "(its total 600 less theirs)") in str(info.value)
+    assert "lower the total of group 'rural' to 570" in str(info.value)
+
+
+def test_a_units_own_bound_is_named_only_where_its_whole_posts_sit_at_it():
+    from allocator.core.constraints import constrained_binding
+
+    cap_b = LinearConstraint("constraint:b", "constraint:b", np.array([1]), np.array([1.0]),
+                             -np.inf, 30.0)
+    p = Problem(ids=("a", "b", "c"), target=np.array([20.0, 40.0, 40.0]),
+                lower=np.array([25.0, 0, 0]), upper=np.full(3, np.inf),
+                lower_rule=("floor", "", ""), upper_rule=("", "", ""),
+                pools=(Pool("", np.arange(3), 100),), total=100, constraints=(cap_b,))
+    x = solve_fair(p, "highs").exact
+    assert constrained_binding(p, x)[0] == ("floor", "constraint:b", "")
+    assert constrained_binding(p, x, np.array([25, 30, 45]))[0] == ("floor", "constraint:b", "")
+    # Rounding that moves a off its floor removes the label; the constraint's stays.
+    assert constrained_binding(p, x, np.array([26, 30, 44]))[0] == ("", "constraint:b", "")
+
+
+def test_the_published_labels_of_the_constraints_models_sit_at_their_bounds(harbin_c):
+    r = harbin_c
+    for i, rule in enumerate(r.binding):
+        if rule and rule == r.problem.lower_rule[i]:
+            assert r.posts[i] == r.problem.lower[i]
+        if rule and rule == r.problem.upper_rule[i]:
+            assert r.posts[i] == r.problem.upper[i]
+
+
+def test_the_report_names_the_rules_in_words(harbin_c):
+    from allocator.report.build import build_report
+
+    report = build_report(harbin_c)
+    method = " ".join(p.en for p in report.method)
+    assert "counties together: at most 35% below their current posts" in method
+    assert "at least 35 posts per 10,000 of population" in method
+    assert "the cuts of districts and counties differ by at most 5 percentage points" in method
+    assert ("named constraint 'core districts keep their service base': Daoli + Nangang + Daowai "
+            "≥ 12,000") in method
+    assert "as few posts as possible are moved" in method
+    inputs = next(t for t in report.tables if t.key == "inputs")
+    rules = [row.values[1].en for row in inputs.rows if row.values[0].en == "Rule"]
+    assert len(rules) == 4
+
+
+def test_the_report_of_a_model_with_group_shares_states_them(tmp_path):
+    from allocator.report.build import build_report
+
+    result = allocate(_small_model(tmp_path, "[groups.rural]\nshare = 0.6\n"))
+    method = " ".join(p.en for p in build_report(result).method)
+    assert "group totals: rural 600 posts (60% of the allocatable posts)" in method
+
+
+def test_a_group_total_override_fixes_a_bounded_group(tmp_path):
+    model = _small_model(tmp_path, "[groups.rural]\nmax_cut = 0.2\n[groups.city]\ntotal = 400\n")
+    result = allocate(model, group_totals={"rural": 600})
+    assert result.spec.group_totals() == {"city": 400, "rural": 600}
+    assert not result.problem.constraints and result.posts[2:].sum() == 600
+    with pytest.raises(InputError, match=r"no such group 'rurall' \(did you mean 'rural'\?\) "
+                                         r"\(groups with fixed totals: city; with bounded totals: "
+                                         r"rural\)"):
+        allocate(model, group_totals={"rurall": 550})

@@ -21,10 +21,13 @@ from allocator.choices import OutputFormat, Rounding
 from allocator.cli import app
 from allocator.schema import ModelSpec
 
-ROOT = Path(__file__).resolve().parents[1]
+from .support import ROOT
+
 DOCS = ROOT / "docs"
 README = ROOT / "README.md"
-QUICK_START = ('pip install -e ".[test]" && allocator run models/harbin_2020.toml', "pytest")
+# Users install what the tool needs and run it; developers install the test tools and test.
+QUICK_START = ("pip install . && allocator run models/harbin_2020.toml",
+               'pip install -e ".[test]" && pytest')
 
 
 def _load_generator():
@@ -222,6 +225,15 @@ def test_readme_is_short_and_keeps_the_quick_start():
     quick = section(text, "## Quick start")
     block = re.search(r"```\n(.*?)```", quick, re.S).group(1).splitlines()
     assert block == list(QUICK_START)
+
+
+def test_ci_makes_a_venv_and_runs_exactly_the_readme_test_command():
+    lines = (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+    venv = next(i for i, line in enumerate(lines) if "-m venv" in line)
+    test = lines.index(QUICK_START[1])  # the README's test command, as written there
+    assert venv < test
+    assert not any("pytest" in line for line in lines[:test] + lines[test + 1:]
+                   if not line.startswith("#"))
 
 
 # ---- (f) examples in the docs run --------------------------------------------------------------

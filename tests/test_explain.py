@@ -15,7 +15,7 @@ from allocator.core.waterfill import water_fill
 from allocator.errors import InputError
 from allocator.pipeline.allocate import unit_index
 
-from .conftest import HARBIN, ROOT
+from .support import HARBIN, ROOT
 
 
 @pytest.fixture(scope="module")

@@ -13,42 +13,18 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import tomli_w
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from .validation_support import run_cli
+from .support import run_cli
 
 GROUPS = ("district", "county", "=city")
 TEXT = st.text(alphabet=st.sampled_from(list("aZ09 _-=+@[]/,\"'\n道区")), min_size=1, max_size=6)
 GOOD_NUMBER = st.one_of(st.integers(0, 5000).map(str),
                         st.floats(0, 5000, allow_nan=False).map(lambda v: f"{v:.3f}"))
-BAD_NUMBER = st.sampled_from(["", "x", "nan", "inf", "-3", "1e400", "1,0,0", "--1", "1e20"])
-
-
-def toml_value(value) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        return "nan" if math.isnan(value) else ("inf" if value == math.inf else
-                                               "-inf" if value == -math.inf else repr(value))
-    if isinstance(value, int):
-        return str(value)
-    return json.dumps(value, ensure_ascii=False)
-
-
-def toml_text(model: dict) -> str:
-    lines = [f"{k} = {toml_value(v)}" for k, v in model.items() if not isinstance(v, dict)]
-    for section, body in model.items():
-        if not isinstance(body, dict):
-            continue
-        if all(isinstance(v, dict) for v in body.values()) and body:
-            for name, table in body.items():
-                lines.append(f"\n[{section}.{toml_value(name)}]")
-                lines += [f"{k} = {toml_value(v)}" for k, v in table.items()]
-        else:
-            lines.append(f"\n[{section}]")
-            lines += [f"{k} = {toml_value(v)}" for k, v in body.items()]
-    return "\n".join(lines) + "\n"
+BAD_NUMBER = st.sampled_from(["", "x", "nan", "inf", "-3", "1e400", "1,0,0", "--1", "1e20", "10,5",
+                             "1,23", "1234,567", "#DIV/0!", "#N/A", "1 234", "12%"])
 
 
 @st.composite
@@ -195,7 +171,7 @@ def run_case(model: dict, rows: list[dict], encoding: str) -> int:
     with tempfile.TemporaryDirectory() as folder:
         folder = Path(folder)
         pd.DataFrame(rows).to_csv(folder / "table.csv", index=False, encoding=encoding)
-        (folder / "model.toml").write_text(toml_text(model), encoding="utf-8")
+        (folder / "model.toml").write_text(tomli_w.dumps(model), encoding="utf-8")
         out = folder / "out"
         ran = run_cli("run", folder / "model.toml", "--out", out)
         assert ran.exception is None, repr(ran.exception)
@@ -232,7 +208,7 @@ def test_arbitrary_bytes_as_model_or_table_exit_2(model_bytes, table_bytes, keep
     with tempfile.TemporaryDirectory() as folder:
         folder = Path(folder)
         (folder / f"table{suffix}").write_bytes(table_bytes)
-        model = toml_text({"name": "garbage", "data": f"table{suffix}", "id": "code", "cap": 10,
+        model = tomli_w.dumps({"name": "garbage", "data": f"table{suffix}", "id": "code", "cap": 10,
                            "indicators": {"pop": {"column": "pop", "weight": 1.0}}})
         (folder / "model.toml").write_bytes(model.encode() if keep_model else model_bytes)
         ran = run_cli("validate", folder / "model.toml")
@@ -240,3 +216,41 @@ def test_arbitrary_bytes_as_model_or_table_exit_2(model_bytes, table_bytes, keep
         assert ran.exit_code in (0, 2), (ran.exit_code, ran.stderr)
         if ran.exit_code:
             assert ran.stderr.startswith("error: ") and ran.stderr.count("\n") == 1
+
+
+@settings(max_examples=200, deadline=None)
+@given(value=st.one_of(st.integers(0, 10**15), st.decimals(0, 10**12, places=3)),
+       grouped=st.booleans())
+def test_numbers_with_thousands_separators_read_exactly(value, grouped):
+    from allocator.table import _numbers
+
+    text = f"{value:,}" if grouped else str(value)
+    frame = pd.DataFrame({"v": [text, "1"]}, dtype=object)
+    assert _numbers(frame, Path("t.csv"), "v", "k", ["a", "b"])[0] == float(str(value))
+
+
+@settings(max_examples=200, deadline=None)
+@given(digits=st.text(alphabet="0123456789", min_size=1, max_size=9),
+       cut=st.integers(1, 8), fraction=st.sampled_from(["", ".5"]))
+def test_a_comma_anywhere_but_between_groups_of_three_is_refused(digits, cut, fraction):
+    from allocator import InputError
+    from allocator.table import _numbers
+
+    text = digits[:cut] + "," + digits[cut:] + fraction
+    valid = 1 <= cut <= 3 and len(digits) - cut == 3
+    frame = pd.DataFrame({"v": [text]}, dtype=object)
+    try:
+        value = _numbers(frame, Path("t.csv"), "v", "k", ["a"])[0]
+    except InputError as exc:
+        assert not valid and "a comma may only separate thousands" in str(exc)
+    else:
+        assert valid and value == float(digits + fraction)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(alphabet=st.sampled_from(list("aZ0159_-①²١１\x00\ufeff")), min_size=1,
+                        max_size=8) | st.text(min_size=1), max_size=12, unique=True))
+def test_natural_order_is_the_natural_key_sort_and_never_raises(ids):
+    from allocator.ordering import natural_key, natural_order
+
+    assert natural_order(ids) == sorted(range(len(ids)), key=lambda r: (natural_key(ids[r]), ids[r]))

@@ -19,8 +19,7 @@ from allocator.core.problem import Pool, Problem
 from allocator.core.waterfill import water_fill
 from allocator.table import load_table
 
-from .conftest import HARBIN, ROOT
-from .validation_support import run_cli
+from .support import HARBIN, ROOT, run_cli, write_csv, write_model
 
 DATA = pd.read_csv(ROOT / "data" / "harbin_2020.csv")
 
@@ -168,6 +167,29 @@ def problems(draw):
                    pools=pools, total=sum(p.total for p in pools))
 
 
+def elastic_lp(p: Problem) -> float:
+    """Independent oracle: the elastic LP (a slack on every bound and total), solved by HiGHS."""
+    import pulp
+
+    n = len(p)
+    prob = pulp.LpProblem("elastic", pulp.LpMinimize)
+    x = [prob.add_variable(f"x{i}", lowBound=0) for i in range(n)]
+    a = [prob.add_variable(f"a{i}", lowBound=0) for i in range(n)]
+    b = [prob.add_variable(f"b{i}", lowBound=0) for i in range(n)]
+    slack = a + b
+    for i in range(n):
+        prob += x[i] + a[i] >= float(p.lower[i])
+        if np.isfinite(p.upper[i]):
+            prob += x[i] - b[i] <= float(p.upper[i])
+    for k, pool in enumerate(p.pools):
+        plus, minus = prob.add_variable(f"p{k}", lowBound=0), prob.add_variable(f"m{k}", lowBound=0)
+        slack += [plus, minus]
+        prob += pulp.lpSum(x[int(i)] for i in pool.members) - plus + minus == float(pool.total)
+    prob += pulp.lpSum(slack)
+    prob.solve(pulp.HiGHS(msg=False))
+    return float(pulp.value(prob.objective) or 0.0)
+
+
 def smallest_relaxation(p: Problem) -> float:
     """Independent closed form: each unit's own conflict, then each pool's distance from the
     range its units can reach once every conflict is resolved in the pool's favour."""
@@ -186,6 +208,8 @@ def test_elastic_lp_and_exact_arithmetic_agree(p: Problem):
     findings = find_conflicts(p)
     relaxation = elastic_relaxation(p)
     assert relaxation.posts == pytest.approx(smallest_relaxation(p), abs=1e-6)
+    assert relaxation.posts == pytest.approx(elastic_lp(p), abs=1e-6)
+    assert sum(v for _, v in relaxation.parts) == pytest.approx(relaxation.posts, abs=1e-6)
     assert (not findings) == (relaxation.posts < 1e-6)
     if not findings:
         x = water_fill(p)  # the closed-form allocation meets every bound and total
@@ -197,3 +221,60 @@ def test_elastic_lp_and_exact_arithmetic_agree(p: Problem):
         text = infeasibility(p)
         assert text is not None and "\n" not in text and re.search(r"\d", text)
         assert text.strip().lower() != "infeasible"
+
+
+def test_a_tiny_ceiling_suggests_a_possible_fix_not_a_cap_of_zero():
+    spec = harbin(ceiling=0.5, floor=None, max_cut=None, max_increase=None)
+    text = reason(spec)
+    assert "the cap to 0" not in text and "cap to -" not in text
+    found = re.search(r"raise the ceiling to ([\d,]+)", text)
+    assert found, text
+    ceiling = float(found.group(1).replace(",", ""))
+    assert feasible(harbin(ceiling=ceiling, floor=None, max_cut=None, max_increase=None))
+
+
+def test_the_cap_fix_with_a_reserve_fraction_is_the_tightest():
+    spec = harbin(floor=3500.0, max_cut=None, max_increase=None).model_copy(
+        update={"reserve": 0.05})
+    cap = int(re.search(r"raise the cap to ([\d,]+)", reason(spec)).group(1).replace(",", ""))
+    assert feasible(spec.model_copy(update={"cap": cap}))
+    assert not feasible(spec.model_copy(update={"cap": cap - 1}))
+
+
+def test_no_group_total_is_suggested_that_the_cap_cannot_hold():
+    from allocator.schema import GroupSpec
+
+    spec = harbin(floor=4000.0, max_cut=None, max_increase=None, cap=35_000).model_copy(
+        update={"group": "type", "groups": {"county": GroupSpec(total=33095)}})
+    counties = int((DATA["type"] == "county").sum())
+    text = reason(spec)
+    assert f"the floors of the units of group 'county' add up to {4000 * counties:,}" in text
+    assert "raise the total of group 'county'" not in text
+    assert "lower the floor to" in text
+
+
+def test_an_infeasible_model_of_100000_units_is_diagnosed_in_seconds(tmp_path: Path):
+    """Was about 7 minutes in the elastic LP; the closed form is linear in the units."""
+    import time
+
+
+    rng = np.random.default_rng(1)
+    n = 100_000
+    posts = rng.integers(100, 3000, n)
+    write_csv(tmp_path / "u.csv", ["code", "type", "pop", "posts"],
+              [[i + 1, "county" if i % 2 else "district", int(p), int(q)]
+               for i, (p, q) in enumerate(zip(rng.integers(1000, 100000, n), posts, strict=True))])
+    model = write_model(tmp_path / "m.toml", {
+        "name": "big", "data": "u.csv", "id": "code", "group": "type", "actual": "posts",
+        "cap": 100_000_000, "indicators": {"pop": {"column": "pop", "weight": 1}},
+        "bounds": {"floor": 1500, "max_increase": 0.3}, "groups": {"county": {"total": 40_000_000}}})
+    spec = load_model(model)
+    table = load_table(spec)
+    start = time.process_time()
+    with pytest.raises(InfeasibleError) as caught:
+        build_problem(spec, table)
+    assert time.process_time() - start < 20
+    text = str(caught.value)
+    conflicts = int((np.floor(1.3 * posts + 1e-9) < 1500).sum())
+    assert f"and {conflicts - 3:,} more units whose lower bound is above their upper bound" in text
+    assert "smallest relaxation that makes every constraint hold: 50,000,000 posts in all" in text

@@ -16,7 +16,7 @@ from allocator.core.rounding import METHODS, round_allocation
 from allocator.core.waterfill import binding_rules
 from allocator.pipeline.allocate import prepare
 
-from .conftest import CHINA, HARBIN, ROOT, make_problem
+from .support import CHINA, HARBIN, ROOT, make_problem, run_cli
 
 
 @st.composite
@@ -193,14 +193,11 @@ def test_vectorised_binding_rules_equal_the_per_unit_loop(problem):
 
 
 def test_run_check_lp_re_solves_by_lps_and_records_the_certified_path(tmp_path):
-    from typer.testing import CliRunner
 
-    from allocator.cli import app
 
-    from .conftest import HARBIN
 
     out = tmp_path / "harbin"
-    result = CliRunner().invoke(app, ["run", str(HARBIN), "--check-lp", "--quiet", "--out", str(out)])
+    result = run_cli("run", str(HARBIN), "--check-lp", "--quiet", "--out", str(out))
     assert result.exit_code == 0, result.output
     assert "LP check: the LP sequence" in result.output and "the same whole posts" in result.output
     import json

@@ -16,6 +16,7 @@ from allocator.core.problem import Pool, Problem
 from allocator.core.rounding import batch_hamilton, round_pool
 from allocator.core.waterfill import water_fill
 from allocator.errors import InputError
+from allocator.outputs.folders import MANIFEST
 from allocator.pipeline.allocate import allocate
 from allocator.report.studies import SensitivityOptions, montecarlo_to_file, run_study, study_files
 from allocator.schema import load_model
@@ -24,7 +25,7 @@ from allocator.studies.montecarlo import MonteCarloOptions, montecarlo
 from allocator.studies.oneway import oat, sweep, vary_weight
 from allocator.studies.weights import derive_weights
 
-from .conftest import CHINA, HARBIN
+from .support import CHINA, HARBIN, run_cli
 
 
 @pytest.fixture(scope="module")
@@ -137,14 +138,12 @@ def test_scenarios_equal_allocate_for_the_2810_counties():
 
 
 def test_saved_samples_reproduce_with_allocator_run(tmp_path, harbin):
-    from typer.testing import CliRunner
 
-    from allocator.cli import app
     from allocator.outputs.runfiles import read_allocation
 
     path = tmp_path / "samples.csv"
     montecarlo_to_file(harbin, MonteCarloOptions(samples=300, concentration=5, seed=7), path)
-    with path.open(encoding="utf-8") as handle:
+    with path.open(encoding="utf-8-sig") as handle:
         rows = list(csv.DictReader(handle))
     assert len(rows) == 300 and [int(r["scenario"]) for r in rows] == list(range(1, 301))
     for row in rows[::37]:
@@ -155,7 +154,7 @@ def test_saved_samples_reproduce_with_allocator_run(tmp_path, harbin):
     args = ["run", str(HARBIN), "-q", "--out", str(tmp_path / "run")]
     for n in harbin.names:
         args += ["--weight", f"{n}={row[f'w_{n}']}"]
-    outcome = CliRunner().invoke(app, args)
+    outcome = run_cli(*args)
     assert outcome.exit_code == 0, outcome.output
     table = read_allocation(tmp_path / "run" / "allocation.csv")
     assert table["allocation"].tolist() == [int(row[i]) for i in table["id"]]
@@ -165,7 +164,7 @@ def test_saved_samples_reproduce_with_allocator_run(tmp_path, harbin):
 
 
 def _read_samples(path: Path, ids) -> np.ndarray:
-    with path.open(encoding="utf-8") as handle:
+    with path.open(encoding="utf-8-sig") as handle:
         rows = list(csv.DictReader(handle))
     return np.array([[int(r[i]) for i in ids] for r in rows])
 
@@ -216,11 +215,11 @@ def test_zero_weight_indicators_stay_zero_and_uniform_covers_the_simplex(tmp_pat
     fast = FastAllocator.from_model(load_model(HARBIN).with_overrides(weights={"townships": 0}))
     path = tmp_path / "s.csv"
     montecarlo_to_file(fast, MonteCarloOptions(samples=200), path)
-    with path.open(encoding="utf-8") as handle:
+    with path.open(encoding="utf-8-sig") as handle:
         rows = list(csv.DictReader(handle))
     assert all(float(r["w_townships"]) == 0 for r in rows)
     montecarlo_to_file(fast, MonteCarloOptions(samples=200, uniform=True), path)
-    with path.open(encoding="utf-8") as handle:
+    with path.open(encoding="utf-8-sig") as handle:
         w = np.array([[float(r[f"w_{n}"]) for n in fast.names] for r in csv.DictReader(handle)])
     assert (w[:, 3] > 0).all()
     np.testing.assert_allclose(w.sum(axis=1), 1.0)
@@ -232,7 +231,7 @@ def test_first_order_indices_agree_with_salib(tmp_path, harbin):
 
     path = tmp_path / "s.csv"
     mc = montecarlo_to_file(harbin, MonteCarloOptions(samples=4000, concentration=10, seed=2), path)
-    with path.open(encoding="utf-8") as handle:
+    with path.open(encoding="utf-8-sig") as handle:
         rows = list(csv.DictReader(handle))
     x = np.array([[float(r[f"w_{n}"]) for n in harbin.names] for r in rows])
     problem = {"num_vars": 4, "names": list(harbin.names), "bounds": [[0, 1]] * 4}
@@ -312,7 +311,7 @@ def test_chunks_reach_the_sink_in_scenario_order(tmp_path, harbin):
     assert [first for first, _, _ in chunks] == [1, 101, 201, 301, 401]
     path = tmp_path / "s.csv"
     montecarlo_to_file(harbin, options, path)
-    with path.open(encoding="utf-8") as handle:
+    with path.open(encoding="utf-8-sig") as handle:
         rows = list(csv.DictReader(handle))
     w = np.vstack([c[1] for c in chunks])
     assert [[float(r[f"w_{n}"]) for n in harbin.names] for r in rows] == w.tolist()
@@ -321,10 +320,11 @@ def test_chunks_reach_the_sink_in_scenario_order(tmp_path, harbin):
 
 
 @pytest.mark.parametrize(("options", "files"), [
-    (SensitivityOptions(method="sweep", indicator="area"), ("sweep.csv", "sweep.png")),
-    (SensitivityOptions(method="oat", charts=False), ("oat.csv",)),
+    (SensitivityOptions(method="sweep", indicator="area"), ("sweep.csv", "sweep.png", "study.json")),
+    (SensitivityOptions(method="oat", charts=False), ("oat.csv", "study.json")),
     (SensitivityOptions(save_samples=True), ("montecarlo_samples.csv", "montecarlo_summary.csv",
-                                             "montecarlo_indices.csv", "montecarlo_bands.png")),
+                                             "montecarlo_indices.csv", "montecarlo_bands.png",
+                                             "study.json")),
 ])
 def test_study_files_follow_the_options(options, files):
     assert study_files(options) == files
@@ -336,7 +336,7 @@ def test_a_study_that_fails_while_streaming_leaves_the_old_folder_alone(tmp_path
                                  save_samples=True, charts=False)
     first = run_study(HARBIN, options, out)
     before = {p.name: p.read_bytes() for p in out.iterdir()}
-    assert set(before) == set(first.files)
+    assert set(before) == {*first.files, MANIFEST}
 
     def stop(done, total):
         if done > 100:

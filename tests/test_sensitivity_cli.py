@@ -5,19 +5,16 @@ from __future__ import annotations
 import csv
 
 import pytest
-from typer.testing import CliRunner
 
-from allocator.cli import app
 from allocator.pipeline.allocate import allocate
 
-from .conftest import ROOT
+from .support import ROOT, run_cli
 
 HARBIN = str(ROOT / "models" / "harbin_2020.toml")
-runner = CliRunner()
 
 
 def invoke(*args):
-    return runner.invoke(app, [str(a) for a in args])
+    return run_cli(*args)
 
 
 @pytest.mark.parametrize("command", ["sensitivity", "weights"])
@@ -31,8 +28,12 @@ def test_sweep_writes_table_and_chart(tmp_path):
     outcome = invoke("sensitivity", HARBIN, "--method", "sweep", "--indicator", "area",
                      "--from", "0", "--to", "0.5", "--steps", "3", "--out", out)
     assert outcome.exit_code == 0, outcome.output
-    assert sorted(p.name for p in out.iterdir()) == ["sweep.csv", "sweep.png"]
-    with (out / "sweep.csv").open(encoding="utf-8") as handle:
+    assert sorted(p.name for p in out.iterdir() if p.name[0] != ".") == [
+        "notes.txt", "study.json", "sweep.csv", "sweep.png"]
+    assert (out / "sweep.csv").read_bytes().startswith(b"\xef\xbb\xbf")  # Excel reads UTF-8
+    note = (out / "notes.txt").read_text(encoding="utf-8-sig")
+    assert note.startswith("注：现有编制数为示意性的虚构数据") and "illustrative" in outcome.output
+    with (out / "sweep.csv").open(encoding="utf-8-sig") as handle:
         rows = list(csv.DictReader(handle))
     assert len(rows) == 3 * 18
     assert (out / "sweep.png").read_bytes()[:4] == b"\x89PNG"
@@ -44,8 +45,10 @@ def test_oat_writes_table_and_tornado(tmp_path):
     out = tmp_path / "oat"
     outcome = invoke("sensitivity", HARBIN, "--method", "oat", "--delta", "0.1", "--out", out)
     assert outcome.exit_code == 0, outcome.output
-    assert sorted(p.name for p in out.iterdir()) == ["oat.csv", "tornado.png"]
+    assert sorted(p.name for p in out.iterdir() if p.name[0] != ".") == [
+        "oat.csv", "study.json", "tornado.png"]
     assert "largest swings" in outcome.output
+    assert "illustrative" not in outcome.output  # nothing here compares with current posts
 
 
 def test_montecarlo_writes_summary_samples_and_bands(tmp_path):
@@ -53,27 +56,32 @@ def test_montecarlo_writes_summary_samples_and_bands(tmp_path):
     outcome = invoke("sensitivity", HARBIN, "--samples", "400", "--save-samples",
                      "--concentration", "20", "--seed", "3", "--out", out)
     assert outcome.exit_code == 0, outcome.output
-    assert sorted(p.name for p in out.iterdir()) == [
+    assert sorted(p.name for p in out.iterdir() if p.name[0] != ".") == [
         "montecarlo_bands.png", "montecarlo_indices.csv", "montecarlo_samples.csv",
-        "montecarlo_summary.csv"]
-    with (out / "montecarlo_samples.csv").open(encoding="utf-8") as handle:
+        "montecarlo_summary.csv", "notes.txt", "study.json"]
+    for name in ("montecarlo_indices.csv", "montecarlo_samples.csv", "montecarlo_summary.csv"):
+        assert (out / name).read_bytes().startswith(b"\xef\xbb\xbf"), name
+    with (out / "montecarlo_samples.csv").open(encoding="utf-8-sig") as handle:
         reader = csv.reader(handle)
         header = next(reader)
         assert header[:5] == ["scenario", "w_population", "w_urban_population", "w_area",
                               "w_townships"]
         assert sum(1 for _ in reader) == 400
-    with (out / "montecarlo_summary.csv").open(encoding="utf-8") as handle:
+    with (out / "montecarlo_summary.csv").open(encoding="utf-8-sig") as handle:
         summary = list(csv.DictReader(handle))
     assert {r["verdict"] for r in summary} <= {"over", "under", "depends"}
     assert "verdict at 95% of scenarios" in outcome.output
+    assert "note: Current posts are illustrative" in outcome.output  # the verdicts' caveat
 
 
 @pytest.mark.parametrize(("args", "message"), [
     (["--method", "sweep", "--indicator", "aera"], "did you mean 'area'"),
-    (["--method", "sweep"], "a sweep needs an indicator"),
-    (["--method", "sweep", "--indicator", "area", "--to", "1.5"], "between 0 and 1"),
+    (["--method", "sweep"], "--method sweep: needs --indicator NAME"),
+    (["--method", "sweep", "--indicator", "area", "--to", "1.5"],
+     "--to 1.5: a weight is a share between 0 and 1"),
     (["--method", "tornado"], "use one of sweep, oat, montecarlo"),
-    (["--samples", "0"], "samples 0: must be at least 1"),
+    (["--samples", "0"], "--samples 0: use 1 to 10,000,000 scenarios"),
+    (["--samples", "1000000000"], "--samples 1,000,000,000: use 1 to 10,000,000 scenarios"),
     (["--concentration", "0"], "concentration 0"),
     (["--rounding", "banker"], "rounding"),
 ])

@@ -10,7 +10,7 @@ from allocator.core.fair import lp_sequence, solve_fair
 from allocator.core.waterfill import binding_rules, pool_lambdas, water_fill
 from allocator.errors import InfeasibleError
 
-from .conftest import make_problem
+from .support import make_problem
 
 
 def bisection_fill(t, lo, hi, total):

@@ -8,7 +8,7 @@ import pytest
 from allocator import allocate
 from allocator.core.targets import target_components, targets, transform
 
-from .conftest import write_csv, write_model
+from .support import write_csv, write_model
 
 
 def test_hand_computed_shares_with_transforms():
@@ -29,8 +29,8 @@ def test_log_transform_is_log1p_so_zero_stays_zero():
 def test_reserve_is_taken_off_the_cap_before_targets(tmp_path):
     write_csv(tmp_path / "u.csv", ["id", "pop"], [["a", 1], ["b", 3]])
     model = write_model(tmp_path / "m.toml", {"name": "m", "data": "u.csv", "id": "id",
-                                              "cap": 1000, "reserve": 0.1},
-                        {"pop": {"column": "pop", "weight": 1}})
+                                              "cap": 1000, "reserve": 0.1,
+                                              "indicators": {"pop": {"column": "pop", "weight": 1}}})
     result = allocate(model)
     assert result.spec.allocatable_cap == 900
     assert result.problem.target.tolist() == pytest.approx([225.0, 675.0])
@@ -38,7 +38,9 @@ def test_reserve_is_taken_off_the_cap_before_targets(tmp_path):
 
 
 def test_weights_are_normalised_and_reported(tmp_path, small_model):
-    result = allocate(small_model, weights={"pop": 7, "area": 3})
+    small_model.write_text(small_model.read_text().replace("weight = 0.7", "weight = 7")
+                           .replace("weight = 0.3", "weight = 3"))  # the file's are relative
+    result = allocate(small_model)
     assert result.weights == pytest.approx({"pop": 0.7, "area": 0.3})
     assert sum(result.components["pop"]) == pytest.approx(700)
     assert sum(result.components["area"]) == pytest.approx(300)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import math
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -30,7 +29,8 @@ from allocator.pipeline.transition import (
     with_transition,
 )
 from allocator.schema import load_model
-from tests.conftest import HARBIN, write_csv, write_model
+
+from .support import HARBIN, transition_model, write_model
 
 # -- core: closed forms -------------------------------------------------------------------------
 
@@ -169,27 +169,6 @@ def test_fixed_departures_then_the_rate():
 # -- pipeline -----------------------------------------------------------------------------------
 
 
-def transition_model(tmp_path: Path, *, rows=None, transition: str = "", bounds=None) -> Path:
-    """Five units with today's staff and a per-unit rate; cap 1,000 (today's posts: 1,000)."""
-    write_csv(tmp_path / "units.csv", ["code", "name", "kind", "pop", "area", "posts", "rate",
-                                       "leave1", "leave2"], rows or [
-        ["U1", "North", "city", 100, 10, 120, 0.05, 3, 2],
-        ["U2", "South", "city", 300, 20, 260, 0.04, 9, 10],
-        ["U3", "East", "rural", 50, 90, 150, 0.06, 8, 7],
-        ["U4", "West", "rural", 150, 40, 200, 0.05, 1, 4],
-        ["U5", "Hill", "rural", 400, 40, 270, 0.03, 6, 6],
-    ])
-    path = write_model(tmp_path / "t.toml", {
-        "name": "transition", "data": "units.csv", "id": "code", "label": "name",
-        "group": "kind", "actual": "posts", "cap": 1000,
-    }, {"pop": {"column": "pop", "weight": 0.7},
-        "area": {"column": "area", "weight": 0.3, "transform": "sqrt"}}, bounds=bounds)
-    if transition:
-        path.write_text(path.read_text(encoding="utf-8") + "[transition]\n" + transition,
-                        encoding="utf-8")
-    return path
-
-
 def test_plan_rows_add_up_to_the_summary(tmp_path):
     model = transition_model(tmp_path, transition="years = 30\ndeparture_rate_column = 'rate'\n"
                                                    "recruitment = 45\npool = 10\n")
@@ -261,10 +240,10 @@ def test_pace_each_year_is_allocate_on_that_years_inputs(tmp_path):
         rows.to_csv(folder / "units.csv", index=False)
         year_model = write_model(folder / "m.toml", {
             "name": "y", "data": "units.csv", "id": "code", "group": "kind", "actual": "posts",
-            "cap": plan.pace.caps[year - 1]},
-            {"pop": {"column": "pop", "weight": 0.7},
-             "area": {"column": "area", "weight": 0.3, "transform": "sqrt"}},
-            bounds={"floor": 100, "max_cut": 0.08, "max_increase": 0.1})
+            "cap": plan.pace.caps[year - 1],
+            "indicators": {"pop": {"column": "pop", "weight": 0.7},
+                           "area": {"column": "area", "weight": 0.3, "transform": "sqrt"}},
+            "bounds": {"floor": 100, "max_cut": 0.08, "max_increase": 0.1}})
         assert allocate(year_model).posts.tolist() == plan.pace.quota[year].tolist()
         assert plan.projection.quota[year].tolist() == plan.pace.quota[year].tolist()
 

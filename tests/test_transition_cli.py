@@ -8,23 +8,19 @@ import re
 import pandas as pd
 import pytest
 from rich.console import Console
-from typer.testing import CliRunner
 
-from allocator.cli import app
 from allocator.cli.transition import reach_table
 from allocator.pipeline import plan_transition
 from allocator.pipeline.transition import FRAME_COLUMNS, SUMMARY_COLUMNS
-from tests.conftest import HARBIN
-from tests.test_transition import transition_model
 
-runner = CliRunner()
+from .support import HARBIN, run_cli, transition_model
 
 COLUMNS = ["year", "id", "label", "group", "quota", "headcount", "departures", "recovered",
            "recruited", "transitional"]
 
 
 def invoke(*args: str):
-    return runner.invoke(app, ["transition", *args])
+    return run_cli("transition", *args)
 
 
 def row(output: str, *cells: str) -> bool:
@@ -47,7 +43,7 @@ def test_harbin_plan_from_the_model_table(tmp_path):
     assert row(text, "district subtotal", "35,527", "27,711", "-7,816", "15")
     assert row(text, "Total", "84,196", "60,806", "-23,390", "15")
     assert "every unit reaches its quota by year 15" in text
-    assert "note: Current posts (posts_illustrative) are illustrative" in text
+    assert "note: Current posts are illustrative" in text
     assert f"wrote {out}: transition.csv, transition_summary.csv, run.json" in " ".join(text.split())
 
     raw = (out / "transition.csv").read_bytes()
@@ -106,7 +102,8 @@ def test_the_default_folder_is_named_after_the_model(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert invoke(str(HARBIN)).exit_code == 0
     folder = tmp_path / "out" / "harbin_2020_transition"
-    assert sorted(p.name for p in folder.iterdir()) == ["run.json", "transition.csv",
+    assert sorted(p.name for p in folder.iterdir()) == [".allocator-manifest.json", "run.json",
+                                                        "transition.csv",
                                                         "transition_summary.csv"]
 
 

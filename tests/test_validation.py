@@ -11,7 +11,7 @@ import pytest
 from allocator import InputError, allocate
 from allocator.pipeline.validate import validate
 
-from .validation_support import BAD_INPUTS, GOOD_TABLE, expectation, run_cli, write_model
+from .support import BAD_INPUTS, GOOD_TABLE, demo_model, expectation, run_cli
 
 CASES = sorted(BAD_INPUTS.glob("*.toml"))
 
@@ -49,8 +49,8 @@ def _table_rows() -> list[list[str]]:
 @pytest.mark.parametrize("encoding", ["utf-8-sig", "gb18030", "gbk"])
 def test_csv_encodings_are_read_not_rejected(encoding: str, tmp_path: Path):
     chinese = GOOD_TABLE.replace("Alpha", "道里区").replace("Beta", "南岗区")
-    plain = write_model(tmp_path / "plain", table=chinese)
-    other = write_model(tmp_path / "other", table=None)
+    plain = demo_model(tmp_path / "plain", table=chinese)
+    other = demo_model(tmp_path / "other", table=None)
     (tmp_path / "other" / "units.csv").write_bytes(chinese.encode(encoding))
     expected = allocate(plain).frame()
     got = allocate(other).frame()
@@ -73,14 +73,14 @@ def _typed(rows: list[list[str]]) -> list[list]:
 
 
 def test_xlsx_first_sheet_and_named_sheet(tmp_path: Path):
-    csv_model = write_model(tmp_path / "csv")
+    csv_model = demo_model(tmp_path / "csv")
     expected = allocate(csv_model).frame()
     rows = _typed(_table_rows())
     junk = [["code", "population"], ["X", 1]]
-    first = write_model(tmp_path / "first", data="units.xlsx", table=None)
+    first = demo_model(tmp_path / "first", data="units.xlsx", table=None)
     _xlsx(tmp_path / "first" / "units.xlsx", {"units": rows, "other": junk})
     assert allocate(first).frame().equals(expected)
-    named = write_model(tmp_path / "named", data="units.xlsx", table=None)
+    named = demo_model(tmp_path / "named", data="units.xlsx", table=None)
     named.write_text(named.read_text().replace('cap = 400', 'cap = 400\nsheet = "units"'))
     _xlsx(tmp_path / "named" / "units.xlsx", {"notes": junk, "units": rows})
     assert allocate(named).frame().equals(expected)
@@ -89,14 +89,14 @@ def test_xlsx_first_sheet_and_named_sheet(tmp_path: Path):
 def test_xlsx_row_numbers_match_the_spreadsheet(tmp_path: Path):
     rows = _typed(_table_rows())
     rows[3][3] = "many"  # spreadsheet row 4
-    model = write_model(tmp_path, data="units.xlsx", table=None)
+    model = demo_model(tmp_path, data="units.xlsx", table=None)
     _xlsx(tmp_path / "units.xlsx", {"units": rows})
     with pytest.raises(InputError, match=r"units.xlsx, row 4 \(id U3\), column 'population'"):
         allocate(model)
 
 
 def test_xlsx_missing_sheet_and_corrupt_file(tmp_path: Path):
-    model = write_model(tmp_path, data="units.xlsx", table=None)
+    model = demo_model(tmp_path, data="units.xlsx", table=None)
     model.write_text(model.read_text().replace('cap = 400', 'cap = 400\nsheet = "Units 2020"'))
     _xlsx(tmp_path / "units.xlsx", {"units": _typed(_table_rows())})
     ran = run_cli("validate", model)
@@ -109,7 +109,7 @@ def test_xlsx_missing_sheet_and_corrupt_file(tmp_path: Path):
 
 
 def test_unreadable_data_files(tmp_path: Path):
-    model = write_model(tmp_path, table=None)
+    model = demo_model(tmp_path, table=None)
     (tmp_path / "units.csv").mkdir()
     ran = run_cli("validate", model)
     assert (ran.exit_code, ran.stderr) == (2, f"error: {tmp_path / 'units.csv'}: is a folder, not a "
@@ -130,17 +130,22 @@ def test_model_file_missing_or_unreadable(tmp_path: Path):
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    (["--weight", "popluation=0.5"], "--weight popluation: no such indicator (did you mean 'population'?)"),
+    (["--weight", "popluation=0.5"], "--weight popluation: no such indicator (did you mean "
+                                     "'population'?) (indicators: population, area)"),
     (["--weight", "population"], "--weight population: expected NAME=VALUE, e.g. --weight population=0.5"),
-    (["--weight", "population=-1"], "--weight population=-1: a weight must be a finite number >= 0"),
+    (["--weight", "population=abc"], "--weight population=abc: 'abc' is not a number"),
+    (["--weight", "population=-1"], "--weight population=-1: a weight given for a run is the "
+                                    "indicator's share, a number between 0 and 1"),
     (["--weight", "population=0", "--weight", "area=0"],
-     "{model}: indicators: the weights add up to 0; give at least one positive weight "
-     "(with --weight population=0 --weight area=0)"),
+     "--weight population=0 --weight area=0: every indicator is named, so the shares must add up "
+     "to 1, not 0"),
+    (["--weight", "population=0.7", "--weight", "area=0.5"],
+     "--weight population=0.7 --weight area=0.5: the named shares add up to 1.2, more than 1"),
     (["--cap", "0"], "{model}: cap: must be greater than 0 (got 0) (with --cap 0)"),
     (["--cap", "-5"], "{model}: cap: must be greater than 0 (got -5) (with --cap -5)"),
 ])
 def test_bad_overrides(args: list[str], message: str, tmp_path: Path):
-    model = write_model(tmp_path)
+    model = demo_model(tmp_path)
     for command in (["run", model, "--out", tmp_path / "out"], ["validate", model]):
         ran = run_cli(*command, *args)
         assert (ran.exit_code, ran.stderr) == (2, f"error: {message.format(model=model)}\n")
@@ -148,7 +153,7 @@ def test_bad_overrides(args: list[str], message: str, tmp_path: Path):
 
 
 def test_label_with_markup_characters_is_printed_as_is(tmp_path: Path):
-    model = write_model(tmp_path, table=GOOD_TABLE.replace("U4,Delta", "[/b],Delta"))
+    model = demo_model(tmp_path, table=GOOD_TABLE.replace("U4,Delta", "[/b],Delta"))
     model.write_text(model.read_text() + "\n[bounds]\nfloor = 61\nmax_increase = 0.01\n")
     ran = run_cli("validate", model)
     assert ran.exit_code == 3 and ran.exception is None
@@ -157,7 +162,7 @@ def test_label_with_markup_characters_is_printed_as_is(tmp_path: Path):
 
 
 def test_validate_reports_what_it_checked(tmp_path: Path):
-    model = write_model(tmp_path, extra="\n[groups.county]\ntotal = 150\n")
+    model = demo_model(tmp_path, extra="\n[groups.county]\ntotal = 150\n")
     ran = run_cli("validate", model)
     assert ran.exit_code == 0, ran.stderr
     assert "4 units" in ran.stdout and "group 'county': 2 units share 150 posts" in ran.stdout

@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import ROOT
-from .validation_support import run_cli, write_model
+from .support import ROOT, demo_model, run_cli
 
 HARBIN_TABLE = (ROOT / "data" / "harbin_2020.csv").read_text(encoding="utf-8")
 
@@ -50,7 +49,7 @@ def test_ids_that_differ_only_in_leading_zeros_keep_one_order(tmp_path: Path):
              "001,C,county,100,10,50\n2,D,county,300,10,50\n")
     outs = set()
     for seed in range(4):
-        model = write_model(tmp_path / f"m{seed}", table=shuffled(table, seed), cap=101)
+        model = demo_model(tmp_path / f"m{seed}", table=shuffled(table, seed), cap=101)
         outs.add(run_to(model, tmp_path / f"out{seed}"))
     assert len(outs) == 1
 

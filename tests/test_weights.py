@@ -14,7 +14,7 @@ from pymcdm.weights.subjective import AHP
 from allocator.errors import InputError
 from allocator.pipeline.allocate import allocate
 from allocator.report.studies import WeightsOptions, write_derived_weights
-from allocator.schema import load_model
+from allocator.schema import Bilingual, load_model
 from allocator.studies.pairwise import read_pairwise
 from allocator.studies.weights import (
     SAATY_RI,
@@ -25,7 +25,7 @@ from allocator.studies.weights import (
     indicator_matrix,
 )
 
-from .conftest import HARBIN
+from .support import HARBIN
 
 NAMES = ("population", "urban_population", "area", "townships")
 
@@ -144,14 +144,16 @@ def test_bad_ahp_matrices_name_the_cell(tmp_path, change, message):
 
 def test_written_model_file_reproduces_the_derived_weights(tmp_path):
     out = write_derived_weights(HARBIN, WeightsOptions(method="critic"), tmp_path / "w")
-    assert sorted(out.files) == ["harbin_2020_critic.toml", "weights.csv"]
+    assert sorted(out.files) == ["harbin_2020_critic.toml", "study.json", "weights.csv"]
     spec = load_model(out.model_file)
     derived = out.derived.as_dict()
     for name, value in spec.normalised_weights().items():
         assert value == pytest.approx(derived[name], abs=1e-15)
     assert allocate(out.model_file).posts.tolist() == \
         allocate(HARBIN, weights=derived).posts.tolist()
-    assert "critic" in spec.name and spec.cap == load_model(HARBIN).cap
+    assert isinstance(spec.name, Bilingual)
+    assert "CRITIC" in spec.name.en and "CRITIC法" in spec.name.zh
+    assert spec.cap == load_model(HARBIN).cap
 
 
 def test_study_around_derived_weights_is_written_with_them(tmp_path):
@@ -162,3 +164,13 @@ def test_study_around_derived_weights_is_written_with_them(tmp_path):
     np.testing.assert_allclose(out.study.centre, out.derived.weights)
     base = allocate(HARBIN, weights=out.derived.as_dict()).posts
     assert out.study.summary["base"].tolist() == base.tolist()
+
+
+@pytest.mark.parametrize("cell", ["1e-320", "12", "1/10", "0.1"])
+def test_ahp_cells_outside_saatys_scale_are_refused(tmp_path, cell):
+    from allocator.studies.pairwise import read_pairwise
+
+    path = tmp_path / "ahp.csv"
+    path.write_text(f",a,b\na,1,{cell}\nb,,1\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"outside Saaty's scale \(1/9 to 9\)"):
+        read_pairwise(path, ("a", "b"))

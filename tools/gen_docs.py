@@ -149,8 +149,8 @@ def model_sections(model: Any, section: str = "") -> Iterator[tuple[str, Any]]:
 
     >>> from allocator.schema import ModelSpec
     >>> [name for name, _ in model_sections(ModelSpec)]  # doctest: +NORMALIZE_WHITESPACE
-    ['', 'indicators.NAME', 'bounds', 'groups.NAME', '[constraints]', '[equal_cut]', 'transition',
-     'transition.pace']
+    ['', 'name', 'actual_note', 'data_source', 'indicators.NAME', 'indicators.NAME.label',
+     'bounds', 'groups.NAME', '[constraints]', '[equal_cut]', 'transition', 'transition.pace']
     """
     yield section, model
     for key, field in documented_fields(model):
@@ -298,7 +298,7 @@ def value_text(param: Any) -> str:
     options = choices(param)
     if options:
         text = " | ".join(f"`{c}`" for c in options)  # cell() escapes the pipes
-    elif param.metavar:
+    elif param.metavar and not is_argument(param):  # an argument's metavar is its name
         text = f"`{param.metavar}`"
     else:
         text = value_type(param)

@@ -15,12 +15,13 @@ Tables use the same grouped layout and the same text as the report
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 import pandas as pd
 from rich import box
 from rich.table import Table as RichTable
 
+from allocator.choices import OutputFormat
 from allocator.errors import InputError
 from allocator.report.grouping import grouped_rows
 from allocator.report.model import NUMERIC, Report, T, Table
@@ -112,19 +113,41 @@ def breakdown_table(report: Report, unit_id: str, lang: str) -> RichTable:
     return out
 
 
-def format_option(text: str | None) -> tuple[str, ...]:
-    """The ``--format`` option: :func:`allocator.report.write.parse_formats`, its errors naming
-    the option (the library speaks of a "format", the command line of ``--format``).
+def format_option(text: str | None, charts: bool = True) -> tuple[str, ...]:
+    """The ``--format`` option (table formats; every one when not given) and ``--charts``:
+    the report's formats for :func:`allocator.report.write.write_report`, with PNG and SVG
+    charts unless ``charts`` is off. Errors name the option (the library speaks of a "format").
 
+    >>> format_option("md", charts=False)
+    ('md',)
     >>> format_option("md,xlsl")
     Traceback (most recent call last):
     allocator.errors.InputError: --format xlsl: unknown format (did you mean 'xlsx'?); use any of ...
+    >>> format_option("md,png")
+    Traceback (most recent call last):
+    allocator.errors.InputError: --format png: charts are chosen with --charts/--no-charts; ...
     """
+    tables = OutputFormat.tables()
+    for fmt in (f.strip().lower() for f in (text or "").split(",")):
+        if fmt in OutputFormat.charts():
+            raise InputError(f"--format {fmt}: charts are chosen with --charts/--no-charts; "
+                             f"--format takes table formats: {','.join(tables)}")
     try:
-        return parse_formats(text)
+        formats = parse_formats(text) if text else tables
     except InputError as exc:
         message = str(exc)
         if message.startswith("format '"):
             bad, _, rest = message.removeprefix("format '").partition("'")
-            message = f"--format {bad}{rest}"
+            message = f"--format {bad}{rest.replace(','.join(parse_formats(None)), ','.join(tables))}"
         raise InputError(message) from None
+    formats = tuple(f for f in formats if f in tables)
+    return formats + (OutputFormat.charts() if charts else ())
+
+
+def weights_line(weights: Mapping[str, float], label: str = "weights") -> str:
+    """The weights as used, for the terminal: ``weights: population 0.42, area 0.3``.
+
+    >>> weights_line({"population": 0.42, "area": 0.3, "townships": 0.28000000000000003})
+    'weights: population 0.42, area 0.3, townships 0.28'
+    """
+    return f"{label}: " + ", ".join(f"{name} {value:.4g}" for name, value in weights.items())

@@ -7,21 +7,23 @@ library is imported inside the command, so that ``--help`` stays fast.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from allocator.cli.console import console, note
+from allocator.cli.console import console, note, working
 from allocator.cli.options import (
     CapOpt,
     ForceOpt,
+    GroupTotalOpt,
     ModelArg,
     OutOpt,
     RoundingOpt,
     SolverOpt,
     WeightOpt,
+    default_out,
     overrides,
+    scenario_prefix,
 )
 
 if TYPE_CHECKING:
@@ -62,6 +64,7 @@ def transition(
     cap: CapOpt = None,
     solver: SolverOpt = None,
     rounding: RoundingOpt = None,
+    group_total: GroupTotalOpt = None,
     allow_unfinished: Annotated[bool, typer.Option(
         "--allow-unfinished", help="Write the plan even when units are still above their quota "
                                    "after the last year (otherwise exit 3).")] = False,
@@ -72,29 +75,36 @@ def transition(
     units above quota, recruitment shared by the same one ruler below it.
 
     Writes transition.csv, transition_summary.csv and run.json to out/<model file stem>_transition
-    unless --out is given.
+    unless --out is given (with overrides, @<what changed> is added).
 
     Example: allocator transition models/harbin_2020.toml --years 20 --departure-rate 0.05
     """
+    from allocator.cli.render import weights_line
     from allocator.errors import InfeasibleError
     from allocator.outputs.transition import write_transition
     from allocator.pipeline.transition import plan_transition
+    from allocator.report.labels import plain_text
 
     options = {"years": years, "departure_rate": departure_rate, "recruitment": recruitment,
                "pool": pool}
-    plan = plan_transition(model, options, allow_unfinished=True,
-                           overrides=overrides(weight, cap, solver, rounding))
-    unfinished = plan.unfinished()
-    if unfinished is not None and not allow_unfinished:
-        raise InfeasibleError(f"{unfinished} {UNFINISHED_HINT}")
-    out_dir = write_transition(plan, out or Path("out") / f"{model.stem}_transition", force=force)
+    given = overrides(weight, cap, solver, rounding, group_total)
+    with working("allocating the quota and planning the years") as step:
+        plan = plan_transition(model, options, allow_unfinished=True, overrides=given)
+        unfinished = plan.unfinished()
+        if unfinished is not None and not allow_unfinished:
+            raise InfeasibleError(f"{unfinished} {UNFINISHED_HINT}")
+        step("writing")
+        out_dir = write_transition(plan, out or default_out(model, "_transition", given),
+                                   force=force)
     render_plan(plan)
+    console.print(weights_line(plan.allocation.weights), soft_wrap=True)
     if unfinished is not None:
         note(unfinished)
     settings = plan.settings
     if plan.spec.actual_note and (settings.headcount is None or settings.pace is not None):
-        note(plan.spec.actual_note)
-    console.print(f"wrote {out_dir}: transition.csv, transition_summary.csv, run.json")
+        note(plain_text(plan.spec.actual_note) or "")
+    console.print(f"{scenario_prefix(given)}wrote {out_dir}: transition.csv, "
+                  "transition_summary.csv, run.json", soft_wrap=True)
 
 
 def render_plan(plan: TransitionPlan) -> None:
@@ -102,13 +112,14 @@ def render_plan(plan: TransitionPlan) -> None:
     from rich import box
 
     from allocator.cli.studies import frame_table
+    from allocator.report.labels import plain_text
 
     settings = plan.settings
     frame = plan.summary_frame()
     budget = settings.recruitment
     said = f"{budget:,} posts a year" if isinstance(budget, int) else str(budget.value)
     summary = frame_table(frame[list(SUMMARY_HEADERS)].rename(columns=SUMMARY_HEADERS),
-                          f"{plan.spec.name}: transition by year",
+                          f"{plain_text(plan.spec.name)}: transition by year",
                           f"recruitment budget: {said}; pool: {settings.pool:,} posts")
     summary.box, summary.pad_edge = box.SIMPLE_HEAD, False
     console.print(summary)

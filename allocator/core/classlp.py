@@ -242,7 +242,7 @@ def _highs(n_col, n_level, z_low, z_high, w_low, w_high, row_class, row_slope, r
     lp.a_matrix_.start_ = np.concatenate([[0], np.cumsum(np.concatenate(lengths))]).astype(np.int32)
     lp.a_matrix_.index_ = np.concatenate(index).astype(np.int32)
     lp.a_matrix_.value_ = np.concatenate(value).astype(float)
-    out = run_highs(lp, (("solver", "simplex"),))
+    out = run_highs(lp, "simplex")
     if out is None:
         return None
     col, dual = out

@@ -286,11 +286,20 @@ def reference_ratios(problem: Problem, ruler: dict[str, float | None]) -> np.nda
     return ref
 
 
-def constrained_binding(problem: Problem, x: np.ndarray
+def constrained_binding(problem: Problem, x: np.ndarray, posts: np.ndarray | None = None
                         ) -> tuple[tuple[str, ...], dict[str, float | None]]:
-    """What holds each unit (``Holding.binding``) and the pools' rulers."""
+    """What holds each unit (``Holding.binding``) and the pools' rulers. With ``posts`` (the
+    published whole posts), a unit's own bound is named only where its posts sit at it, as in
+    :func:`allocator.core.waterfill.binding_rules`."""
     h = holding(problem, x)
-    return h.binding, h.rulers
+    if posts is None:
+        return h.binding, h.rulers
+    binding = np.asarray(h.binding, dtype=object)
+    off_low = (binding == np.asarray(problem.lower_rule, dtype=object)) & (posts != problem.lower)
+    off_high = (binding == np.asarray(problem.upper_rule, dtype=object)) & \
+        (posts != problem.upper)
+    binding[(binding != "") & (off_low | off_high)] = ""
+    return tuple(binding.tolist()), h.rulers
 
 
 def step_of(rule: str) -> str:

@@ -200,7 +200,7 @@ class _Level:
         lp.a_matrix_.start_ = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int32)
         lp.a_matrix_.index_ = np.concatenate(index).astype(np.int32)
         lp.a_matrix_.value_ = np.concatenate(value).astype(float)
-        out = run_highs(lp, (("solver", "ipm"), ("run_crossover", "on")))
+        out = run_highs(lp)
         if out is None:
             return None
         col, dual = out

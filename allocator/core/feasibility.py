@@ -4,10 +4,11 @@ The constraints have a simple structure (per-unit bounds, disjoint pools with ex
 they can all hold exactly when every unit's lower bound is at most its upper bound and every
 pool's total lies between the sums of its units' bounds. :func:`find_conflicts` checks these with
 exact arithmetic and names, for each violation, the rules behind it and the smallest change of
-each single setting (cap or group total, floor, ceiling, max_cut, max_increase) that repairs it.
-When several constraints conflict at once, :func:`elastic_relaxation` solves an LP with an elastic
-(slack) variable on every constraint and reports the smallest total relaxation, in posts, and where
-it falls.
+each single setting (cap or group total, floor, ceiling, max_cut, max_increase) that repairs it;
+a change that would make the model invalid (a cap of 0) is not suggested. When several
+constraints conflict at once, :func:`elastic_relaxation` gives the smallest total relaxation, in
+posts, and where it falls. The same structure gives it in closed form (no LP), in time linear in
+the number of units.
 
 >>> import numpy as np
 >>> from allocator.core.problem import Pool, Problem
@@ -16,7 +17,7 @@ it falls.
 ...     pools=(Pool("", np.arange(2), 100),), total=100)
 >>> print(infeasibility(p))
 the floors of the units add up to 120 posts but the cap is 100 (20 too many; to fix: raise the cap by 20)
->>> round(elastic_relaxation(p).posts, 6)
+>>> elastic_relaxation(p).posts
 20.0
 """
 
@@ -26,12 +27,10 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-import pulp
 
-from allocator.core.problem import Pool, Problem, unit_bounds
-from allocator.core.solvers import make_solver
+from allocator.core.problem import EPS, Pool, Problem, unit_bounds
 from allocator.errors import InfeasibleError
-from allocator.schema import ModelSpec
+from allocator.schema import MAX_POSTS, ModelSpec
 from allocator.units import UnitTable
 
 MAX_LISTED = 3  # unit conflicts named one by one before "and N more"
@@ -54,11 +53,13 @@ class Finding:
 
 @dataclass(frozen=True)
 class Relaxation:
-    """The smallest relaxation of all constraints together, from the elastic LP.
+    """The smallest relaxation of all constraints together (what an elastic LP, with a slack
+    variable on every constraint, would find).
 
     ``posts`` is the least total number of posts by which bounds and totals must move;
-    ``parts`` splits it by pool and kind of constraint (one smallest relaxation: when several
-    splits cost the same, totals are kept and bounds relaxed).
+    ``parts`` splits it by pool and kind of constraint (one smallest relaxation: totals are kept
+    and bounds relaxed; a unit whose lower bound is above its upper bound counts as a relaxed
+    lower bound, unless its pool needs the posts).
     """
 
     posts: float
@@ -79,6 +80,10 @@ def _total_phrase(problem: Problem, pool: Pool, spec: ModelSpec | None, first: b
     """How a pool's total is stated in messages, e.g. ``"the cap is 60,806"``; ``first`` when
     the phrase opens the message."""
     if pool.name:
+        own = spec.group_totals().get(pool.name, pool.total) if spec is not None else pool.total
+        if own != pool.total:  # nested levels: the groups inside it have fixed totals of their own
+            return (f"the units of group '{pool.name}' outside its nested fixed-total groups "
+                    f"must total {pool.total:,} (its total {own:,} less theirs)")
         return f"group '{pool.name}' must total {pool.total:,}"
     if any(p.name for p in problem.pools):
         if first:
@@ -91,13 +96,55 @@ def _total_phrase(problem: Problem, pool: Pool, spec: ModelSpec | None, first: b
     return f"the cap is {pool.total:,}"
 
 
-def _total_fix(pool: Pool, spec: ModelSpec | None, change: float) -> str:
-    """The change of the pool's total (a group total, or the cap) that repairs it."""
+def _cap_for(spec: ModelSpec, allocatable: int, raise_: bool) -> int | None:
+    """The cap closest to the current one whose allocatable posts (cap less reserve) reach
+    ``allocatable`` (at least it when raising, at most it when lowering); None if no valid cap
+    does."""
+    def left(cap: int) -> int:
+        reserve = spec.reserve
+        return cap - (math.floor(reserve * cap + 0.5) if isinstance(reserve, float) else reserve)
+
+    share = 1 - spec.reserve if isinstance(spec.reserve, float) else 1.0
+    cap = max(1, math.floor((allocatable + (0 if isinstance(spec.reserve, float) else
+                                            spec.reserve)) / share) - 2)
+    while left(cap) < allocatable:  # allocatable posts grow by 0 or 1 with each post of cap
+        cap += 1
+    if not raise_:
+        while left(cap + 1) <= allocatable:
+            cap += 1
+        while cap > 1 and left(cap) > allocatable:
+            cap -= 1
+    groups = sum(spec.outer_group_totals().values())
+    valid = 1 <= cap <= MAX_POSTS and left(cap) >= max(1, groups) and \
+        (left(cap) >= allocatable if raise_ else left(cap) <= allocatable)
+    return cap if valid else None
+
+
+def _total_fix(pool: Pool, spec: ModelSpec | None, change: float) -> str | None:
+    """The change of the pool's total (a group total, or the cap) that repairs it, or None when
+    that change would leave no valid model (e.g. a cap of 0)."""
     verb = "raise" if change > 0 else "lower"
     if pool.name:
-        return f"{verb} the total of group '{pool.name}' to {pool.total + change:,.0f}"
+        total = pool.total + change
+        if spec is not None:
+            # The group's own total (a nested group's pool holds what its inner fixed totals
+            # leave), beside the fixed totals of the groups that share its parent (or the cap).
+            totals = spec.group_totals()
+            total = totals.get(pool.name, pool.total) + change
+            parent = spec.fixed_parent(pool.name)
+            others = sum(t for name, t in totals.items()
+                         if name != pool.name and spec.fixed_parent(name) == parent)
+            room = totals[parent] if parent is not None else spec.allocatable_cap
+            if others + total > room:
+                return None
+        if not 1 <= total <= MAX_POSTS:
+            return None
+        return f"{verb} the total of group '{pool.name}' to {total:,.0f}"
     if spec is not None:  # the other units share what the cap leaves: move the cap as much
-        return f"{verb} the cap to {spec.cap + change:,.0f}"
+        cap = _cap_for(spec, int(spec.allocatable_cap + change), raise_=change > 0)
+        return None if cap is None else f"{verb} the cap to {cap:,}"
+    if pool.total + change < 1:
+        return None
     return f"{verb} the cap by {abs(change):,.0f}"
 
 
@@ -117,9 +164,22 @@ def _with_bounds(spec: ModelSpec, **changes) -> ModelSpec:
     return spec.model_copy(update={"bounds": spec.bounds.model_copy(update=changes)})
 
 
-def _pool_sum(spec: ModelSpec, table: UnitTable, members: np.ndarray, upper: bool) -> float:
-    lower, high, _, _ = unit_bounds(spec, table)
-    return float((high if upper else lower)[members].sum())
+def _others(spec: ModelSpec, table: UnitTable, members: np.ndarray, upper: bool,
+            **without) -> np.ndarray:
+    """The members' integer lower (or upper) bounds from every rule but the settings in
+    ``without`` (set to None); computed once, so that each trial value of a setting costs one
+    vectorised sum."""
+    lower, high, _, _ = unit_bounds(_with_bounds(spec, **without), table)
+    return (high if upper else lower)[members]
+
+
+def _smallest(fits, lo: float, hi: float, steps: int) -> float:
+    """Bisection: a value close above the smallest in [lo, hi] for which ``fits`` holds (it holds
+    at ``hi``, and ``fits`` is monotone)."""
+    for _ in range(steps):
+        mid = (lo + hi) / 2
+        lo, hi = (lo, mid) if fits(mid) else (mid, hi)
+    return hi
 
 
 def _lower_fixes(spec: ModelSpec, table: UnitTable, pool: Pool) -> list[str]:
@@ -128,8 +188,11 @@ def _lower_fixes(spec: ModelSpec, table: UnitTable, pool: Pool) -> list[str]:
     b = spec.bounds
     m = pool.members
     if b.floor is not None and b.floor > 0:
+        # An integer floor f gives each unit max(f, its bound from the other rules).
+        others = _others(spec, table, m, upper=False, floor=None)
+
         def fits(f: int) -> bool:
-            return _pool_sum(_with_bounds(spec, floor=float(f)), table, m, upper=False) <= pool.total
+            return float(np.maximum(others, f).sum()) <= pool.total
 
         if fits(0):
             lo, hi = 0, math.floor(b.floor)  # largest floor that fits
@@ -137,17 +200,17 @@ def _lower_fixes(spec: ModelSpec, table: UnitTable, pool: Pool) -> list[str]:
                 mid = (lo + hi + 1) // 2
                 lo, hi = (mid, hi) if fits(mid) else (lo, mid - 1)
             fixes.append(f"lower the floor to {lo:,}")
-    if b.max_cut is not None:
+    if b.max_cut is not None and table.actual is not None:
+        others = _others(spec, table, m, upper=False, max_cut=None)
+        actual = table.actual[m]
+
         def fits_cut(c: float) -> bool:
-            return _pool_sum(_with_bounds(spec, max_cut=c), table, m, upper=False) <= pool.total
+            kept = np.ceil((1 - c) * actual - EPS)
+            return float(np.maximum(others, kept).sum()) <= pool.total
 
         top = 0.9999
         if fits_cut(top):
-            lo_c, hi_c = b.max_cut, top  # smallest max_cut that fits, to 4 decimals
-            for _ in range(40):
-                mid = (lo_c + hi_c) / 2
-                lo_c, hi_c = (lo_c, mid) if fits_cut(mid) else (mid, hi_c)
-            cut = math.ceil(hi_c * 10_000) / 10_000
+            cut = math.ceil(_smallest(fits_cut, b.max_cut, top, 40) * 10_000) / 10_000
             while not fits_cut(cut) and cut < top:
                 cut = round(cut + 0.0001, 4)
             fixes.append(f"raise max_cut to {cut:.4f}".rstrip("0").rstrip("."))
@@ -160,8 +223,11 @@ def _upper_fixes(spec: ModelSpec, table: UnitTable, pool: Pool) -> list[str]:
     b = spec.bounds
     m = pool.members
     if b.ceiling is not None:
+        # An integer ceiling c gives each unit min(c, its bound from the other rules).
+        others = _others(spec, table, m, upper=True, ceiling=None)
+
         def fits(c: int) -> bool:
-            return _pool_sum(_with_bounds(spec, ceiling=float(c)), table, m, upper=True) >= pool.total
+            return float(np.minimum(others, c).sum()) >= pool.total
 
         top = pool.total
         if fits(top):
@@ -171,17 +237,17 @@ def _upper_fixes(spec: ModelSpec, table: UnitTable, pool: Pool) -> list[str]:
                 lo, hi = (lo, mid) if fits(mid) else (mid + 1, hi)
             fixes.append(f"raise the ceiling to {lo:,}")
     if b.max_increase is not None and table.actual is not None:
-        def fits_inc(v: float) -> bool:
-            return _pool_sum(_with_bounds(spec, max_increase=v), table, m, upper=True) >= pool.total
+        others = _others(spec, table, m, upper=True, max_increase=None)
+        actual = table.actual[m]
 
-        positive = table.actual[m][table.actual[m] > 0]
-        top = pool.total / positive.min() + 1 if positive.size else 0.0
-        if positive.size and fits_inc(top):
-            lo_v, hi_v = b.max_increase, top
-            for _ in range(60):
-                mid = (lo_v + hi_v) / 2
-                lo_v, hi_v = (lo_v, mid) if fits_inc(mid) else (mid, hi_v)
-            inc = math.ceil(hi_v * 10_000) / 10_000
+        def fits_inc(v: float) -> bool:
+            allowed = np.floor((1 + v) * actual + EPS)
+            return float(np.minimum(others, allowed).sum()) >= pool.total
+
+        positive = actual[actual > 0]
+        most = pool.total / positive.min() + 1 if positive.size else 0.0
+        if positive.size and fits_inc(most):
+            inc = math.ceil(_smallest(fits_inc, b.max_increase, most, 60) * 10_000) / 10_000
             while not fits_inc(inc):
                 inc = round(inc + 0.0001, 4)
             fixes.append(f"raise max_increase to {inc:.4f}".rstrip("0").rstrip("."))
@@ -205,6 +271,14 @@ def _unit_rule(rule: str, i: int, spec: ModelSpec | None, table: UnitTable | Non
     return rule
 
 
+def _fixes(fixes: list[str | None], kind: str) -> str:
+    """``to fix: a or b``; when no single setting can repair it, what has to move."""
+    possible = [f for f in fixes if f]
+    if possible:
+        return f"to fix: {' or '.join(possible)}"
+    return f"to fix: {'lower' if kind == 'lower' else 'raise'} the {kind} bounds of these units"
+
+
 def find_conflicts(problem: Problem, *, labels: tuple[str, ...] | None = None,
                    spec: ModelSpec | None = None, table: UnitTable | None = None
                    ) -> tuple[Finding, ...]:
@@ -216,7 +290,7 @@ def find_conflicts(problem: Problem, *, labels: tuple[str, ...] | None = None,
     names = labels or problem.ids
     lower, upper = problem.lower, problem.upper
     findings = []
-    for i in np.flatnonzero(lower > upper):
+    for i in map(int, np.flatnonzero(lower > upper)):
         unit = problem.ids[i]
         label = f" ({names[i]})" if names[i] != unit else ""
         findings.append(Finding(
@@ -244,8 +318,8 @@ def find_conflicts(problem: Problem, *, labels: tuple[str, ...] | None = None,
                 fixes += _lower_fixes(spec, table, pool)
             findings.append(Finding(
                 "lower", f"{head} but {_total_phrase(problem, pool, spec, first=False)} "
-                f"({low - pool.total:,.0f} too many; to fix: "
-                f"{' or '.join(fixes)})", low - pool.total, pool=pool.name))
+                f"({low - pool.total:,.0f} too many; {_fixes(fixes, 'lower')})",
+                low - pool.total, pool=pool.name))
         if high < pool.total:
             rules = [problem.upper_rule[i] for i in m if problem.upper_rule[i]]
             kinds = set(rules)
@@ -261,71 +335,59 @@ def find_conflicts(problem: Problem, *, labels: tuple[str, ...] | None = None,
                 fixes += _upper_fixes(spec, table, pool)
             findings.append(Finding(
                 "upper", f"{_total_phrase(problem, pool, spec, first=True)} but {head} "
-                f"({pool.total - high:,.0f} too few; to fix: "
-                f"{' or '.join(fixes)})", pool.total - high, pool=pool.name))
+                f"({pool.total - high:,.0f} too few; {_fixes(fixes, 'upper')})",
+                pool.total - high, pool=pool.name))
     return tuple(findings)
 
 
-def elastic_relaxation(problem: Problem, solver: str = "highs") -> Relaxation:
-    """The smallest total relaxation, in posts, that lets every bound and total hold (an LP with
-    an elastic variable on each constraint). Among equally small relaxations, totals are kept and
-    bounds relaxed. Zero when the constraints can all hold already.
+def elastic_relaxation(problem: Problem) -> Relaxation:
+    """The smallest total relaxation, in posts, that lets every bound and total hold; zero when
+    they can all hold already. Among equally small relaxations, totals are kept and bounds
+    relaxed.
+
+    Closed form (what the elastic LP, with a slack on every constraint, finds): a unit whose lower
+    bound L is above its upper bound U costs L - U wherever it lies between them; a pool can then
+    reach any sum between the sums of min(L, U) and max(L, U) of its units at no further cost, and
+    each post of its total outside that range costs one more post of relaxation.
+
+    >>> from allocator.core.problem import Pool, Problem
+    >>> p = Problem(ids=("a", "b"), target=np.ones(2), lower=np.array([5.0, 0.0]),
+    ...     upper=np.array([3.0, 1.0]), lower_rule=("floor", ""), upper_rule=("ceiling",) * 2,
+    ...     pools=(Pool("", np.arange(2), 10),), total=10)
+    >>> r = elastic_relaxation(p)
+    >>> r.posts, r.parts
+    (6.0, (('upper bounds of units', 6.0),))
     """
-    n = len(problem)
     lower, upper = problem.lower, problem.upper
-    prob = pulp.LpProblem("elastic", pulp.LpMinimize)
-    # PuLP 3.3 adds variables through the problem (constructing them directly is deprecated).
-    add = getattr(prob, "add_variable", None) or (lambda name, lowBound: pulp.LpVariable(
-        name, lowBound=lowBound))
-    x = [add(f"x{i}", lowBound=0) for i in range(n)]
-    a = [add(f"a{i}", lowBound=0) for i in range(n)]
-    b = {i: add(f"b{i}", lowBound=0) for i in range(n) if np.isfinite(upper[i])}
-    plus = [add(f"p{k}", lowBound=0) for k in range(len(problem.pools))]
-    minus = [add(f"m{k}", lowBound=0) for k in range(len(problem.pools))]
-    for i in range(n):
-        prob += pulp.LpConstraint(pulp.LpAffineExpression([(x[i], 1.0), (a[i], 1.0)]),
-                                  pulp.LpConstraintGE, f"lo{i}", float(lower[i]))
-        if i in b:
-            prob += pulp.LpConstraint(pulp.LpAffineExpression([(x[i], 1.0), (b[i], -1.0)]),
-                                      pulp.LpConstraintLE, f"hi{i}", float(upper[i]))
-    for k, pool in enumerate(problem.pools):
-        terms = [(x[int(i)], 1.0) for i in pool.members] + [(plus[k], -1.0), (minus[k], 1.0)]
-        prob += pulp.LpConstraint(pulp.LpAffineExpression(terms), pulp.LpConstraintEQ, f"pool{k}",
-                                  float(pool.total))
-    bound_slack = pulp.LpAffineExpression([(v, 1.0) for v in a + list(b.values())])
-    total_slack = pulp.LpAffineExpression([(v, 1.0) for v in plus + minus])
-    lp_solver = make_solver(solver, method="choose")
-    prob += bound_slack + total_slack
-    prob.solve(lp_solver)
-    best = pulp.value(prob.objective) or 0.0
-    # Second stage: among the smallest relaxations, keep the totals (the cap and group totals).
-    prob += pulp.LpConstraint(bound_slack + total_slack, pulp.LpConstraintLE, "best",
-                              best + 1e-9 * max(1.0, best))
-    prob.setObjective(total_slack)
-    prob.solve(lp_solver)
+    conflict = np.maximum(lower - upper, 0.0)
+    named = any(p.name for p in problem.pools)
+    total = 0.0
     parts = []
-    for k, pool in enumerate(problem.pools):
-        where = f"group '{pool.name}'" if pool.name else "other units"
-        if not any(p.name for p in problem.pools):
-            where = "units"
-        m = [int(i) for i in pool.members]
-        low = sum(a[i].value() or 0.0 for i in m)
-        high = sum(b[i].value() or 0.0 for i in m if i in b)
-        tot = (plus[k].value() or 0.0) + (minus[k].value() or 0.0)
-        for name, value in ((f"lower bounds of {where}", low), (f"upper bounds of {where}", high),
-                            (f"total of {where}" if pool.name else "cap", tot)):
+    for pool in problem.pools:
+        m = pool.members
+        base = float(conflict[m].sum())
+        lo = float(np.minimum(lower[m], upper[m]).sum())
+        hi = float(np.maximum(lower[m], upper[m]).sum())
+        below = max(0.0, lo - pool.total)  # the pool's total needs fewer posts than its floors
+        # Posts the total needs above what the units reach with every conflict at its upper bound.
+        raised = max(0.0, pool.total - (hi - base)) if math.isfinite(hi) else 0.0
+        up = raised
+        down = base - min(raised, base) + below
+        total += base + below + max(0.0, pool.total - hi)
+        where = f"group '{pool.name}'" if pool.name else "other units" if named else "units"
+        for name, value in ((f"lower bounds of {where}", down), (f"upper bounds of {where}", up)):
             if value > 1e-6:
-                parts.append((name, round(float(value), 6)))
-    return Relaxation(posts=round(float(best), 6), parts=tuple(parts))
+                parts.append((name, round(value, 6)))
+    return Relaxation(posts=round(total, 6), parts=tuple(parts))
 
 
 def infeasibility(problem: Problem, *, labels: tuple[str, ...] | None = None,
-            spec: ModelSpec | None = None, table: UnitTable | None = None,
-            use_lp: bool = True, solver: str = "highs") -> str | None:
+                  spec: ModelSpec | None = None, table: UnitTable | None = None,
+                  relaxation: bool = True) -> str | None:
     """One line saying why the constraints cannot all hold, or None when they can.
 
     Lists every exact finding (at most three unit conflicts by name); when there is more than one,
-    adds the elastic LP's smallest combined relaxation (unless ``use_lp`` is False).
+    adds the smallest combined relaxation (unless ``relaxation`` is False).
     """
     findings = find_conflicts(problem, labels=labels, spec=spec, table=table)
     if not findings:
@@ -339,19 +401,21 @@ def infeasibility(problem: Problem, *, labels: tuple[str, ...] | None = None,
                      f"(by {sum(f.posts for f in rest):,.0f} posts in all)")
     parts += [f.message for f in others]
     text = "; ".join(parts)
-    if len(findings) > 1 and use_lp:
-        text += "; " + elastic_relaxation(problem, solver).describe()
+    if len(findings) > 1 and relaxation:
+        text += "; " + elastic_relaxation(problem).describe()
     return text
 
 
 def check_feasible(problem: Problem, labels: tuple[str, ...] | None = None, *,
                    spec: ModelSpec | None = None, table: UnitTable | None = None,
-                   solver: str = "highs") -> None:
+                   solver: str | None = None) -> None:
     """Raise :class:`InfeasibleError` explaining every bound or total that cannot hold.
 
     The explanation is exact arithmetic (:func:`find_conflicts`); with ``spec`` and
     ``table`` it also names each rule's setting and the change of one setting that repairs it.
+    ``solver`` is not used (the diagnosis needs no LP); it is accepted for existing callers.
     """
-    reason = infeasibility(problem, labels=labels, spec=spec, table=table, solver=solver)
+    del solver
+    reason = infeasibility(problem, labels=labels, spec=spec, table=table)
     if reason is not None:
         raise InfeasibleError(reason)

@@ -145,7 +145,7 @@ def unit_bounds(spec: ModelSpec, table: UnitTable):
         lows.append(("floor", table.floor))
     if table.ceiling is not None:
         highs.append(("ceiling", table.ceiling))
-    if b.max_cut is not None and table.actual is not None:  # the schema asks for 'actual'
+    if b.max_cut is not None and table.actual is not None:
         lows.append(("max_cut", (1 - b.max_cut) * table.actual))
     if b.max_increase is not None and table.actual is not None:
         highs.append(("max_increase", (1 + b.max_increase) * table.actual))
@@ -185,37 +185,28 @@ def build_pools(spec: ModelSpec, table: UnitTable) -> tuple[Pool, ...]:
     it; that pool's total is the group's total less the fixed totals of the groups nested in it.
     """
     n = len(table)
-    fixed = sorted(name for name, g in spec.groups.items() if g.total is not None)
+    totals = spec.group_totals()
+    fixed = sorted(totals)
     members = group_members(table)
     owner = np.full(n, -1, dtype=np.intp)  # index into ``fixed`` of each unit's innermost group
     for k, name in sorted(enumerate(fixed), key=lambda kv: kv[1].count("/")):
         owner[members[name]] = k  # outer levels first: inner groups overwrite
     pools = []
 
-    def parent(name: str) -> str | None:
-        if len(spec.levels) < 2:
-            return None  # one level: a '/' in a group's name is just a character
-        for outer in _outer(name)[::-1]:
-            if outer in spec.groups and spec.groups[outer].total is not None:
-                return outer
-        return None
-
     for k, name in enumerate(fixed):
         own = np.flatnonzero(owner == k)
-        inner = [g for g in fixed if parent(g) == name]
-        total = int(spec.groups[name].total or 0) - sum(int(spec.groups[g].total or 0)
-                                                        for g in inner)
+        inner = [g for g in fixed if spec.fixed_parent(g) == name]
+        total = totals[name] - sum(totals[g] for g in inner)
         if total < 0 or (own.size == 0 and total != 0):
             alone = "" if own.size else " (and it has no other units)"
             raise InfeasibleError(
                 f"the groups nested in group '{name}' have fixed totals adding up to "
-                f"{int(spec.groups[name].total or 0) - total:,} but group '{name}' must total "
-                f"{spec.groups[name].total:,}{alone}")
+                f"{totals[name] - total:,} but group '{name}' must total "
+                f"{totals[name]:,}{alone}")
         if own.size:
             pools.append(Pool(name, own, total))
     rest = np.flatnonzero(owner < 0)
-    left = spec.allocatable_cap - sum(int(spec.groups[g].total or 0) for g in fixed
-                                      if parent(g) is None)
+    left = spec.allocatable_cap - sum(spec.outer_group_totals().values())
     if rest.size:
         pools.append(Pool(REST_POOL, rest, left))
     elif left != 0:
@@ -225,7 +216,3 @@ def build_pools(spec: ModelSpec, table: UnitTable) -> tuple[Pool, ...]:
         )
     return tuple(pools)
 
-
-def _outer(name: str) -> list[str]:
-    parts = name.split("/")
-    return ["/".join(parts[:k]) for k in range(1, len(parts))]

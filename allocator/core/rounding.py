@@ -2,13 +2,20 @@
 
 Methods (an apportionment problem; Balinski-Young: no method has every good property):
 
-* ``hamilton`` (largest remainder, default): every unit within one post of its exact value
-  (quota); can lose a post when the cap grows (Alabama paradox).
-* ``webster`` (Sainte-Lague), ``dhondt`` (Jefferson), ``huntington-hill``: divisor methods; never
-  show the Alabama or population paradox, but can move a unit more than one post from its exact
-  value. D'Hondt favours large units, Huntington-Hill small ones, Webster neither.
+* ``hamilton`` (largest remainder, default): the fair continuous values rounded down, then one
+  more post for the largest remainders; every unit within one post of its fair value (quota); can
+  lose a post when the cap grows (Alabama paradox).
+* ``webster`` (Sainte-Lague), ``dhondt`` (Jefferson), ``huntington-hill``: divisor methods with
+  minimum and maximum restrictions; each pool's total is apportioned by the units' targets with
+  one divisor d: unit i gets clamp(R(t_i / d), lower_i, upper_i), R rounding at the signposts
+  k + 1/2, k + 1 or sqrt(k(k + 1)). They never show the Alabama or population paradox, but can move
+  a unit more than one post from its fair value. D'Hondt favours large units, Huntington-Hill
+  small ones, Webster neither.
 
-Ties are broken by larger exact value, then by unit id (natural order), never by row order.
+Ties are broken by larger value (fair value for Hamilton, target for the divisor methods), then by
+unit id (natural order), never by row order. Hamilton compares fair values at 1e-6 posts (solver
+noise cannot reorder them); the divisor methods compare claims and targets at a relative
+precision of 1e-12.
 
 >>> import numpy as np
 >>> round_pool(np.array([1.5, 1.5, 3.0]), np.zeros(3), np.full(3, np.inf), 6, "hamilton",
@@ -18,7 +25,6 @@ Ties are broken by larger exact value, then by unit id (natural order), never by
 
 from __future__ import annotations
 
-import heapq
 import math
 from collections.abc import Sequence
 
@@ -30,7 +36,8 @@ from allocator.ordering import natural_key
 METHODS = ("hamilton", "webster", "dhondt", "huntington-hill")
 SNAP = 1e-7  # exact values this close to an integer count as that integer
 QUANTUM_DECIMALS = 6  # exact values are compared at 1e-6 posts: solver noise cannot reorder them
-MARGIN = 1e-9  # relative: claims this close to the deciding one are ranked exactly, one by one
+TIE = 1e-12  # relative: divisor claims and targets this close are equal (their ties decided by id)
+CONTENDERS = 256  # the divisor search lists and ranks at most about this many claims one by one
 
 
 def _signpost(method: str, k: np.ndarray) -> np.ndarray:
@@ -107,17 +114,50 @@ def batch_hamilton(exact: np.ndarray, lower: np.ndarray, upper: np.ndarray, tota
 
     Exact values are quantised to 1e-6 posts; each row gets floor values (inside the bounds), then
     one more post for the largest remainders, ties to the larger exact value, then to the unit
-    first in natural id order (``key_rank``).
+    first in natural id order (``key_rank``). Each row needs only its cut: the ``left``-th largest
+    remainder of the units with room. Units above it get a post; only rows where units tie at the
+    cut (rare) are ordered by the full rule.
 
     >>> batch_hamilton(np.array([[1.5, 1.5, 3.0]]), np.zeros(3), np.full(3, np.inf), 6,
     ...                np.array([1, 0, 2])).tolist()
     [[1, 2, 3]]
     """
-    e = np.round(np.asarray(exact, dtype=float), QUANTUM_DECIMALS)
+    e = np.round(np.atleast_2d(np.asarray(exact, dtype=float)), QUANTUM_DECIMALS)
     base, left = _hamilton_base(e, lower, upper, total)
-    keys = np.broadcast_to(key_rank, e.shape)
-    order = np.lexsort((keys, -e, -(e - base)), axis=-1)
-    return _hand_out(base, upper, left, order).astype(np.int64)
+    room = base < upper
+    rem = np.subtract(e, base)
+    np.copyto(rem, -np.inf, where=~room)  # units without room sort last
+    rows = np.arange(e.shape[0])
+    rooms = room.sum(axis=1)
+    cut = (left > 0) & (left < rooms)
+    threshold = np.full(e.shape[0], np.inf)
+    threshold[cut] = _kth_largest(rem[cut], left[cut])
+    threshold[left >= rooms] = -np.inf  # every unit with room gets a post
+    give = rem > threshold[:, None]  # never a unit without room: its -inf is not above
+    tie = room & (rem == threshold[:, None])
+    short = left - give.sum(axis=1)
+    tied = tie.sum(axis=1)
+    give |= tie & (tied <= short)[:, None]
+    for r in rows[(tied > short) & (short > 0)]:
+        members = np.flatnonzero(tie[r])
+        order = np.lexsort((key_rank[members], -e[r, members]))
+        give[r, members[order[:short[r]]]] = True
+    base += give
+    return base.astype(np.int64)
+
+
+def _kth_largest(values: np.ndarray, k: np.ndarray) -> np.ndarray:
+    """Per row, the ``k``-th largest value (1 = the largest): a partial sort of each long row, a
+    full sort of many short ones at once.
+
+    >>> _kth_largest(np.array([[3.0, 1.0, 2.0], [5.0, 4.0, 6.0]]), np.array([1, 3])).tolist()
+    [3.0, 4.0]
+    """
+    n = values.shape[1]
+    if n < 256:
+        return np.sort(values, axis=1)[np.arange(values.shape[0]), n - k]
+    return np.array([np.partition(row, n - j)[n - j] for row, j in zip(values, k.tolist(),
+                                                                      strict=True)])
 
 
 def _hamilton(exact, lower, upper, total, ids):
@@ -133,108 +173,162 @@ def _hamilton(exact, lower, upper, total, ids):
     return _hand_out(base, upper, np.asarray(left), order)
 
 
-def _claims(method, exact, seats):
-    """Each unit's claim exact / signpost(seats) (inf where the signpost is 0), as floats."""
-    sign = _signpost(method, seats)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(sign == 0, np.inf, exact / np.where(sign == 0, 1.0, sign))
+def _tie_classes(descending: np.ndarray) -> np.ndarray:
+    """Class number of each value of a descending array: neighbours within ``TIE`` (relative) of
+    each other share one, so values equal in exact arithmetic tie whatever their rounding noise.
+
+    >>> _tie_classes(np.array([3.0, 1.0 + 1e-15, 1.0, 0.5])).tolist()
+    [0, 1, 1, 2]
+    """
+    if descending.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    gaps = descending[:-1] - descending[1:] > TIE * np.abs(descending[:-1])
+    return np.concatenate([[0], np.cumsum(gaps)])
 
 
-def _contenders(claims: np.ndarray, count: int, largest: bool) -> np.ndarray:
-    """Positions whose claim can be among the ``count`` largest (or smallest) ones."""
-    if count >= claims.size:
-        return np.arange(claims.size)
-    if largest:
-        edge = np.partition(claims, claims.size - count)[claims.size - count]
-        return np.flatnonzero(claims >= edge * (1 - MARGIN))
-    edge = np.partition(claims, count - 1)[count - 1]
-    return np.flatnonzero(claims <= edge * (1 + MARGIN))
+def _largest_first(values: np.ndarray, ids: Sequence[str]) -> np.ndarray:
+    """Positions of ``values``, largest first; values equal at relative precision ``TIE`` in the
+    natural order of their ``ids`` (one per position), never in row order.
+
+    >>> _largest_first(np.array([1.0, 2.0, 1.0 + 1e-15]), ("U10", "U1", "U9")).tolist()
+    [1, 2, 0]
+    """
+    order = np.argsort(-values, kind="stable")
+    classes = _tie_classes(values[order])
+    return order[natural_ties(np.arange(order.size), (classes,), _Members(ids, order))]
 
 
-def _divisor(method, exact, lower, upper, total, ids):
-    def count(d):
-        return np.clip(_divisor_count(method, exact / d), lower, upper)
+def _divisor(method, target, lower, upper, total, ids):
+    """The bounded divisor method: posts clamp(R(t_i / d), lower_i, upper_i) adding up to ``total``.
 
-    low_d, high_d = 1e-12, max(1.0, float(exact.max())) * 4 + 1
-    for _ in range(200):  # the smallest divisor whose allocation does not exceed the total
-        mid = math.sqrt(low_d * high_d)
-        if count(mid).sum() > total:
-            low_d = mid
-        else:
-            high_d = mid
-        if high_d / low_d < 1 + 1e-15:
-            break
-    # A slightly larger divisor leaves claims that tie (up to rounding noise) at the boundary to
-    # the priority queue below, where ties are broken by rank, not by floating-point accident.
-    seats = count(high_d * (1 + 1e-9))
-    left = int(round(total - seats.sum()))
-    if left == 0:
+    Equivalently: every unit starts at its lower bound and the posts left go one at a time to the
+    largest claim t_i / s(k) (s the signpost of the unit's next post k + 1, skipping units at their
+    upper bound). The claim of the posts at the cut is found by bisection on the divisor; the
+    claims near it are then listed and ranked exactly: by claim, ties (at relative precision
+    ``TIE``) to the larger target, then to the unit first in natural id order.
+    """
+    if np.any(target < 0) or not np.all(np.isfinite(target)):
+        raise ValueError("targets must be finite and non-negative")
+    if np.any(lower > upper):
+        raise ValueError("a lower bound exceeds its upper bound")
+    seats = lower.copy()
+    units = np.flatnonzero((target > 0) & (upper > lower))  # the units that can take a post
+    need = int(round(total - lower.sum()))
+    if need < 0:
+        raise ValueError("the lower bounds exceed the pool total")
+    room = float((upper[units] - lower[units]).sum())
+    if need > room:
+        raise ValueError(f"no divisor gives {total} posts: the units with a positive target have "
+                         f"room for {room:.0f} posts above their lower bounds, {need} are needed")
+    if need == 0:
         return seats
-    # Only units whose claim is near the deciding one can take (or give back) a post: the queue
-    # holds those. Rank among them: larger exact value first, then natural id order.
-    if left > 0:
-        open_ = np.flatnonzero(seats < upper)
-        units = open_[_contenders(_claims(method, exact[open_], seats[open_]), left, largest=True)]
-    else:
-        open_ = np.flatnonzero(seats > lower)
-        units = open_[_contenders(_claims(method, exact[open_], seats[open_] - 1), -left, largest=False)]
-    by_size = units[np.argsort(-exact[units], kind="stable")]
-    by_size = natural_ties(by_size, (-exact,), ids)
-    rank = dict(zip(by_size.tolist(), range(by_size.size), strict=True))
+    t, lo, hi = target[units], lower[units], upper[units]
+    if method == "huntington-hill":
+        # The first post's signpost is 0: every positive target claims it before any second post.
+        first = lo == 0
+        if need <= first.sum():  # fewer posts than such units: the larger targets get them
+            seats[units[first][_largest_first(t[first], _Members(ids, units[first]))[:need]]] = 1
+            return seats
+        lo = np.where(first, 1.0, lo)
+    goal = need + lower[units].sum()  # posts of these units together
 
-    def priority(i, k):  # claim of unit i to its (k + 1)-th post
-        sign = float(_signpost(method, np.array(k, dtype=float)))
-        # 12 significant digits: claims equal in exact arithmetic must tie, then rank decides.
-        return math.inf if sign == 0 else float(f"{exact[i] / sign:.12g}")
+    def posts_at(d):  # each unit's posts at divisor d (the claims >= d), inside its bounds
+        return np.clip(_divisor_count(method, t / d), lo, hi)
 
-    if left > 0:
-        heap = [(-priority(i, seats[i]), rank[i], i) for i in by_size.tolist()]
-        heapq.heapify(heap)
-        while left > 0:
-            _, _, i = heapq.heappop(heap)
-            seats[i] += 1
-            left -= 1
-            if seats[i] < upper[i]:
-                heapq.heappush(heap, (-priority(i, seats[i]), rank[i], i))
-    else:
-        # Only Huntington-Hill gets here: its first post has an infinite claim, so with fewer posts
-        # than units the weakest claims give their posts back.
-        heap = [(priority(i, seats[i] - 1), -rank[i], i) for i in by_size.tolist()]
-        heapq.heapify(heap)
-        while left < 0:
-            _, _, i = heapq.heappop(heap)
-            seats[i] -= 1
-            left += 1
-            if seats[i] > lower[i]:
-                heapq.heappush(heap, (priority(i, seats[i] - 1), -rank[i], i))
+    def count(d):
+        return float(posts_at(d).sum())
+
+    # Bracket the claim of the last post given: at_low = count(low) >= goal > count(high).
+    low = high = float(t.sum()) / goal
+    while (at_high := count(high)) >= goal:
+        high *= 2
+    while (at_low := count(low)) < goal:
+        low /= 2
+    while at_low - at_high > CONTENDERS and high > low * (1 + 1e-12):
+        mid = math.sqrt(low * high)
+        if (at_mid := count(mid)) >= goal:
+            low, at_low = mid, at_mid
+        else:
+            high, at_high = mid, at_mid
+    margin = 1e-9
+    while True:
+        # Claims in [bottom, top] are ranked one by one; the bracket is widened by a margin so that
+        # no tie at the cut reaches past it.
+        top, bottom = high * (1 + margin), low * (1 - margin)
+        sure, maybe = posts_at(top), posts_at(bottom)
+        left = int(round(goal - sure.sum()))
+        extra = (maybe - sure).astype(np.int64)
+        who = np.repeat(np.arange(t.size), extra)
+        k = sure[who] + np.arange(who.size) - np.repeat(np.cumsum(extra) - extra, extra)
+        claims = t[who] / _signpost(method, k)
+        order = np.argsort(-claims, kind="stable")
+        classes = _tie_classes(claims[order])
+        cut = classes[left - 1]  # the class of the last claim given
+        start = int(np.searchsorted(classes, cut, side="left"))
+        stop = int(np.searchsorted(classes, cut, side="right"))
+        tied = stop > left
+        near_top = claims[order[start]] >= top * (1 - 4 * TIE)
+        near_bottom = claims[order[stop - 1]] <= bottom * (1 + 4 * TIE)
+        if margin < 1e-3 and ((tied and near_top) or ((tied or stop == who.size) and near_bottom)):
+            margin *= 1e3
+            continue
+        break
+    given = order[:left]
+    if tied:
+        run = order[start:stop]
+        pick = _largest_first(t[who[run]], _Members(ids, units[who[run]]))[:left - start]
+        given = np.concatenate([order[:start], run[pick]])
+    seats[units] = sure + np.bincount(who[given], minlength=t.size)
     return seats
 
 
-def round_pool(exact: np.ndarray, lower: np.ndarray, upper: np.ndarray, total: int,
+def round_pool(values: np.ndarray, lower: np.ndarray, upper: np.ndarray, total: int,
                method: str, ids: Sequence[str]) -> np.ndarray:
     """Integer allocation of one pool: sums to ``total``, inside [lower, upper].
 
-    Exact values are first rounded to 1e-6 posts, so that two solvers (or the LP and the closed
-    form) whose answers differ by floating-point noise give the same whole posts.
+    ``values`` are what the method apportions: for ``hamilton`` the fair continuous values (they
+    add up to ``total``), rounded first to 1e-6 posts so that two solvers (or the LP and the
+    closed form) whose answers differ by floating-point noise give the same whole posts; for the
+    divisor methods the targets, at any scale (see :func:`round_allocation`).
+
+    >>> round_pool(np.array([1.0, 2.0, 3.0]), np.array([2.0, 0, 0]), np.full(3, np.inf), 3,
+    ...            "dhondt", ("a", "b", "c")).tolist()
+    [2, 0, 1]
     """
-    exact = np.round(np.asarray(exact, dtype=float), QUANTUM_DECIMALS)
+    values = np.asarray(values, dtype=float)
     lower = np.asarray(lower, dtype=float)
     upper = np.asarray(upper, dtype=float)
     if method == "hamilton":
-        seats = _hamilton(exact, lower, upper, total, ids)
+        seats = _hamilton(np.round(values, QUANTUM_DECIMALS), lower, upper, total, ids)
     elif method in METHODS:
-        seats = _divisor(method, exact, lower, upper, total, ids)
+        seats = _divisor(method, values, lower, upper, total, ids)
     else:
         raise ValueError(f"unknown rounding method '{method}' (use {', '.join(METHODS)})")
     return seats.astype(np.int64)
 
 
+def rounded_values(method: str, exact: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """What ``method`` apportions: the fair continuous values for ``hamilton``, else the targets.
+
+    >>> rounded_values("webster", np.array([2.0]), np.array([1.5])).tolist()
+    [1.5]
+    """
+    return exact if method == "hamilton" else target
+
+
 def round_allocation(problem: Problem, exact: np.ndarray, method: str) -> np.ndarray:
-    """Whole posts for every unit: each pool rounded to its exact total with ``method``."""
+    """Whole posts for every unit: each pool rounded to its exact total with ``method``.
+
+    Hamilton rounds the fair continuous values ``exact`` (largest remainders). A divisor method
+    apportions each pool's total by the units' (unclipped) targets, with the integer bounds as
+    minimum and maximum restrictions: one divisor d per pool with
+    sum_i clamp(R(t_i / d), lower_i, upper_i) = the pool's total (Balinski-Young; Pukelsheim).
+    """
     posts = np.zeros(len(problem), dtype=np.int64)
     for pool in problem.pools:
         m = pool.members
-        posts[m] = round_pool(exact[m], problem.lower[m], problem.upper[m], pool.total, method,
+        values = rounded_values(method, exact[m], problem.target[m])
+        posts[m] = round_pool(values, problem.lower[m], problem.upper[m], pool.total, method,
                               _Members(problem.ids, m))
     return posts
 
@@ -248,5 +342,5 @@ class _Members(Sequence[str]):
     def __len__(self) -> int:
         return len(self.members)
 
-    def __getitem__(self, k):  # type: ignore[override]
+    def __getitem__(self, k):
         return self.ids[self.members[k]]

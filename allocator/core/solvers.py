@@ -13,6 +13,7 @@ import os
 import sys
 import warnings
 from importlib import metadata
+from typing import Any
 
 import numpy as np
 import pulp
@@ -54,6 +55,18 @@ def silence_highs_banner() -> None:
         os.close(saved)
 
 
+def make_highs(method: str = "ipm") -> Any:
+    """A quiet in-process HiGHS (``highspy.Highs``) for LPs built from arrays; ``method`` as in
+    :func:`make_solver` (interior point with crossover: a vertex solution, basic duals)."""
+    import highspy
+
+    silence_highs_banner()
+    highs = highspy.Highs()
+    for option, setting in (("output_flag", False), ("solver", method), ("run_crossover", "on")):
+        highs.setOptionValue(option, setting)
+    return highs
+
+
 def make_solver(name: str, *, method: str = "ipm") -> pulp.LpSolver:
     """A PuLP solver for ``name`` (``highs`` or ``cbc``), quiet; ``method`` is HiGHS's LP algorithm
     (``ipm`` with crossover gives a vertex solution, so duals are basic as with CBC)."""
@@ -73,16 +86,13 @@ def make_solver(name: str, *, method: str = "ipm") -> pulp.LpSolver:
     return solver
 
 
-
-def run_highs(lp, options: tuple[tuple[str, bool | float | str], ...]):
-    """Solve a ``highspy.HighsLp`` quietly: ``(column values, absolute row duals)``, or None when
-    it is infeasible; :class:`SolverError` when HiGHS stops without an optimum."""
+def run_highs(lp: Any, method: str = "ipm") -> tuple[np.ndarray, np.ndarray] | None:
+    """Solve a ``highspy.HighsLp`` on a :func:`make_highs` solver: ``(column values, absolute row
+    duals)``, or None when it is infeasible; :class:`SolverError` when HiGHS stops without an
+    optimum."""
     import highspy
 
-    silence_highs_banner()
-    h = highspy.Highs()
-    for option, setting in (("output_flag", False), *options):
-        h.setOptionValue(option, setting)
+    h = make_highs(method)
     h.passModel(lp)
     h.run()
     status = h.getModelStatus()

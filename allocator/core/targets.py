@@ -10,10 +10,17 @@ share_i = sum_k w_k * f_k(a_ik) / sum_j f_k(a_jk);  target_i = share_i * allocat
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+
 import numpy as np
 
-TRANSFORMS = {
-    "linear": lambda a: a,
+
+def _linear(values: np.ndarray) -> np.ndarray:
+    return values
+
+
+TRANSFORMS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+    "linear": _linear,
     "sqrt": np.sqrt,
     # log1p keeps a zero at zero and every value non-negative.
     "log": np.log1p,
@@ -26,9 +33,9 @@ def transform(values: np.ndarray, name: str) -> np.ndarray:
 
 
 def target_components(
-    indicators: dict[str, np.ndarray],
-    weights: dict[str, float],
-    transforms: dict[str, str],
+    indicators: Mapping[str, np.ndarray],
+    weights: Mapping[str, float],
+    transforms: Mapping[str, str],
     allocatable: float,
 ) -> dict[str, np.ndarray]:
     """Posts of each unit's target that come from each indicator; they add up to the target.

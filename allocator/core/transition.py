@@ -376,8 +376,9 @@ class PacePath:
 
 
 def fixed_totals(spec: ModelSpec) -> dict[str, int]:
-    """The groups with a fixed total and their totals (bounded groups keep their bounds each
-    year). Nested fixed totals are not phased in: :class:`InputError`.
+    """The groups with a fixed total and their totals in posts (a share as
+    :meth:`~allocator.schema.ModelSpec.group_totals` gives it; bounded groups keep their bounds
+    each year). Nested fixed totals are not phased in: :class:`InputError`.
 
     >>> spec = ModelSpec.model_validate({"name": "d", "data": "u.csv", "id": "c", "cap": 100,
     ...     "group": "g", "groups": {"a": {"total": 30}, "b": {"max": 70}},
@@ -385,7 +386,7 @@ def fixed_totals(spec: ModelSpec) -> dict[str, int]:
     >>> fixed_totals(spec)
     {'a': 30}
     """
-    totals = {g: s.total for g, s in spec.groups.items() if s.total is not None}
+    totals = spec.group_totals()
     if len(spec.levels) > 1 and any("/" in g for g in totals):
         raise InputError("transition.pace: fixed totals of nested groups are not phased in; give "
                          "the groups inside others bounds instead, or drop the pace")

@@ -126,11 +126,30 @@ def pool_lambdas(problem: Problem, exact: np.ndarray) -> dict[str, float | None]
     return out
 
 
-def binding_rules(problem: Problem, exact: np.ndarray) -> tuple[str, ...]:
-    """For each unit, the rule of the bound that holds it away from its pool's common ratio.
+def binding_rules(problem: Problem, exact: np.ndarray,
+                  posts: np.ndarray | None = None) -> tuple[str, ...]:
+    """For each unit, the rule of the bound that binds it, or "" for a unit that none binds.
 
-    Empty for a unit that no bound holds. A unit at its lower bound is held by it when it would
-    otherwise get less (its ratio is above the pool's lambda), and likewise at its upper bound.
+    A bound binds a unit when, in the fair continuous allocation ``exact``, the unit sits at it
+    (within 1e-7 posts) and it holds the unit away from its pool's common ratio lambda: a lower
+    bound holds a unit whose ratio exact/target is above lambda (it would otherwise get less), an
+    upper bound one whose ratio is below. With ``posts`` (the published whole posts), a bound also
+    binds only where the unit's posts equal it: rounding that moves a unit off its bound removes
+    the label, and a unit that rounding alone brings to a bound gets none (it is not held there in
+    the fair allocation). So a label is always true of the posts it is printed next to.
+
+    >>> from allocator.core.problem import Pool
+    >>> p = Problem(ids=tuple("abcde"), target=np.array([1.0, 1, 1, 1, 4]), lower=np.zeros(5),
+    ...     upper=np.array([np.inf] * 4 + [2.0]), lower_rule=("",) * 5,
+    ...     upper_rule=("",) * 4 + ("ceiling",), pools=(Pool("", np.arange(5), 5),), total=5)
+    >>> exact = water_fill(p)
+    >>> exact.tolist(), binding_rules(p, exact)
+    ([0.75, 0.75, 0.75, 0.75, 2.0], ('', '', '', '', 'ceiling'))
+
+    Huntington-Hill gives every unit its first post, so e's whole posts are below its ceiling:
+
+    >>> binding_rules(p, exact, posts=np.array([1, 1, 1, 1, 1]))
+    ('', '', '', '', '')
     """
     lambdas = pool_lambdas(problem, exact)
     lam = np.full(len(problem), np.nan)  # NaN: the pool has no free unit
@@ -143,6 +162,9 @@ def binding_rules(problem: Problem, exact: np.ndarray) -> tuple[str, ...]:
     no_lambda = np.isnan(lam)
     at_low = (exact <= problem.lower + 1e-7) & (lower_rule != "")
     at_high = (exact >= problem.upper - 1e-7) & (upper_rule != "")
+    if posts is not None:
+        at_low &= posts == problem.lower
+        at_high &= posts == problem.upper
     by_low = at_low & (no_lambda | (ratio > lam + 1e-9))
     by_high = ~by_low & at_high & (no_lambda | (ratio < lam - 1e-9))
     rules = np.full(len(problem), "", dtype=object)

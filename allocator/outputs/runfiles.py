@@ -7,6 +7,7 @@ import json
 import platform
 from collections.abc import Callable
 from pathlib import Path
+from typing import IO
 
 import pandas as pd
 
@@ -15,15 +16,18 @@ from allocator.outputs.folders import write_files
 from allocator.pipeline.allocate import AllocationResult, package_versions
 from allocator.table import file_sha256
 
+BOM = "\ufeff"  # starts every CSV the tool writes: Excel then reads it as UTF-8
+
 
 def allocation_csv(result: AllocationResult) -> str:
-    """The machine-readable table: stable English columns, one row per unit, id order."""
+    """The machine-readable table: stable English columns, one row per unit, id order; the text
+    starts with a byte-order mark, so that Excel shows Chinese names (CSV readers skip it)."""
     frame = neutralise_frame(result.frame())
     if result.table.actual is not None:
         frame["actual"] = frame["actual"].round().astype("Int64") \
             if (frame["actual"] % 1 == 0).all() else frame["actual"]
         frame["difference"] = frame["allocation"] - frame["actual"]
-    return frame.to_csv(index=False, float_format=FLOAT_FORMAT, lineterminator="\n")
+    return BOM + frame.to_csv(index=False, float_format=FLOAT_FORMAT, lineterminator="\n")
 
 
 def status_text(result: AllocationResult) -> str:
@@ -59,6 +63,8 @@ def run_record(result: AllocationResult) -> dict:
         "allocatable": spec.allocatable_cap,
         "data_file": str(result.table.path),
         "data_sha256": result.table.sha256,
+        "data_encoding": result.table.encoding,
+        "data_sheet": result.table.sheet,
         "units": len(result.table),
         "status": status_text(result),
         "solver": result.solver,
@@ -95,12 +101,14 @@ def result_files(result: AllocationResult) -> dict[str, Callable[[Path], None]]:
 def write_result(result: AllocationResult, out_dir: Path, *, force: bool = False) -> Path:
     """Write ``allocation.csv`` and ``run.json`` for a result into ``out_dir``.
 
-    Refuses (:class:`InputError`) to replace a folder of another model's results unless ``force``.
+    Refuses (:class:`InputError`) to replace a folder of another model's results, or of another
+    scenario of the same model (other overrides), unless ``force``.
     """
-    return write_files(out_dir, result_files(result), model=result.spec.name, force=force)
+    return write_files(out_dir, result_files(result), model=str(result.spec.name), force=force,
+                       scenario=result.overrides.tag())
 
 
-def read_allocation(path: Path) -> pd.DataFrame:
+def read_allocation(path: Path | IO[str]) -> pd.DataFrame:
     """Read an ``allocation.csv`` back (ids as text)."""
     return pd.read_csv(path, dtype={"id": str, "label": str, "group": str, "binding": str},
                        keep_default_na=False, na_values=[""])

@@ -8,7 +8,7 @@ into one folder.
 >>> plan = plan_transition("models/harbin_2020.toml", {"years": 20, "departure_rate": 0.05})
 >>> out = write_transition(plan, pathlib.Path(tempfile.mkdtemp()) / "t")
 >>> sorted(p.name for p in out.iterdir())
-['run.json', 'transition.csv', 'transition_summary.csv']
+['.allocator-manifest.json', 'run.json', 'transition.csv', 'transition_summary.csv']
 """
 
 from __future__ import annotations
@@ -62,12 +62,13 @@ def write_transition(plan: TransitionPlan, out_dir: Path, *, force: bool = False
     """Write ``transition.csv``, ``transition_summary.csv`` and ``run.json`` into ``out_dir``,
     all or nothing. Refuses (:class:`InputError`) to replace a folder of another model's results
     unless ``force``."""
-    record = json.dumps(transition_record(plan), indent=2, ensure_ascii=False) + "\n"
+    data = transition_record(plan)
+    record = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
     return write_files(out_dir, {
         "transition.csv": _writer(transition_csv(plan), CSV_ENCODING),
         "transition_summary.csv": _writer(summary_csv(plan), CSV_ENCODING),
         "run.json": _writer(record, "utf-8"),
-    }, model=plan.spec.name, force=force)
+    }, model=str(plan.spec.name), force=force, scenario=plan.allocation.overrides.tag())
 
 
 def _writer(text: str, encoding: str) -> Callable[[Path], None]:

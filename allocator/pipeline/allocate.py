@@ -62,7 +62,7 @@ class AllocationResult:
 
     @property
     def weights(self) -> dict[str, float]:
-        """Indicator weights as used (normalised to sum to 1)."""
+        """Indicator weights as used: final shares, summing to 1."""
         return self.spec.normalised_weights()
 
     @property
@@ -155,16 +155,19 @@ def solve(ready: Prepared, *, method: str = "auto") -> AllocationResult:
                                              ready.spec.solver)
     return AllocationResult(spec=ready.spec, table=ready.table, problem=problem,
                             components=ready.components, fair=fair, posts=posts,
-                            binding=binding_of(problem, fair.exact), overrides=ready.overrides,
-                            repair=repair)
+                            binding=binding_of(problem, fair.exact, posts),
+                            overrides=ready.overrides, repair=repair)
 
 
-def binding_of(problem: Problem, exact: np.ndarray) -> tuple[str, ...]:
+def binding_of(problem: Problem, exact: np.ndarray,
+               posts: np.ndarray | None = None) -> tuple[str, ...]:
     """What holds each unit: its own bound's rule (closed form) or, with general constraints,
-    also the constraint that holds it (:func:`allocator.core.constraints.constrained_binding`)."""
+    also the constraint that holds it (:func:`allocator.core.constraints.constrained_binding`).
+    With ``posts``, a unit's own bound is named only where its whole posts sit at it
+    (:func:`allocator.core.waterfill.binding_rules`)."""
     if problem.constraints:
-        return constrained_binding(problem, exact)[0]
-    return binding_rules(problem, exact)
+        return constrained_binding(problem, exact, posts)[0]
+    return binding_rules(problem, exact, posts)
 
 
 @dataclass(frozen=True)
@@ -206,16 +209,18 @@ def allocate(
     cap: int | None = None,
     solver: Solver | str | None = None,
     rounding: Rounding | str | None = None,
+    group_totals: dict[str, int] | None = None,
 ) -> AllocationResult:
     """Fair whole-post allocation for a model (a path to a TOML file or a :class:`ModelSpec`).
 
     Keyword overrides (see :class:`~allocator.overrides.Overrides`) replace the model's weights
-    (by indicator name, renormalised), cap, solver or rounding method. Raises
+    (by indicator name, each its final share: the others share the rest in the model's
+    proportions), cap, solver, rounding method or fixed group totals. Raises
     :class:`~allocator.errors.InputError` on invalid input and
     :class:`~allocator.errors.InfeasibleError` when the constraints cannot all hold.
     """
     return solve(prepare(model, Overrides(weights=weights, cap=cap, solver=solver,
-                                          rounding=rounding)))
+                                          rounding=rounding, group_totals=group_totals)))
 
 
 def unit_index(result: AllocationResult, unit: str) -> int:

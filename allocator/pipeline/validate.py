@@ -29,7 +29,7 @@ class Validation:
     def lines(self) -> list[str]:
         """A short human-readable summary, one fact per line."""
         spec, table, problem = self.spec, self.table, self.problem
-        weights = ", ".join(f"{k} {v:.3f}" for k, v in spec.normalised_weights().items())
+        weights = ", ".join(f"{k} {v:.4g}" for k, v in spec.normalised_weights().items())
         out = [
             f"model: {spec.source or spec.name} ({spec.name})",
             f"data: {table.path}, {len(table):,} units, sha256 {table.sha256[:12]}",

@@ -5,6 +5,7 @@ with current posts, the summary, the explanation of every allocation and the inp
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,19 +17,24 @@ from allocator.core.explain import Explanation, explain, split_tenths
 from allocator.pipeline.allocate import AllocationResult, package_versions
 from allocator.report.grouping import Level, grouped_rows
 from allocator.report.labels import (
-    METHOD,
     RULE_NAMES,
+    SOLVER_NAMES,
     TOTAL,
-    group_name,
-    indicator_name,
+    TRANSFORM_NAMES,
+    ModelWords,
+    group_path_label,
+    model_words,
+    rounding_name,
     step_name,
     subtotal_label,
 )
-from allocator.report.model import Column, Kind, Report, Row, T, Table
+from allocator.report.method import method_statement, overrides_text, rule_texts
+from allocator.report.model import BREAK, Column, Kind, Report, Row, T, Table
 from allocator.table import file_sha256
 
 
-def _grouped(n: int, groups: tuple[str, ...] | None, unit_row: Callable[[int], Row],
+def _grouped(n: int, groups: tuple[str, ...] | None, words: ModelWords,
+             unit_row: Callable[[int], Row],
              total_row: Callable[[np.ndarray, T, Level], Row]) -> tuple[Row, ...]:
     """The rows of a unit table in the one grouped layout (see :mod:`allocator.report.grouping`):
     ``unit_row(i)`` makes a unit's row, ``total_row(members, label, level)`` a subtotal or total."""
@@ -37,7 +43,7 @@ def _grouped(n: int, groups: tuple[str, ...] | None, unit_row: Callable[[int], R
         if slot.level == "unit":
             rows.append(unit_row(int(slot.members[0])))
         else:
-            label = subtotal_label(slot.group) if slot.group is not None else TOTAL
+            label = subtotal_label(words.groups[slot.group]) if slot.group is not None else TOTAL
             rows.append(total_row(slot.members, label, slot.level))
     return tuple(rows)
 
@@ -53,22 +59,29 @@ def _number_kind(values: np.ndarray) -> tuple[Kind, int]:
 
 @dataclass(frozen=True, eq=False)
 class _Figures:
-    """Unit-level numbers every table shares (displayed targets sum exactly to the cap)."""
+    """Unit-level numbers every table shares (displayed targets sum exactly to the cap), and
+    the model's words."""
 
     result: AllocationResult
+    words: ModelWords
     target: np.ndarray  # displayed targets, whole tenths, sum = allocatable cap
     posts: np.ndarray
     actual: np.ndarray | None
     population: np.ndarray | None
 
 
-def _figures(result: AllocationResult) -> _Figures:
+def _figures(result: AllocationResult, words: ModelWords | None = None) -> _Figures:
     t = result.problem.target
     tenths = np.array(split_tenths(t.tolist(), int(round(10 * t.sum()))), dtype=np.float64)
     spec = result.spec
     population = result.table.indicators[spec.population] if spec.population else None
-    return _Figures(result=result, target=tenths / 10, posts=result.posts.astype(float),
+    return _Figures(result=result, words=words or model_words(spec, result.table),
+                    target=tenths / 10, posts=result.posts.astype(float),
                     actual=result.table.actual, population=population)
+
+
+def _unit_notes(words: ModelWords) -> list[T]:
+    return [words.untranslated] if words.untranslated is not None else []
 
 
 def comparison_table(fig: _Figures) -> Table:
@@ -77,36 +90,39 @@ def comparison_table(fig: _Figures) -> Table:
     result = fig.result
     table = result.table
     spec = result.spec
+    words = fig.words
     cap = result.problem.total
     cols: list[Column] = [Column("id", "代码", "Code")]
     if table.labels:
         cols.append(Column("label", "单位", "Unit"))
     if table.groups:
-        cols.append(Column("group", "类别", "Type"))
+        cols.append(Column("group", "类别", "Group"))
     for name, values in table.indicators.items():
         kind, digits = _number_kind(values)
-        ind = indicator_name(name)
+        ind = words.indicators[name]
         cols.append(Column(f"ind:{name}", ind.zh, ind.en, kind, digits))
-    cols += [Column("share", "加权份额", "Weighted share", "pct", 2),
-             Column("target", "零基测算数", "Zero-based target", "float", 1),
-             Column("allocation", "优化配置数", "Allocation", "int")]
+    cols += [Column("share", f"加权{BREAK}份额", "Weighted share", "pct", 2),
+             Column("target", f"零基{BREAK}测算数", "Zero-based target", "float", 1),
+             Column("allocation", f"优化{BREAK}配置数", "Allocation", "int")]
     actual_posts = fig.actual
     has_actual = actual_posts is not None
     if actual_posts is not None:
         kind, digits = _number_kind(actual_posts)
-        cols += [Column("actual", "现有编制数", "Current posts", kind, digits),
+        cols += [Column("actual", f"现有{BREAK}编制数", "Current posts", kind, digits),
                  Column("change", "增减数", "Change", kind, digits),
-                 Column("change_pct", "增减比例", "Change %", "pct", 1)]
+                 Column("change_pct", f"增减{BREAK}比例", "Change %", "pct", 1)]
     if fig.population is not None:
         if has_actual:
-            cols.append(Column("per10k_before", "调整前每万人编制数",
+            cols.append(Column("per10k_before", f"调整前{BREAK}每万人{BREAK}编制数",
                                "Posts per 10,000 residents, current", "float", 1))
-        cols.append(Column("per10k_after", "调整后每万人编制数" if has_actual else "每万人编制数",
+        cols.append(Column("per10k_after",
+                           f"调整后{BREAK}每万人{BREAK}编制数" if has_actual
+                           else f"每万人{BREAK}编制数",
                            "Posts per 10,000 residents, allocated" if has_actual else
                            "Posts per 10,000 residents", "float", 1))
-    cols += [Column("distance", "与测算数差距", "Distance from target", "float", 1),
-             Column("distance_pct", "差距比例", "Distance from target %", "pct", 1),
-             Column("binding", "约束条件", "Held by")]
+    cols += [Column("distance", f"与测算数{BREAK}差距", "Distance from target", "float", 1),
+             Column("distance_pct", f"差距{BREAK}比例", "Distance from target %", "pct", 1),
+             Column("binding", f"约束{BREAK}条件", "Held by")]
     keys = [c.key for c in cols]
 
     def cells(idx, first, level) -> Row:
@@ -131,9 +147,10 @@ def comparison_table(fig: _Figures) -> Table:
 
     def unit_row(i: int) -> Row:
         row = cells(np.array([i]), table.ids[i], "unit")
-        extra = {"label": table.labels[i] if table.labels else "",
-                 "group": group_name(table.groups[i]) if table.groups else "",
-                 "binding": RULE_NAMES.get(result.binding[i], result.binding[i])}
+        rule = result.binding[i]
+        extra = {"label": words.units[table.ids[i]],
+                 "group": words.groups[table.groups[i]] if table.groups else "",
+                 "binding": RULE_NAMES.get(rule, T(rule, rule)) if rule else ""}
         return Row(tuple(extra.get(k, v) for k, v in zip(keys, row.values, strict=True)))
 
     def total_row(idx, label, level) -> Row:
@@ -141,17 +158,22 @@ def comparison_table(fig: _Figures) -> Table:
 
     notes = [T("零基测算数 = 加权份额 × 可分配编制数，按最大余数法保留一位小数，合计等于可分配编制数。",
                "Zero-based target = weighted share × allocatable posts, shown to one decimal by "
-               "largest remainder so that the targets add up to the allocatable posts."),
-             T("约束条件：配置数受该约束限制而偏离统一比例λ；空白表示未受约束。",
-               "Held by: the bound that keeps the allocation away from the common ratio λ; "
-               "blank when no bound holds the unit.")]
+               "largest remainder so that the targets add up to the allocatable posts.")]
+    column_notes = [("binding", T("约束条件：配置数受该约束限制而偏离统一比例λ；空白表示未受约束。",
+                                  "Held by: the bound that keeps the allocation away from the "
+                                  "common ratio λ; blank when no bound holds the unit."))]
     if fig.population is not None and spec.population is not None:
-        column = spec.indicators[spec.population].column
-        notes.append(T(f"每万人编制数按{indicator_name(spec.population).zh}（{column}）计算。",
-                       f"Posts per 10,000 residents use {indicator_name(spec.population).en} "
-                       f"({column})."))
-    return Table("comparison", T("各单位编制配置对比", "Allocation compared with current posts"),
-                 tuple(cols), _grouped(len(table), table.groups, unit_row, total_row), tuple(notes))
+        population = words.indicators[spec.population]
+        column_notes.append(("per10k_after", T(f"每万人编制数按{population.zh}计算。",
+                                               "Posts per 10,000 residents use "
+                                               f"{population.en.lower()}.")))
+    if table.labels:
+        column_notes += [("label", note) for note in _unit_notes(words)]
+    title = T("各单位编制配置对比", "Allocation compared with current posts") if has_actual \
+        else T("各单位编制配置", "Allocation by unit")
+    return Table("comparison", title, tuple(cols),
+                 _grouped(len(table), table.groups, words, unit_row, total_row), tuple(notes),
+                 tuple(column_notes))
 
 
 def explanation_table(fig: _Figures, explanation: Explanation) -> Table:
@@ -159,19 +181,21 @@ def explanation_table(fig: _Figures, explanation: Explanation) -> Table:
     in whole tenths that add up to the displayed target and allocation exactly."""
     result = fig.result
     table = result.table
+    words = fig.words
     cols: list[Column] = [Column("id", "代码", "Code")]
     if table.labels:
         cols.append(Column("label", "单位", "Unit"))
     comp_keys = list(explanation.components)
     step_keys = list(explanation.steps)
     for name in comp_keys:
-        ind = indicator_name(name)
-        cols.append(Column(f"from:{name}", f"{ind.zh}贡献", f"From {ind.en.lower()}", "float", 1))
-    cols.append(Column("target", "零基测算数", "Zero-based target", "float", 1))
+        ind = words.indicators[name]
+        cols.append(Column(f"from:{name}", f"{ind.zh}{BREAK}贡献", f"From {ind.en[:1].lower()}"
+                           f"{ind.en[1:]}", "float", 1))
+    cols.append(Column("target", f"零基{BREAK}测算数", "Zero-based target", "float", 1))
     for name in step_keys:
         label = step_name(name)
         cols.append(Column(f"step:{name}", label.zh, label.en, "float", 1))
-    cols.append(Column("allocation", "优化配置数", "Allocation", "int"))
+    cols.append(Column("allocation", f"优化{BREAK}配置数", "Allocation", "int"))
     n = len(table)
     tenths = np.zeros((n, len(comp_keys) + 1 + len(step_keys) + 1), dtype=np.int64)
     for i in range(n):
@@ -183,16 +207,16 @@ def explanation_table(fig: _Figures, explanation: Explanation) -> Table:
     lead = len(cols) - tenths.shape[1]
 
     def unit_row(i: int) -> Row:
-        first = [table.ids[i]] + ([table.labels[i]] if table.labels else [])
+        first = [table.ids[i]] + ([words.units[table.ids[i]]] if table.labels else [])
         return Row(tuple(first) + tuple(tenths[i] / 10))
 
     def total_row(idx, label, level) -> Row:
         return Row((label,) + ("",) * (lead - 1) + tuple(tenths[idx].sum(axis=0) / 10), level)
 
-    lam = ", ".join(f"{group_name(k).en if k else 'all'} {v:.4f}"
-                    for k, v in explanation.lambdas.items())
-    lam_zh = "，".join(f"{group_name(k).zh if k else '全部'}{v:.4f}"
-                      for k, v in explanation.lambdas.items())
+    pools = {(words.groups[k] if k in words.groups else T(k, k)) if k else T("全部", "all"): v
+             for k, v in explanation.lambdas.items()}
+    lam = ", ".join(f"{name.en} {v:.4f}" for name, v in pools.items())
+    lam_zh = "，".join(f"{name.zh}{v:.4f}" for name, v in pools.items())
     notes = [T("各项之和等于优化配置数：指标贡献之和为零基测算数；统一比例调整 = (λ全局 − 1) × 测算数"
                f"（λ全局 = {explanation.lambda_all:.4f}）"
                + ("；分组总量调整 = (λ组 − λ全局) × 测算数（λ组：" + lam_zh + "）"
@@ -203,9 +227,11 @@ def explanation_table(fig: _Figures, explanation: Explanation) -> Table:
                + ("; group total = (λ group − λ all) × target (λ group: " + lam + ")"
                   if "group_total" in explanation.steps else "")
                + "; a bound moves a unit it holds to that bound; rounding makes whole posts.")]
+    column_notes = tuple(("label", note) for note in _unit_notes(words)) if table.labels else ()
     return Table("explanation", T("零基测算数构成及调整说明",
                                   "How each allocation is built: target by indicator and adjustments"),
-                 tuple(cols), _grouped(len(table), table.groups, unit_row, total_row), tuple(notes))
+                 tuple(cols), _grouped(len(table), table.groups, words, unit_row, total_row),
+                 tuple(notes), column_notes)
 
 
 def _item(label: T, value, kind: Kind = "text", digits: int = 0) -> Row:
@@ -218,6 +244,7 @@ def summary_table(fig: _Figures, explanation: Explanation) -> Table:
     result = fig.result
     spec = result.spec
     posts = fig.posts
+    words = fig.words
     rows = [_item(T("编制总量", "Cap"), spec.cap, "int"),
             _item(T("周转池（预留）", "Reserve pool"), spec.reserve_posts, "int"),
             _item(T("已分配编制数", "Allocated"), posts.sum(), "int")]
@@ -233,7 +260,7 @@ def summary_table(fig: _Figures, explanation: Explanation) -> Table:
             groups = np.array(result.table.groups)
             for group in dict.fromkeys(result.table.groups):
                 m = groups == group
-                name = group_name(group)
+                name = words.groups[group]
                 rows.append(_item(T(f"{name.zh}增减比例", f"Change %, {name.en}"),
                                   _ratio(change[m].sum(), actual[m].sum(), 100), "pct", 1))
         rows += [_item(T("增加编制的单位数", "Units up"), int(np.sum(change > 0)), "int"),
@@ -254,11 +281,12 @@ def summary_table(fig: _Figures, explanation: Explanation) -> Table:
             rows.append(_item(T(f"每万人编制数基尼系数（{zh}）",
                                 f"Gini of posts per 10,000 residents, {en}"),
                               gini(values), "float", 3))
-    rows.append(_item(T("统一比例λ（全部单位为一个池时）", "Common ratio λ, all units as one pool"),
+    rows.append(_item(T("统一比例λ：全部单位为一个池时", "Common ratio λ, all units as one pool"),
                       explanation.lambda_all, "float", 4))
     for pool, lam in explanation.lambdas.items():
-        name = group_name(pool) if pool else T("其余单位", "other units")
-        rows.append(_item(T(f"统一比例λ（{name.zh}）", f"Common ratio λ, {name.en}"),
+        rest = T("其余单位", "other units") if spec.groups else T("全部单位", "all units")
+        name = words.groups.get(pool, T(pool, pool)) if pool else rest
+        rows.append(_item(T(f"统一比例λ：{name.zh}", f"Common ratio λ, {name.en}"),
                           lam, "float", 4))
     notes = [T("变异系数与基尼系数按单位计算（不按人口加权），数值越小越均衡。",
                "Coefficient of variation and Gini are across units (not population-weighted); "
@@ -268,27 +296,32 @@ def summary_table(fig: _Figures, explanation: Explanation) -> Table:
                  tuple(rows), tuple(notes))
 
 
-def inputs_table(result: AllocationResult) -> Table:
+def inputs_table(result: AllocationResult, words: ModelWords | None = None) -> Table:
     """What produced the report: model, data and hashes, weights, cap, bounds, method."""
     spec = result.spec
+    words = words or model_words(spec, result.table)
     model_file = Path(spec.source) if spec.source else None
-    rows = [_item(T("模型名称", "Model"), spec.name),
+    rows = [_item(T("模型名称", "Model"), words.title),
             _item(T("模型文件", "Model file"), str(model_file) if model_file else "")]
     if model_file and model_file.is_file():
         rows.append(_item(T("模型文件SHA-256", "Model file SHA-256"), file_sha256(model_file)))
     rows += [_item(T("数据文件", "Data file"), str(result.table.path)),
-             _item(T("数据文件SHA-256", "Data file SHA-256"), result.table.sha256),
-             _item(T("单位数", "Units"), len(result.table), "int")]
+             _item(T("数据文件SHA-256", "Data file SHA-256"), result.table.sha256)]
+    if words.data_source is not None:
+        rows.append(_item(T("数据来源", "Data sources"), words.data_source))
+    rows.append(_item(T("单位数", "Units"), len(result.table), "int"))
     for name, weight in result.weights.items():
-        ind = spec.indicators[name]
-        label = indicator_name(name)
-        rows.append(_item(T(f"权重：{label.zh}（{ind.column}，{ind.transform}）",
-                            f"Weight: {label.en} ({ind.column}, {ind.transform})"),
-                          weight, "float", 4))
+        label = words.indicators[name]
+        rows.append(_item(T(f"权重：{label.zh}", f"Weight: {label.en}"), weight, "float", 4))
+    for name, ind in spec.indicators.items():
+        if ind.transform != "linear":
+            label = words.indicators[name]
+            rows.append(_item(T(f"指标处理：{label.zh}", f"Transform: {label.en}"),
+                              TRANSFORM_NAMES[ind.transform]))
     if not result.overrides.is_empty:
-        given = "; ".join(f"{k} {v}" for k, v in result.overrides.as_dict().items())
-        rows.append(_item(T("对模型文件的覆盖（上列为实际使用值）",
-                            "Overrides of the model file (values above are as used)"), given))
+        rows.append(_item(T("本次对模型文件的调整（上列为实际使用值）",
+                            "Overrides of the model file (values above are as used)"),
+                          overrides_text(result.overrides, words)))
     rows += [_item(T("编制总量", "Cap"), spec.cap, "int"),
              _item(T("周转池（预留）", "Reserve pool"), spec.reserve_posts, "int"),
              _item(T("可分配编制数", "Allocatable posts"), spec.allocatable_cap, "int")]
@@ -296,38 +329,36 @@ def inputs_table(result: AllocationResult) -> Table:
     if b.floor is not None:
         rows.append(_item(T("保底下限（每单位）", "Floor (every unit)"), b.floor, "float", 0))
     if b.floor_column:
-        rows.append(_item(T("保底下限列", "Floor column"), b.floor_column))
+        rows.append(_item(T("保底下限", "Floor"), T("各单位另有下限（见数据文件）",
+                                                    f"per unit, column {b.floor_column}")))
     if b.ceiling is not None:
         rows.append(_item(T("上限（每单位）", "Ceiling (every unit)"), b.ceiling, "float", 0))
     if b.ceiling_column:
-        rows.append(_item(T("上限列", "Ceiling column"), b.ceiling_column))
+        rows.append(_item(T("上限", "Ceiling"), T("各单位另有上限（见数据文件）",
+                                                  f"per unit, column {b.ceiling_column}")))
     if b.max_cut is not None:
         rows.append(_item(T("最大减幅", "Largest cut"), 100 * b.max_cut, "pct", 1))
     if b.max_increase is not None:
         rows.append(_item(T("最大增幅", "Largest increase"), 100 * b.max_increase, "pct", 1))
-    for group, g in spec.groups.items():
-        label = group_name(group)
-        rows.append(_item(T(f"分组总量：{label.zh}", f"Group total: {label.en}"), g.total, "int"))
-    if spec.actual:
-        rows.append(_item(T("现有编制数列", "Current posts column"), spec.actual))
-    rows += [_item(T("求解器", "Solver"), f"{result.solver} ({result.solver_version})"),
-             _item(T("取整方法", "Rounding"), spec.rounding),
-             _item(T("方法", "Method"), T(METHOD.zh.format(rounding=spec.rounding),
-                                          METHOD.en.format(rounding=spec.rounding))),
+    for group, total in spec.group_totals().items():
+        label = words.groups.get(group) or group_path_label(group, spec)
+        rows.append(_item(T(f"分组总量：{label.zh}", f"Group total: {label.en}"), total, "int"))
+    for rule in rule_texts(spec, words, fixed=False):
+        rows.append(_item(T("约束条件", "Rule"), rule))
+    solver = SOLVER_NAMES.get(result.solver, T(result.solver, result.solver))
+    version = result.solver_version.split()[-1]
+    rows += [_item(T("求解器", "Solver"), T(f"{solver.zh}（版本{version}）",
+                                            f"{solver.en} ({result.solver_version})")),
+             _item(T("取整方法", "Rounding"), rounding_name(spec.rounding)),
              _item(T("软件版本", "Software"), f"allocator {package_versions()['allocator']}")]
-    return Table("inputs", T("测算参数与数据来源", "Inputs, parameters and method"),
+    return Table("inputs", T("测算参数与数据来源", "Inputs, parameters and sources"),
                  (Column("item", "项目", "Item"), Column("value", "内容", "Value")), tuple(rows))
 
 
-def _names_en(result: AllocationResult) -> dict[str, str]:
-    """Unit id -> English name from the model's ``label_en`` column (the id where none)."""
-    table = result.table
-    english = table.labels_en or table.ids
-    return {i: name or i for i, name in zip(table.ids, english, strict=True)}
-
-
-def build_report(result: AllocationResult, explanation: Explanation | None = None) -> Report:
-    """Every table of the planning-document report, in both languages.
+def build_report(result: AllocationResult, explanation: Explanation | None = None,
+                 date: datetime.date | None = None) -> Report:
+    """Every table of the planning-document report, in both languages, with the method
+    statement (dated ``date``, default today).
 
     >>> from allocator import allocate
     >>> report = build_report(allocate("models/harbin_2020.toml"))   # doctest: +SKIP
@@ -335,12 +366,13 @@ def build_report(result: AllocationResult, explanation: Explanation | None = Non
     ['comparison', 'summary', 'explanation', 'inputs']
     """
     explanation = explanation or explain(result)
-    fig = _figures(result)
-    spec = result.spec
+    words = model_words(result.spec, result.table)
+    fig = _figures(result, words)
     notes: tuple[T, ...] = ()
-    if spec.actual_note:
-        notes = (T(f"现有编制数说明：{spec.actual_note}", spec.actual_note),)
+    if words.actual_note is not None and result.table.actual is not None:
+        notes = (words.actual_note,)
     tables = (comparison_table(fig), summary_table(fig, explanation),
-              explanation_table(fig, explanation), inputs_table(result))
-    return Report(title=T(f"编制配置测算报告：{spec.name}", spec.name), tables=tables,
-                  notes=notes, names_en=_names_en(result))
+              explanation_table(fig, explanation), inputs_table(result, words))
+    return Report(title=words.title, tables=tables, notes=notes,
+                  method=method_statement(result, words, date or datetime.date.today()),
+                  unit_names=words.units)

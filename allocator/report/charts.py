@@ -5,8 +5,13 @@ tables.
 * posts per 10,000 residents, current and allocated;
 * the waterfall of one unit: its target by indicator, then each adjustment, then the allocation.
 
-Chinese text needs a CJK-capable font. When none is installed the charts use English titles and
-English unit names (the model's ``label_en`` column, or the ids) and say so once, with a
+A chart carries no title: every document numbers and captions it (图1 / Figure 1), so the title
+is not said twice; :func:`chart_caption` gives the caption.
+
+Chinese text needs a CJK-capable font. When none is found, matplotlib's font list is rebuilt
+once from the fonts installed now (its cache can predate a font installed since) and the search
+repeated; when there is still none, the charts use English words and English unit names (the
+model's ``label_en`` column, or the ids) and say so once, naming the fix for each platform, with a
 :class:`FontFallbackWarning`: a chart never shows boxes for missing glyphs.
 
 No chart reads or changes matplotlib's global settings (``rcParams``) for its fonts: every text
@@ -17,14 +22,18 @@ is given its font family (:func:`use_font`), so charts look the same whatever ra
 >>> charts = render_charts(build_report(allocate("models/harbin_2020.toml")), "en")  # doctest: +SKIP
 >>> sorted(charts.files)                                                           # doctest: +SKIP
 ['allocation.png', 'allocation.svg', 'per10k.png', 'per10k.svg']
+>>> chart_caption(build_report(allocate("models/harbin_2020.toml")), "per10k", "zh")  # doctest: +SKIP
+'每万人编制数（调整前后）'
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import io
 import warnings
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from allocator.choices import OutputFormat
@@ -39,15 +48,24 @@ PREFERRED_CJK = ("Noto Sans CJK SC", "Source Han Sans SC", "Noto Sans SC", "WenQ
                  "Sarasa Gothic SC", "AR PL UMing CN")
 LATIN_FONT = "DejaVu Sans"  # ships with matplotlib, so it is always there
 SVG_SALT = "allocator"  # fixed ids in SVG files, so that runs are reproducible
-MAX_BARS = 60
+MAX_BARS = 30  # more bars cannot be read on a printed page
 BLUE, GREY, GREEN, RED = "#2f5597", "#a6a6a6", "#548235", "#c00000"
 
 
 TITLES = {
-    "allocation": T("优化配置数与现有编制数", "Allocation and current posts, by unit"),
-    "allocation_only": T("优化配置数", "Allocation, by unit"),
-    "per10k": T("每万人编制数", "Posts per 10,000 residents"),
+    "allocation": T("各单位优化配置数与现有编制数", "Allocation and current posts, by unit"),
+    "allocation_only": T("各单位优化配置数", "Allocation, by unit"),
+    "per10k": T("各单位每万人编制数（调整前后）", "Posts per 10,000 residents, current and allocated"),
+    "per10k_only": T("各单位每万人编制数", "Posts per 10,000 residents, by unit"),
 }
+FONT_FIX = T("未找到中文字体，图中文字改用英文及{names_zh}。安装中文字体后重新运行即可显示中文："
+             "Debian/Ubuntu 运行 apt-get install fonts-noto-cjk，Fedora 运行 "
+             "dnf install google-noto-sans-cjk-fonts；macOS 与 Windows 自带中文字体"
+             "（苹方；微软雅黑、黑体）。",
+             "no font with Chinese glyphs was found, so charts use English words and {names}. "
+             "To draw Chinese, install a CJK font and run again: Debian/Ubuntu "
+             "'apt-get install fonts-noto-cjk', Fedora 'dnf install google-noto-sans-cjk-fonts'; "
+             "macOS and Windows have one built in (PingFang SC; Microsoft YaHei, SimHei).")
 
 
 def waterfall_title(name: str) -> T:
@@ -85,9 +103,7 @@ def covers(path: str, text: str) -> bool:
     return len({charmap[c] for c in wide}) == len(wide)
 
 
-@functools.cache
-def cjk_font() -> str | None:
-    """Family name of an installed font that can draw Chinese, or None."""
+def _find_cjk_font() -> str | None:
     from matplotlib import font_manager
 
     entries = sorted(font_manager.fontManager.ttflist,
@@ -97,6 +113,40 @@ def cjk_font() -> str | None:
         if not entry.name.startswith("Last Resort") and covers(entry.fname, CJK_PROBE):
             return entry.name
     return None
+
+
+def refresh_font_list() -> int:
+    """Add the fonts installed since matplotlib cached its font list (e.g. after
+    ``apt-get install fonts-noto-cjk``) to that list, and save it for later runs; returns how
+    many font files were added."""
+    import matplotlib
+    from matplotlib import font_manager
+
+    manager = font_manager.fontManager
+    known = {entry.fname for entry in manager.ttflist}
+    added = 0
+    for path in font_manager.findSystemFonts():
+        if path not in known:
+            try:
+                manager.addfont(path)
+                added += 1
+            except (OSError, RuntimeError, ValueError):  # not a font matplotlib can read
+                continue
+    if added:
+        cache = Path(matplotlib.get_cachedir(), f"fontlist-v{manager.__version__}.json")
+        with contextlib.suppress(OSError):  # a read-only cache: rebuilt in memory on every run
+            font_manager.json_dump(manager, cache)
+    return added
+
+
+@functools.cache
+def cjk_font() -> str | None:
+    """Family name of an installed font that can draw Chinese, or None. When matplotlib's font
+    list has none, it is refreshed once (:func:`refresh_font_list`) and searched again."""
+    found = _find_cjk_font()
+    if found is None and refresh_font_list():
+        found = _find_cjk_font()
+    return found
 
 
 @functools.cache
@@ -136,7 +186,7 @@ class ChartText:
     lang: str
     font: str | None
     names: dict[str, str]
-    note: str | None = None
+    note: T | None = None
 
 
 _warned: set[str] = set()
@@ -145,30 +195,27 @@ _warned: set[str] = set()
 def chart_text(report: Report, lang: str) -> ChartText:
     """Pick the chart language and unit names so that every glyph can be drawn.
 
-    With a CJK font: as asked, unit names as in the table. Without one, Chinese titles fall back
+    With a CJK font: as asked, unit names in that language. Without one, Chinese words fall back
     to English and Chinese unit names to the English names (or ids); a
-    :class:`FontFallbackWarning` says so once per process.
+    :class:`FontFallbackWarning` says so once per process, with the fix for each platform.
     """
     table = report.table("comparison")
     ids = table.column_values("id")
-    has_label = any(c.key == "label" for c in table.columns)
-    labels = table.column_values("label") if has_label else ids
-    names = dict(zip(ids, labels, strict=True))
+    names = {i: report.unit_names[i].get(lang) if i in report.unit_names else i for i in ids}
     font = cjk_font()
     if font is not None:
         return ChartText(lang, font, names)
     plain = default_font_path()
-    names_ok = all(covers(plain, name) for name in names.values())
-    if lang == "en" and names_ok:
-        return ChartText(lang, None, names)
-    english = {i: report.names_en.get(i, i) for i in ids}
+    english = {i: report.unit_names[i].en if i in report.unit_names else i for i in ids}
+    if lang == "en" and all(covers(plain, name) for name in english.values()):
+        return ChartText(lang, None, english)
     english = {i: name if covers(plain, name) else i for i, name in english.items()}
-    named = any(report.names_en.get(i, i) != i for i in ids)
-    note = ("no font with Chinese glyphs is installed: charts use English labels and "
-            f"{'English unit names' if named else 'unit ids'}")
-    if note not in _warned:
-        _warned.add(note)
-        warnings.warn(note, FontFallbackWarning, stacklevel=3)
+    named = any(english[i] != i for i in ids)
+    note = T(FONT_FIX.zh.format(names_zh="英文单位名称" if named else "单位代码"),
+             FONT_FIX.en.format(names="English unit names" if named else "unit ids"))
+    if note.en not in _warned:
+        _warned.add(note.en)
+        warnings.warn(note.en, FontFallbackWarning, stacklevel=3)
     return ChartText("en", None, english, note)
 
 
@@ -182,14 +229,14 @@ def _finish(fig: Figure, report: Report, text: ChartText) -> None:
         if text.font is None and not covers(default_font_path(), line):
             line = "Note: " + note.en
             if not covers(default_font_path(), line):
-                line = "Note: see the model's note on current posts (actual_note)."
+                line = "Note: see the model file's note on the current posts."
         lines.append(line)
     if lines:
-        fig.supxlabel("\n".join(lines), x=0.01, ha="left", fontsize=7, color="#404040")
+        fig.supxlabel("\n".join(lines), x=0.01, ha="left", fontsize=8, color="#404040")
     use_font(fig, text.font)
 
 
-def _figure(height: float, width: float = 9.0) -> Figure:
+def _figure(height: float, width: float = 7.2) -> Figure:
     from matplotlib.figure import Figure
 
     return Figure(figsize=(width, height), dpi=110, layout="constrained")
@@ -206,41 +253,57 @@ LARGEST_CHANGE = T("变化最大的{n}个单位", "{n} units with the largest ch
 LARGEST_VALUE = T("数值最大的{n}个单位", "{n} largest units")
 
 
-def _limit(units: list[dict], key: str, title: str, lang: str,
-           which: T) -> tuple[list[dict], str]:
-    """At most MAX_BARS units: those with the largest |key|, said in the title."""
+def _limit(units: list[dict], key: str) -> list[dict]:
+    """At most MAX_BARS units: those with the largest |key| (the caption says so)."""
     if len(units) <= MAX_BARS:
-        return units, title
-    top = sorted(units, key=lambda u: -abs(u[key] or 0))[:MAX_BARS]
-    what = which.get(lang).format(n=MAX_BARS)
-    return top, title + (f"（{what}）" if lang == "zh" else f" ({what})")
+        return units
+    return sorted(units, key=lambda u: -abs(u[key] or 0))[:MAX_BARS]
+
+
+def _has(table: Table, key: str) -> bool:
+    return any(c.key == key for c in table.columns)
+
+
+def chart_caption(report: Report, name: str, lang: str) -> str:
+    """Caption of chart ``name`` (``allocation``, ``per10k`` or ``waterfall_<id>``) in
+    ``lang``: its title, and which units it shows when it cannot show them all."""
+    table = report.table("comparison")
+    has_actual = _has(table, "actual")
+    if name.startswith("waterfall_"):
+        unit = name.removeprefix("waterfall_")
+        label = report.unit_names.get(unit)
+        return waterfall_title(label.get(lang) if label else unit).get(lang)
+    key = name if has_actual else f"{name}_only"
+    title = TITLES[key].get(lang)
+    units = sum(row.level == "unit" for row in table.rows)
+    if units <= MAX_BARS:
+        return title
+    which = (LARGEST_CHANGE if has_actual else LARGEST_VALUE).get(lang).format(n=MAX_BARS)
+    return title + (f"（{which}）" if lang == "zh" else f" ({which})")
 
 
 def allocation_chart(report: Report, text: ChartText):
     """Horizontal bars per unit, largest allocation on top: current posts and allocation."""
     table = report.table("comparison")
-    keys = [c.key for c in table.columns]
-    has_actual = "actual" in keys
+    has_actual = _has(table, "actual")
     units = _units(table, ["id", "allocation"] + (["actual", "change"] if has_actual else []))
-    title = TITLES["allocation" if has_actual else "allocation_only"]
-    units, heading = _limit(units, "change" if has_actual else "allocation", title.get(text.lang),
-                            text.lang, LARGEST_CHANGE if has_actual else LARGEST_VALUE)
+    units = _limit(units, "change" if has_actual else "allocation")
     fig, ax = _paired_bars(units, text, before=("actual", T("现有编制数", "Current posts"))
                            if has_actual else None,
                            after=("allocation", T("优化配置数", "Allocation")),
-                           xlabel=T("编制数", "Posts"), title=heading)
-    ax.xaxis.set_major_formatter("{x:,.0f}")
+                           xlabel=T("编制数", "Posts"))
     _finish(fig, report, text)
     return fig
 
 
 def _paired_bars(units: list[dict], text: ChartText, *, before: tuple[str, T] | None,
-                 after: tuple[str, T], xlabel: T, title: str):
+                 after: tuple[str, T], xlabel: T):
     """Horizontal bars per unit, sorted by the ``after`` value (largest on top): a grey bar for
-    ``before`` (when given) beside a blue bar for ``after``."""
+    ``before`` (when given) beside a blue bar for ``after``; the legend above the bars, the axis
+    with thousands separators."""
     after_key, after_label = after
     units = sorted(units, key=lambda u: u[after_key])
-    fig = _figure(max(3.0, 0.28 * len(units) + 1.2))
+    fig = _figure(max(3.0, 0.28 * len(units) + 1.4))
     ax = fig.add_subplot()
     y = list(range(len(units)))
     if before is not None:
@@ -250,32 +313,32 @@ def _paired_bars(units: list[dict], text: ChartText, *, before: tuple[str, T] | 
     ax.barh([v + (0.2 if before else 0) for v in y], [u[after_key] for u in units],
             height=0.4 if before else 0.7, color=BLUE, label=after_label.get(text.lang))
     ax.set_yticks(y, [text.names[u["id"]] for u in units])
+    ax.set_ylim(-0.6, len(units) - 0.4)
     ax.set_xlabel(xlabel.get(text.lang))
-    ax.set_title(title)
-    ax.legend(loc="lower right")
+    ax.xaxis.set_major_formatter("{x:,.0f}")
+    ax.legend(loc="lower left", bbox_to_anchor=(0.0, 1.0), ncols=2, frameon=False,
+              borderaxespad=0.2)
     ax.grid(axis="x", alpha=0.3)
+    ax.spines[["top", "right"]].set_visible(False)
     return fig, ax
 
 
 def per10k_chart(report: Report, text: ChartText):
     """Posts per 10,000 residents per unit, current and allocated; None without population."""
     table = report.table("comparison")
-    keys = [c.key for c in table.columns]
-    if "per10k_after" not in keys:
+    if not _has(table, "per10k_after"):
         return None
-    before = "per10k_before" in keys
+    before = _has(table, "per10k_before")
     units = [u for u in _units(table, ["id", "per10k_after"] + (["per10k_before"] if before else []))
              if u["per10k_after"] is not None]  # units without residents have no figure
-    title = TITLES["per10k"].get(text.lang)
-    if len(units) > MAX_BARS:
-        for u in units:
-            u["gap"] = u["per10k_after"] - (u.get("per10k_before") or 0)
-        units, title = _limit(units, "gap", title, text.lang,
-                              LARGEST_CHANGE if before else LARGEST_VALUE)
+    for u in units:
+        u["gap"] = u["per10k_after"] - (u.get("per10k_before") or 0)
+    units = _limit(units, "gap")
     fig, _ = _paired_bars(units, text, before=("per10k_before", T("调整前", "Current"))
                           if before else None,
-                          after=("per10k_after", T("调整后", "Allocated")),
-                          xlabel=T("每万人编制数", "Posts per 10,000 residents"), title=title)
+                          after=("per10k_after", T("调整后", "Allocated") if before
+                                 else T("每万人编制数", "Posts per 10,000 residents")),
+                          xlabel=T("每万人编制数", "Posts per 10,000 residents"))
     _finish(fig, report, text)
     return fig
 
@@ -299,17 +362,19 @@ def waterfall_parts(report: Report, unit_id: str) -> list[tuple[str, float, str]
 
 def waterfall_chart(report: Report, text: ChartText, unit_id: str):
     """Waterfall of one unit: indicator parts build the target, adjustments lead to the
-    allocation; current posts as a dashed line when known."""
+    allocation (adjustments of zero are left out); current posts as a dashed line, named in a
+    legend beside the plot, when known."""
     table = report.table("explanation")
     headers = {c.key: c for c in table.columns}
-    parts = waterfall_parts(report, unit_id)
-    fig = _figure(4.8, 9.5)
+    parts = [p for p in waterfall_parts(report, unit_id)
+             if not (p[0].startswith("step:") and p[1] == 0)]
+    fig = _figure(4.6, 7.6)
     ax = fig.add_subplot()
     level = 0.0
     names = []
     for x, (key, value, kind) in enumerate(parts):
         column = headers[key]
-        names.append(column.header(text.lang) if text.lang == "zh" or text.font else column.en)
+        names.append(column.header(text.lang))
         if kind == "total":
             ax.bar(x, value, color=BLUE)
             level = value
@@ -318,23 +383,24 @@ def waterfall_chart(report: Report, text: ChartText, unit_id: str):
             continue
         colour = GREEN if value >= 0 else RED
         ax.bar(x, value, bottom=level, color=colour if key.startswith("step:") else "#8faadc")
-        ax.annotate(f"{value:+,.1f}", (x, max(level, level + value)), ha="center", va="bottom",
-                    fontsize=8)
+        if value != 0:
+            sign = "+" if value > 0 else "−"
+            ax.annotate(f"{sign}{abs(value):,.1f}", (x, max(level, level + value)),
+                        ha="center", va="bottom", fontsize=8)
         level += value
     comparison = report.table("comparison")
-    if any(c.key == "actual" for c in comparison.columns):
+    if _has(comparison, "actual"):
         actual = dict(zip(comparison.column_values("id"), comparison.column_values("actual"),
                           strict=True))[unit_id]
         ax.axhline(actual, color=GREY, linestyle="--", linewidth=1,
-                   label=T(f"现有编制数 {actual:,}", f"Current posts {actual:,}").get(text.lang))
-        ax.legend(loc="upper right")
+                   label=T(f"现有编制数\n{actual:,}", f"Current posts\n{actual:,}").get(text.lang))
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize=8)
     ax.margins(y=0.12)
     ax.set_xticks(range(len(parts)), names, rotation=30, ha="right", fontsize=8)
     ax.yaxis.set_major_formatter("{x:,.0f}")
-    name = text.names.get(unit_id, unit_id)
-    ax.set_title(waterfall_title(name).get(text.lang))
     ax.set_ylabel(T("编制数", "Posts").get(text.lang))
     ax.grid(axis="y", alpha=0.3)
+    ax.spines[["top", "right"]].set_visible(False)
     _finish(fig, report, text)
     return fig
 
@@ -355,39 +421,39 @@ def figure_bytes(fig: Figure, fmt: str) -> bytes:
 
 
 @dataclass(frozen=True)
+class ChartImage:
+    """One chart for a document: its file name stem, its caption in the document's language and
+    its PNG."""
+
+    name: str
+    caption: str
+    png: bytes
+
+
+@dataclass(frozen=True)
 class Charts:
-    """Rendered charts: file name -> bytes, PNGs by caption (in the requested language, for the
-    HTML report), and notes (e.g. the font fallback)."""
+    """Rendered charts: file name -> bytes, the PNGs for documents (with their captions, in the
+    requested language), and notes in both languages (e.g. the font fallback)."""
 
     files: dict[str, bytes] = field(default_factory=dict)
-    inline: dict[str, bytes] = field(default_factory=dict)
-    notes: tuple[str, ...] = ()
+    images: tuple[ChartImage, ...] = ()
+    notes: tuple[T, ...] = ()
 
 
 def render_charts(report: Report, lang: str, *, waterfall: str | None = None,
                   formats: tuple[str, ...] = OutputFormat.charts()) -> Charts:
     """Draw every chart (and the waterfall of unit id ``waterfall``) in ``formats``."""
     text = chart_text(report, lang)
-    figures = [("allocation", allocation_chart), ("per10k", per10k_chart)]
-    has_actual = any(c.key == "actual" for c in report.table("comparison").columns)
-    captions = {"allocation": TITLES["allocation" if has_actual else "allocation_only"].get(lang),
-                "per10k": TITLES["per10k"].get(lang)}
-    if waterfall is not None:
-        table = report.table("comparison")
-        labels = table.column_values("label") if any(c.key == "label" for c in table.columns) \
-            else table.column_values("id")
-        name = dict(zip(table.column_values("id"), labels, strict=True)).get(waterfall, waterfall)
-        captions[f"waterfall_{waterfall}"] = waterfall_title(name).get(lang)
-    files: dict[str, bytes] = {}
-    inline: dict[str, bytes] = {}
-    drawn = [(name, make(report, text)) for name, make in figures]
+    drawn = [("allocation", allocation_chart(report, text)), ("per10k", per10k_chart(report, text))]
     if waterfall is not None:
         drawn.append((f"waterfall_{waterfall}", waterfall_chart(report, text, waterfall)))
+    files: dict[str, bytes] = {}
+    images = []
     for name, fig in drawn:
         if fig is None:
             continue
         png = figure_bytes(fig, "png")
-        inline[captions[name]] = png
+        images.append(ChartImage(name, chart_caption(report, name, lang), png))
         for fmt in formats:
             files[f"{name}.{fmt}"] = png if fmt == "png" else figure_bytes(fig, fmt)
-    return Charts(files=files, inline=inline, notes=(text.note,) if text.note else ())
+    return Charts(files=files, images=tuple(images), notes=(text.note,) if text.note else ())

@@ -26,6 +26,7 @@ from allocator.choices import Language, names
 from allocator.outputs.cells import neutralise
 
 Kind = Literal["text", "int", "float", "pct"]
+BREAK = "\u200b"  # in a header: where a line may break (a zero-width space, never written out)
 LANGS: tuple[str, ...] = names(Language)  # every label has one text per language
 NUMERIC: tuple[str, ...] = ("int", "float", "pct")
 
@@ -67,7 +68,35 @@ class Column:
 
     def header(self, lang: str) -> str:
         """Header text in ``lang`` (neutralised: headers can hold model keys)."""
-        return neutralise(self.zh if lang == Language.ZH else self.en)
+        return neutralise((self.zh if lang == Language.ZH else self.en).replace(BREAK, ""))
+
+    def header_parts(self, lang: str) -> list[str]:
+        """The header in pieces between which a line may break (see :func:`header_parts`)."""
+        return header_parts(neutralise(self.zh if lang == Language.ZH else self.en))
+
+
+def header_parts(text: str) -> list[str]:
+    """Pieces of a header between which a printed table may break a line: at the marks
+    :data:`BREAK`, after spaces and before a bracket; never inside a word.
+
+    >>> header_parts("面积（平方公里）"), header_parts("调整前\u200b每万人编制数")
+    (['面积', '（平方公里）'], ['调整前', '每万人编制数'])
+    >>> header_parts("Posts per 10,000 residents")
+    ['Posts ', 'per ', '10,000 ', 'residents']
+    """
+    parts: list[str] = []
+    current = ""
+    for ch in text:
+        if ch == BREAK or (ch in "（(" and current.strip()):
+            parts.append(current)
+            current = "" if ch == BREAK else ch
+            continue
+        current += ch
+        if ch == " ":
+            parts.append(current)
+            current = ""
+    parts.append(current)
+    return [p for p in parts if p]
 
 
 @dataclass(frozen=True)
@@ -82,13 +111,15 @@ class Row:
 
 @dataclass(frozen=True)
 class Table:
-    """A captioned table with notes, rendered identically by every format."""
+    """A captioned table with notes, rendered identically by every format; ``column_notes`` are
+    notes on one column (by key), printed only where that column is shown."""
 
     key: str
     title: T
     columns: tuple[Column, ...]
     rows: tuple[Row, ...]
     notes: tuple[T, ...] = ()
+    column_notes: tuple[tuple[str, T], ...] = ()
 
     def headers(self, lang: str) -> list[str]:
         """Column headers in ``lang``."""
@@ -180,12 +211,14 @@ def number_format(kind: str, digits: int) -> str:
 
 @dataclass(frozen=True)
 class Report:
-    """Every table of a report with the notes that must travel with it."""
+    """Every table of a report with the notes that must travel with it, the method statement
+    (paragraphs) and the unit names (id -> name in both languages) the charts use."""
 
     title: T
     tables: tuple[Table, ...]
     notes: tuple[T, ...] = ()
-    names_en: dict[str, str] = field(default_factory=dict)  # id -> English name, for charts
+    method: tuple[T, ...] = ()
+    unit_names: dict[str, T] = field(default_factory=dict)
 
     def table(self, key: str) -> Table:
         """The table named ``key``."""

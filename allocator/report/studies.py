@@ -9,12 +9,13 @@ staging folder (:func:`allocator.outputs.folders.staged_folder`).
 >>> out = run_study("models/harbin_2020.toml", SensitivityOptions(method="oat", charts=False),
 ...                 Path(tempfile.mkdtemp()) / "oat")       # from the repository root
 >>> out.files, (out.out_dir / "oat.csv").exists()
-(('oat.csv',), True)
+(('oat.csv', 'study.json'), True)
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -23,12 +24,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from allocator.choices import StudyMethod, WeightingMethod
+from allocator.choices import Language, StudyMethod, WeightingMethod
 from allocator.choices import names as choice_names
 from allocator.errors import InputError, did_you_mean
 from allocator.outputs.cells import FLOAT_FORMAT, neutralise, neutralise_frame
 from allocator.outputs.folders import staged_folder, write_files
-from allocator.schema import ModelSpec, load_model
+from allocator.overrides import Overrides
+from allocator.report.labels import WEIGHTING_NAMES, ModelWords, model_words
+from allocator.report.model import T
+from allocator.schema import Bilingual, ModelSpec, load_model
 from allocator.studies.batch import FastAllocator, StudyModel, fast_allocator
 from allocator.studies.montecarlo import (
     ChunkSink,
@@ -37,13 +41,16 @@ from allocator.studies.montecarlo import (
     Progress,
     montecarlo,
 )
-from allocator.studies.oneway import OatResult, SweepResult, oat, sweep
+from allocator.studies.oneway import OatResult, SweepResult, oat, sweep, sweep_values
 from allocator.studies.weights import DerivedWeights, derive_weights
 
 Writer = Callable[[Path], None]
 StudyResult = SweepResult | OatResult | MonteCarloResult
 
 SAMPLES = "montecarlo_samples.csv"
+NOTES = "notes.txt"  # the note on current posts, where a study compares with them
+CSV_ENCODING = "utf-8-sig"  # with a BOM: Excel opens UTF-8 CSV correctly only with one
+RECORD = "study.json"  # how the study was made: model, overrides, the weights at its centre
 FILES = {  # the files of each study, in the order they are listed; charts end in .png
     StudyMethod.SWEEP: ("sweep.csv", "sweep.png"),
     StudyMethod.OAT: ("oat.csv", "tornado.png"),
@@ -91,7 +98,7 @@ def samples_file(path: Path, names: tuple[str, ...], ids: tuple[str, ...]
                  ) -> Iterator[ChunkSink]:
     """Open ``path`` for ``montecarlo_samples.csv`` and yield the sink that fills it:
     ``montecarlo(..., on_chunk=sink)``."""
-    with open(path, "w", encoding="utf-8", newline="") as handle:
+    with open(path, "w", encoding=CSV_ENCODING, newline="") as handle:
         handle.write(samples_header(names, ids))
 
         def sink(first: int, w: np.ndarray, posts: np.ndarray) -> None:
@@ -128,26 +135,50 @@ class SensitivityOptions:
     rounding: str | None = None
     charts: bool = True
     top: int = 15
+    overrides: Overrides = Overrides()  # as for a run: the study's centre is that run's weights
+    lang: str = Language.ZH.value
 
 
 @dataclass(frozen=True, eq=False)
 class StudyOutput:
-    """What a study wrote and the result behind it."""
+    """What a study wrote, the result behind it, and notes for the reader (in English)."""
 
     out_dir: Path
     files: tuple[str, ...]
     result: StudyResult
+    notes: tuple[str, ...] = ()
 
 
-def study_files(options: SensitivityOptions) -> tuple[str, ...]:
-    """The files a study writes, in the order they are listed.
+def compares_with_actual(method: str) -> bool:
+    """Whether a study's files compare allocations with current posts (sweep: difference;
+    Monte Carlo: diff_*, share_*_actual, verdict and the crosses of the band chart)."""
+    return method in (StudyMethod.SWEEP, StudyMethod.MONTECARLO)
+
+
+def study_files(options: SensitivityOptions, *, with_actual: bool = False) -> tuple[str, ...]:
+    """The files a study writes, in the order they are listed; ``notes.txt`` (the note on
+    current posts) when the model has them (``with_actual``) and the study compares with them.
 
     >>> study_files(SensitivityOptions(save_samples=True, charts=False))
-    ('montecarlo_samples.csv', 'montecarlo_summary.csv', 'montecarlo_indices.csv')
+    ('montecarlo_samples.csv', 'montecarlo_summary.csv', 'montecarlo_indices.csv', 'study.json')
+    >>> study_files(SensitivityOptions(method="sweep"), with_actual=True)
+    ('sweep.csv', 'sweep.png', 'notes.txt', 'study.json')
     """
     names = tuple(n for n in FILES[_method(options)] if options.charts or not n.endswith(".png"))
-    return (SAMPLES, *names) if _streams(options) else names
+    if with_actual and compares_with_actual(options.method):
+        names += (NOTES,)
+    return (SAMPLES, *names, RECORD) if _streams(options) else (*names, RECORD)
 
+
+def actual_caveat(words: ModelWords) -> T | None:
+    """The note on current posts for a study folder (None when the model has none)."""
+    if words.actual_note is None:
+        return None
+    return T(f"注：{words.actual_note.zh}本文件夹各CSV文件和图表中与现有编制数的比较（现有编制数、"
+             "差额、超编或缺编的判断）均基于这些数据，解读时请注意。",
+             f"Note: {words.actual_note.en} Every comparison with current posts in this folder "
+             "(the actual, difference, diff_*, share_*_actual and verdict columns, and the "
+             "crosses of the band chart) rests on these figures.")
 
 def _method(options: SensitivityOptions) -> StudyMethod:
     methods = choice_names(StudyMethod)
@@ -164,12 +195,13 @@ def _streams(options: SensitivityOptions) -> bool:
 def _checked(model: StudyModel, options: SensitivityOptions) -> FastAllocator:
     """The model prepared for the study, once the options are known to work."""
     _method(options)
-    fast = fast_allocator(model, options.rounding)
+    _check_lang(options.lang)
+    if options.method == StudyMethod.SWEEP:
+        sweep_values(options.start, options.stop, options.steps)
+    fast = fast_allocator(model, options.rounding, overrides=options.overrides)
     if options.method == StudyMethod.SWEEP:
         if options.indicator is None:
             raise InputError("a sweep needs an indicator")
-        if options.steps < 2:
-            raise InputError(f"steps {options.steps}: a sweep needs at least 2 steps")
     elif options.method == StudyMethod.MONTECARLO:
         options.montecarlo.check()
     return fast
@@ -182,13 +214,14 @@ def compute_study(fast: FastAllocator, options: SensitivityOptions, *,
     if options.method == StudyMethod.SWEEP:
         assert options.indicator is not None  # checked by _checked
         return sweep(fast, options.indicator,
-                     np.linspace(options.start, options.stop, options.steps))
+                     sweep_values(options.start, options.stop, options.steps))
     if options.method == StudyMethod.OAT:
         return oat(fast, options.delta)
     return montecarlo(fast, options.montecarlo, on_chunk=on_chunk, progress=progress)
 
 
 def _csv_writer(frame: pd.DataFrame) -> Writer:
+    """A writer of ``frame`` as CSV in UTF-8 with BOM: text neutralised, whole posts whole."""
     frame = neutralise_frame(frame)  # every text cell, e.g. label_en and indicator names too
     for column in frame.columns:  # whole posts print as whole numbers
         values = frame[column]
@@ -196,31 +229,72 @@ def _csv_writer(frame: pd.DataFrame) -> Writer:
                 and values.dtype.kind == "f" and (values.dropna() % 1 == 0).all():
             frame[column] = values.round().astype("Int64")
     return _text_writer(frame.to_csv(index=False, float_format=FLOAT_FORMAT, lineterminator="\n"),
-                        newline="")
+                        newline="", encoding=CSV_ENCODING)
 
 
-def _text_writer(text: str, newline: str | None = None) -> Writer:
+def _text_writer(text: str, newline: str | None = None, encoding: str = "utf-8") -> Writer:
     def write(path: Path) -> None:
-        path.write_text(text, encoding="utf-8", newline=newline)
+        path.write_text(text, encoding=encoding, newline=newline)
 
     return write
 
 
-def _chart(result: StudyResult, title: str, top: int) -> Writer:
+def _chart(result: StudyResult, words: ModelWords, lang: str, top: int) -> Writer:
     def write(path: Path) -> None:  # matplotlib is imported only when a chart is drawn
-        from allocator.report.study_charts import band_chart, sweep_chart, tornado_chart
+        from allocator.report.study_charts import band_chart, study_text, sweep_chart, tornado_chart
 
         draw = (sweep_chart if isinstance(result, SweepResult)
                 else tornado_chart if isinstance(result, OatResult) else band_chart)
-        draw(result, title, path, top=top)
+        draw(result, study_text(words, lang), path, top=top)
 
     return write
 
 
-def study_writers(result: StudyResult, options: SensitivityOptions, title: str
-                  ) -> dict[str, Writer]:
-    """A writer for each file of :func:`study_files` but the samples file, all from ``result``."""
-    chart = _chart(result, title, options.top)
+def _check_lang(lang: str) -> None:
+    if lang not in choice_names(Language):
+        raise InputError(f"language '{lang}': use {' or '.join(choice_names(Language))}")
+
+
+def _json_writer(record: dict) -> Writer:
+    return _text_writer(json.dumps(record, indent=2, ensure_ascii=False) + "\n")
+
+
+def _json_text(text: str | Bilingual) -> str | dict[str, str]:
+    """A display text as ``run.json`` writes it: a string, or ``{"zh": .., "en": ..}``."""
+    return text.model_dump() if isinstance(text, Bilingual) else text
+
+
+def _weights(names: tuple[str, ...], values) -> dict[str, float]:
+    return {name: float(v) for name, v in zip(names, values, strict=True)}
+
+
+def study_record(fast: FastAllocator, options: SensitivityOptions) -> dict:
+    """What ``study.json`` holds: the model, the overrides, the weights at the study's centre
+    (those of a run with the same overrides), the method and its options, the language."""
+    spec = fast.spec
+    method = _method(options)
+    if method == StudyMethod.SWEEP:
+        settings: dict = {"indicator": options.indicator, "start": options.start,
+                          "stop": options.stop, "steps": options.steps}
+    elif method == StudyMethod.OAT:
+        settings = {"delta": options.delta}
+    else:
+        mc = options.montecarlo
+        settings = {"samples": mc.samples, "concentration": None if mc.uniform else
+                    mc.concentration, "uniform": mc.uniform, "seed": mc.seed,
+                    "confidence": mc.confidence, "save_samples": options.save_samples}
+    return {"command": "sensitivity", "method": method.value, "model": _json_text(spec.name),
+            "model_file": spec.source, "overrides": fast.overrides.as_dict(),
+            "weights_model": _weights(fast.names, fast.model_weights or fast.centre),
+            "weights_used": _weights(fast.names, fast.centre), "options": settings,
+            "rounding": spec.rounding, "lang": options.lang}
+
+
+def study_writers(result: StudyResult, options: SensitivityOptions, words: ModelWords,
+                  record: dict | None = None, *, with_actual: bool = False) -> dict[str, Writer]:
+    """A writer for each file of :func:`study_files` but the samples file, all from ``result``
+    (charts and the note in ``options.lang``; ``study.json`` from ``record``)."""
+    chart = _chart(result, words, options.lang, options.top)
     if isinstance(result, SweepResult):
         files = {"sweep.csv": _csv_writer(result.frame()), "sweep.png": chart}
     elif isinstance(result, OatResult):
@@ -229,7 +303,19 @@ def study_writers(result: StudyResult, options: SensitivityOptions, title: str
         files = {"montecarlo_summary.csv": _csv_writer(result.summary),
                  "montecarlo_indices.csv": _csv_writer(result.indices),
                  "montecarlo_bands.png": chart}
-    return {name: files[name] for name in study_files(options) if name != SAMPLES}
+    caveat = actual_caveat(words)
+    if caveat is not None:
+        files[NOTES] = _text_writer(caveat.get(options.lang) + "\n", encoding=CSV_ENCODING)
+    if record is not None:
+        files[RECORD] = _json_writer(record)
+    return {name: files[name] for name in study_files(options, with_actual=with_actual)
+            if name in files}
+
+
+def _notes(words: ModelWords, method: str) -> tuple[str, ...]:
+    """The console's notes of a study (English)."""
+    caveat = actual_caveat(words)
+    return (caveat.en.removeprefix("Note: "),) if caveat and compares_with_actual(method) else ()
 
 
 def run_study(model: StudyModel, options: SensitivityOptions, out_dir: Path,
@@ -241,17 +327,22 @@ def run_study(model: StudyModel, options: SensitivityOptions, out_dir: Path,
     ``save_samples``, ``montecarlo_samples.csv``. Nothing is written if anything fails.
     """
     fast = _checked(model, options)
-    names = study_files(options)
+    words = model_words(fast.spec, fast.table)
+    with_actual = fast.table.actual is not None and words.actual_note is not None
+    names = study_files(options, with_actual=with_actual)
     result = None
     if not _streams(options):  # computed before any folder is touched
         result = compute_study(fast, options, progress=progress)
-    with staged_folder(out_dir, names, force=force) as folder:
+    with staged_folder(out_dir, names, force=force, scenario=fast.overrides.tag()) as folder:
         if result is None:
             with samples_file(folder / SAMPLES, fast.names, fast.problem.ids) as sink:
                 result = compute_study(fast, options, on_chunk=sink, progress=progress)
-        for name, writer in study_writers(result, options, fast.spec.name).items():
+        record = study_record(fast, options)
+        for name, writer in study_writers(result, options, words, record,
+                                          with_actual=with_actual).items():
             writer(folder / name)
-    return StudyOutput(Path(out_dir), names, result)
+    return StudyOutput(Path(out_dir), names, result,
+                       _notes(words, options.method) if with_actual else ())
 
 
 # --------------------------------------------------------------------------------------------
@@ -270,17 +361,21 @@ class WeightsOptions:
     concentration: float = 50.0
     seed: int = 0
     jobs: int = 1
+    charts: bool = True
+    lang: str = Language.ZH.value
 
 
 @dataclass(frozen=True, eq=False)
 class WeightsOutput:
-    """The derived weights, the files written, and the Monte Carlo study around them (if any)."""
+    """The derived weights, the files written, the Monte Carlo study around them (if any), and
+    notes for the reader (in English)."""
 
     derived: DerivedWeights
     out_dir: Path
     model_file: Path
     files: tuple[str, ...]
     study: MonteCarloResult | None = None
+    notes: tuple[str, ...] = ()
 
 
 def model_file_text(spec: ModelSpec, weights: dict[str, float], method: str,
@@ -289,7 +384,12 @@ def model_file_text(spec: ModelSpec, weights: dict[str, float], method: str,
     import tomli_w
 
     raw = spec.model_dump(mode="json", exclude_none=True)
-    raw["name"] = f"{spec.name} (weights: {method})"
+    how = WEIGHTING_NAMES.get(method, T(method, method))
+    if isinstance(spec.name, Bilingual):
+        raw["name"] = {"zh": f"{spec.name.zh}（权重：{how.zh}）",
+                       "en": f"{spec.name.en} (weights: {how.en})"}
+    else:
+        raw["name"] = f"{spec.name} (weights: {method})"
     data = spec.data_path().resolve()
     try:
         raw["data"] = Path(os.path.relpath(data, Path(path).resolve().parent)).as_posix()
@@ -313,6 +413,7 @@ def write_derived_weights(model: ModelSpec | str | Path, options: WeightsOptions
     indices and band chart go into the same folder), to show how much the allocation rests on
     them.
     """
+    _check_lang(options.lang)
     spec = model if isinstance(model, ModelSpec) else load_model(model)
     derived = derive_weights(spec, options.method, matrix=options.matrix,
                              accept_inconsistent=options.accept_inconsistent)
@@ -325,12 +426,23 @@ def write_derived_weights(model: ModelSpec | str | Path, options: WeightsOptions
         model_name: _text_writer(toml_text),
     }
     study = None
+    notes: tuple[str, ...] = ()
+    record = {"command": "weights", "method": options.method, "model": _json_text(spec.name),
+              "model_file": spec.source, "matrix": str(options.matrix) if options.matrix else None,
+              "weights_model": spec.normalised_weights(), "weights_derived": derived.as_dict(),
+              "samples": options.samples, "lang": options.lang}
     if options.samples > 0:
         fast = fast_allocator(spec.with_overrides(weights=derived.as_dict()))
         mc = MonteCarloOptions(samples=options.samples, concentration=options.concentration,
                                seed=options.seed, jobs=options.jobs)
-        study_options = SensitivityOptions(method=StudyMethod.MONTECARLO, montecarlo=mc)
+        study_options = SensitivityOptions(method=StudyMethod.MONTECARLO, montecarlo=mc,
+                                           charts=options.charts, lang=options.lang)
         study = montecarlo(fast, study_options.montecarlo, progress=progress)
-        files.update(study_writers(study, study_options, fast.spec.name))
+        record["options"] = {"concentration": mc.concentration, "seed": mc.seed}
+        words = model_words(fast.spec, fast.table)
+        with_actual = fast.table.actual is not None and words.actual_note is not None
+        files.update(study_writers(study, study_options, words, with_actual=with_actual))
+        notes = _notes(words, StudyMethod.MONTECARLO) if with_actual else ()
+    files[RECORD] = _json_writer(record)
     written = write_files(out_dir, files, force=force)
-    return WeightsOutput(derived, written, written / model_name, tuple(files), study)
+    return WeightsOutput(derived, written, written / model_name, tuple(files), study, notes)

@@ -7,15 +7,17 @@
 
 from __future__ import annotations
 
+import datetime
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from allocator.choices import Language, OutputFormat, names
 from allocator.errors import InputError, did_you_mean
-from allocator.pipeline.allocate import AllocationResult, allocate, unit_index
+from allocator.overrides import Overrides
+from allocator.pipeline.allocate import AllocationResult, prepare, solve, unit_index
 from allocator.report.build import build_report
-from allocator.report.model import LANGS, Report
+from allocator.report.model import LANGS, Report, T
 from allocator.schema import ModelSpec
 
 FORMATS = names(OutputFormat)
@@ -44,12 +46,16 @@ def parse_formats(text: str | None) -> tuple[str, ...]:
 
 @dataclass(frozen=True)
 class ReportOptions:
-    """What to write: formats, language, the unit to explain, and weight overrides."""
+    """What to write: formats, language, the unit to explain, the run's overrides (weights
+    as final shares, cap, solver, rounding, group totals; ``weights`` alone is kept for
+    callers that give only weights), and the date of the method statement (default: today)."""
 
     formats: tuple[str, ...] = FORMATS
     lang: str = Language.ZH.value
     explain: str | None = None
     weights: dict[str, float] | None = None
+    date: datetime.date | None = None
+    overrides: Overrides | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -68,18 +74,20 @@ def write_report(model: AllocationResult | ModelSpec | str | Path, out_dir: str 
                  options: ReportOptions = ReportOptions(), *, force: bool = False) -> ReportOutput:
     """Allocate ``model`` (a model file, a :class:`ModelSpec` or an :class:`AllocationResult`)
     and write the report folder in one atomic step: the tables in every requested format and
-    language, the charts, and ``allocation.csv`` and ``run.json`` for provenance.
+    language, the charts, and ``allocation.csv`` and ``run.json`` for provenance. Markdown and
+    LaTeX documents show the charts from PNG files beside them, so they bring the PNGs along
+    when charts are drawn (no chart format: no charts in them).
 
     >>> import tempfile, allocator
     >>> model = Path(allocator.__file__).parents[1] / "models" / "harbin_2020.toml"
     >>> out = write_report(model, Path(tempfile.mkdtemp()) / "report",
-    ...                    ReportOptions(formats=("md",), lang="en"))
+    ...                    ReportOptions(formats=("md", "png"), lang="en"))
     >>> out.files
-    ('report.md', 'allocation.csv', 'run.json')
+    ('report.md', 'allocation.png', 'per10k.png', 'allocation.csv', 'run.json')
     """
     from allocator.outputs.folders import write_files
     from allocator.outputs.runfiles import result_files
-    from allocator.report.charts import FontFallbackWarning, render_charts
+    from allocator.report.charts import ChartImage, FontFallbackWarning, render_charts
     from allocator.report.formats import report_files
     from allocator.report.formats.common import Writer, bytes_file
 
@@ -88,29 +96,37 @@ def write_report(model: AllocationResult | ModelSpec | str | Path, out_dir: str 
     formats = tuple(options.formats)
     for fmt in formats:
         _check_format(fmt)
+    given = options.overrides or Overrides()
+    if options.weights:
+        given = replace(given, weights={**(given.weights or {}), **options.weights})
     if isinstance(model, AllocationResult):
         result = model
-        if options.weights:
-            raise InputError("weights: give weight overrides with the model, not with a result")
+        if not given.is_empty:
+            raise InputError("overrides: give overrides with the model, not with a result")
     else:
-        result = allocate(model, weights=options.weights or None)
+        result = solve(prepare(model, given))
     unit = None
     if options.explain is not None:
         unit = result.table.ids[unit_index(result, options.explain)]
-    report = build_report(result)
+    report = build_report(result, date=options.date)
     chart_formats = tuple(f for f in formats if f in OutputFormat.charts())
-    notes: tuple[str, ...] = ()
-    charts_inline: dict[str, bytes] = {}
+    if chart_formats and (OutputFormat.MD in formats or OutputFormat.TEX in formats) \
+            and OutputFormat.PNG not in chart_formats:
+        chart_formats += (OutputFormat.PNG.value,)  # the documents show these files
+    notes: tuple[T, ...] = ()
+    images: tuple[ChartImage, ...] = ()
     chart_files: dict[str, Writer] = {}
-    if chart_formats or OutputFormat.HTML in formats:
+    if chart_formats or OutputFormat.HTML in formats or OutputFormat.DOCX in formats:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", FontFallbackWarning)
             charts = render_charts(report, options.lang, waterfall=unit, formats=chart_formats)
-        notes, charts_inline = charts.notes, charts.inline
+        notes, images = charts.notes, charts.images
         chart_files = {name: bytes_file(data) for name, data in charts.files.items()}
     tables = tuple(f for f in formats if f in OutputFormat.tables())
-    files = {**report_files(report, options.lang, tables, charts_inline, notes), **chart_files}
+    files = {**report_files(report, options.lang, tables, images,
+                            tuple(n.get(options.lang) for n in notes),
+                            pngs=OutputFormat.PNG in chart_formats), **chart_files}
     files.update(result_files(result))
-    written = write_files(Path(out_dir), files, force=force)
+    written = write_files(Path(out_dir), files, force=force, scenario=result.overrides.tag())
     return ReportOutput(out_dir=written, files=tuple(files), result=result, report=report,
-                        explained=unit, notes=notes)
+                        explained=unit, notes=tuple(n.en for n in notes))

@@ -7,7 +7,8 @@ study builds the model once (:class:`FastAllocator`) and then, for a whole batch
 at once: targets = C * W @ F^T (F = each indicator's transformed column divided by its sum), the
 per-pool water level lambda (exactly, see :func:`batch_water_fill`), and Hamilton rounding with
 the same quantisation and tie rule as :func:`allocator.core.rounding.round_pool`. Divisor rounding
-methods are applied per scenario with :func:`allocator.core.rounding.round_pool` itself. The tests
+methods (which apportion the targets) are applied per scenario with
+:func:`allocator.core.rounding.round_pool` itself. The tests
 check, scenario by scenario, that the whole posts equal those of
 :func:`allocator.pipeline.allocate.allocate` (the LP path).
 
@@ -25,7 +26,8 @@ correct, and slower (see ``benchmarks/bench_constraints.py``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -35,12 +37,13 @@ from allocator.choices import Rounding
 from allocator.core.fair import solve_fair
 from allocator.core.problem import Problem
 from allocator.core.repair import round_within_constraints
-from allocator.core.rounding import batch_hamilton, round_pool
+from allocator.core.rounding import batch_hamilton, round_pool, rounded_values
 from allocator.core.targets import transform
 from allocator.errors import InputError
 from allocator.ordering import natural_key
+from allocator.overrides import Overrides, final_weights
 from allocator.pipeline.allocate import prepare
-from allocator.schema import ModelSpec
+from allocator.schema import ModelSpec, load_model
 from allocator.units import UnitTable
 
 
@@ -62,29 +65,60 @@ def batch_water_fill(target: np.ndarray, lower: np.ndarray, upper: np.ndarray,
     t = np.asarray(target, dtype=float)
     m = t.shape[0]
     lam = np.full(m, np.nan)
+    bounded = bool(np.isfinite(upper).any())
     finite_upper = np.where(np.isfinite(upper), upper, 0.0)
     guess = total / t.sum(axis=1)
-    at_low = guess[:, None] * t <= lower
-    at_high = (guess[:, None] * t >= upper) & ~at_low
+    buffer = np.empty_like(t)  # one scratch array for the products: fewer fresh allocations
+    x = np.multiply(guess[:, None], t, out=buffer)
+    at_low = x <= lower
+    at_high = _at_high(x, upper, at_low, bounded, guess)
     open_rows = np.arange(m)
     for _ in range(iterations):
-        free = ~(at_low | at_high)
-        held = (at_low * lower).sum(axis=1) + (at_high * finite_upper).sum(axis=1)
-        slope = (free * t[open_rows]).sum(axis=1)
+        rows = t if open_rows.size == m else t[open_rows]
+        work = buffer[:open_rows.size]
+        held = np.multiply(at_low, lower, out=work).sum(axis=1)
+        if at_high is not None:
+            held = held + np.multiply(at_high, finite_upper, out=work).sum(axis=1)
+        free = ~(at_low | at_high) if at_high is not None else ~at_low
+        slope = np.multiply(free, rows, out=work).sum(axis=1)
         with np.errstate(divide="ignore", invalid="ignore"):
             new = (total - held) / slope
-        x = new[:, None] * t[open_rows]
+        x = np.multiply(new[:, None], rows, out=work)
         low = x <= lower
-        high = (x >= upper) & ~low
-        settled = (slope > 0) & (low == at_low).all(axis=1) & (high == at_high).all(axis=1)
+        high = _at_high(x, upper, low, bounded, new)
+        settled = (slope > 0) & (low == at_low).all(axis=1)
+        if high is not None or at_high is not None:
+            settled &= (_or_none(high, low) == _or_none(at_high, at_low)).all(axis=1)
         lam[open_rows[settled]] = new[settled]
         keep = ~settled
-        open_rows, at_low, at_high = open_rows[keep], low[keep], high[keep]
+        if keep.all():
+            at_low, at_high = low, high
+        else:
+            open_rows, at_low = open_rows[keep], low[keep]
+            at_high = None if high is None else high[keep]
         if open_rows.size == 0:
             break
     if open_rows.size:
         lam[open_rows] = _sorted_levels(t[open_rows], lower, upper, total)
-    return np.clip(lam[:, None] * t, lower, upper)
+    return np.clip(np.multiply(lam[:, None], t, out=buffer), lower, upper, out=buffer)
+
+
+def _at_high(x: np.ndarray, upper: np.ndarray, low: np.ndarray, bounded: bool,
+             level: np.ndarray) -> np.ndarray | None:
+    """Units at their upper bound (not also at their lower one); None when there is none: no
+    finite upper bound and every row's level finite."""
+    if bounded:
+        return (x >= upper) & ~low
+    odd = ~np.isfinite(level)
+    if not odd.any():
+        return None
+    high = np.zeros(x.shape, dtype=bool)
+    high[odd] = (x[odd] >= upper) & ~low[odd]
+    return high
+
+
+def _or_none(high: np.ndarray | None, like: np.ndarray) -> np.ndarray:
+    return np.zeros(like.shape, dtype=bool) if high is None else high
 
 
 def _sorted_levels(t: np.ndarray, lower: np.ndarray, upper: np.ndarray,
@@ -128,12 +162,22 @@ class FastAllocator:
     shares: np.ndarray
     rounding: str
     key_rank: np.ndarray
+    overrides: Overrides = field(default_factory=Overrides)
+    model_weights: tuple[float, ...] = ()  # the model file's weights, normalised
 
     @classmethod
-    def from_model(cls, model: ModelSpec | str | Path, *, rounding: str | None = None,
-                   cap: int | None = None) -> FastAllocator:
-        """Load a model (path or spec) once; ``rounding``/``cap`` override the model's."""
-        ready = prepare(model, rounding=rounding, cap=cap)
+    def from_model(cls, model: ModelSpec | str | Path, overrides: Overrides | None = None, *,
+                   rounding: str | None = None, cap: int | None = None) -> FastAllocator:
+        """Load a model (path or spec) once, with ``overrides`` (weights, cap, rounding, group
+        totals, as for a run); ``rounding``/``cap`` override the model's too. The study's centre
+        is then the weights the run with these overrides uses."""
+        given = overrides or Overrides()
+        if rounding is not None:
+            given = replace(given, rounding=rounding)
+        if cap is not None:
+            given = replace(given, cap=cap)
+        original = model if isinstance(model, ModelSpec) else load_model(model)
+        ready = prepare(original, given)
         spec, table, problem = ready.spec, ready.table, ready.problem
         names = tuple(spec.indicators)
         columns = []
@@ -143,33 +187,36 @@ class FastAllocator:
         order = sorted(range(len(problem)), key=lambda i: natural_key(problem.ids[i]))
         key_rank = np.empty(len(problem), dtype=np.int64)
         key_rank[order] = np.arange(len(problem))
+        base = original.normalised_weights()
         return cls(spec=spec, table=table, problem=problem, names=names,
-                   shares=np.column_stack(columns), rounding=spec.rounding, key_rank=key_rank)
+                   shares=np.column_stack(columns), rounding=spec.rounding, key_rank=key_rank,
+                   overrides=given, model_weights=tuple(base[name] for name in names))
 
     @property
     def centre(self) -> np.ndarray:
-        """The model's own weights, normalised, in indicator order."""
+        """The weights of a run of the model with the study's overrides, in indicator order:
+        the centre of every study."""
         weights = self.spec.normalised_weights()
         return np.array([weights[name] for name in self.names])
 
-    def weight_vector(self, weights: dict[str, float]) -> np.ndarray:
-        """A dict of weights (by indicator name, missing = 0) as a normalised vector."""
-        for name in weights:
-            if name not in self.names:
-                raise InputError(f"weight '{name}': no such indicator (indicators: "
-                                 f"{', '.join(self.names)})")
-        w = np.array([float(weights.get(name, 0.0)) for name in self.names])
-        if np.any(w < 0) or not np.all(np.isfinite(w)) or w.sum() <= 0:
-            raise InputError("weights must be finite, >= 0 and not all 0")
-        return w / w.sum()
+    def weight_vector(self, weights: Mapping[str, float]) -> np.ndarray:
+        """Weights given by indicator name as a run takes them (each named one its final share,
+        the others sharing the rest in the proportions of :attr:`centre`), as a vector.
+
+        >>> fast = FastAllocator.from_model("models/harbin_2020.toml")
+        >>> fast.weight_vector({"area": 0.3}).round(4).tolist()
+        [0.42, 0.14, 0.3, 0.14]
+        """
+        centre = dict(zip(self.names, self.centre.tolist(), strict=True))
+        used = final_weights(centre, weights)
+        return np.array([used[name] for name in self.names])
 
     def targets(self, weights: np.ndarray) -> np.ndarray:
         """Targets (scenarios x units) for rows of normalised weights."""
         w = np.atleast_2d(np.asarray(weights, dtype=float))
         t = w @ (self.spec.allocatable_cap * self.shares.T)
-        bad = np.argwhere(t <= 0)
-        if bad.size:
-            row, unit = bad[0]
+        if (t <= 0).any():
+            row, unit = np.argwhere(t <= 0)[0]
             shown = ", ".join(f"{n}={v:.4g}" for n, v in zip(self.names, w[row], strict=True))
             raise InputError(f"weights {shown}: unit {self.problem.ids[unit]} is zero on every "
                              "weighted indicator, so its target is 0")
@@ -188,11 +235,14 @@ class FastAllocator:
         """The fair continuous allocation (scenarios x units): the closed form, or the LP sequence
         for a scenario whose closed form breaks a general constraint."""
         t = self.targets(weights)
-        x = np.empty_like(t)
         p = self.problem
-        for pool in p.pools:
-            m = pool.members
-            x[:, m] = batch_water_fill(t[:, m], p.lower[m], p.upper[m], pool.total)
+        if len(p.pools) == 1 and _everyone(p.pools[0].members, len(p)):
+            x = batch_water_fill(t, p.lower, p.upper, p.pools[0].total)
+        else:
+            x = np.empty_like(t)
+            for pool in p.pools:
+                m = pool.members
+                x[:, m] = batch_water_fill(t[:, m], p.lower[m], p.upper[m], pool.total)
         if not self.closed_form:
             for r in range(x.shape[0]):
                 if p.violated(x[r]):
@@ -202,18 +252,24 @@ class FastAllocator:
     def posts(self, weights: np.ndarray) -> np.ndarray:
         """Whole posts (scenarios x units, int64), equal to ``allocate(...).posts`` per row."""
         x = self.exact(weights)
-        out = np.empty(x.shape, dtype=np.int64)
         p = self.problem
-        for pool in p.pools:
-            m = pool.members
-            if self.rounding == Rounding.HAMILTON:
-                out[:, m] = batch_hamilton(x[:, m], p.lower[m], p.upper[m], pool.total,
-                                           self.key_rank[m])
-            else:
-                ids = tuple(p.ids[i] for i in m)
-                for r in range(x.shape[0]):
-                    out[r, m] = round_pool(x[r, m], p.lower[m], p.upper[m], pool.total,
-                                           self.rounding, ids)
+        t = x if self.rounding == Rounding.HAMILTON else self.targets(weights)
+        if (self.rounding == Rounding.HAMILTON and len(p.pools) == 1
+                and _everyone(p.pools[0].members, len(p))):
+            out = batch_hamilton(x, p.lower, p.upper, p.pools[0].total, self.key_rank)
+        else:
+            out = np.empty(x.shape, dtype=np.int64)
+            for pool in p.pools:
+                m = pool.members
+                if self.rounding == Rounding.HAMILTON:
+                    out[:, m] = batch_hamilton(x[:, m], p.lower[m], p.upper[m], pool.total,
+                                               self.key_rank[m])
+                else:
+                    ids = tuple(p.ids[i] for i in m)
+                    values = rounded_values(self.rounding, x[:, m], t[:, m])
+                    for r in range(x.shape[0]):
+                        out[r, m] = round_pool(values[r], p.lower[m], p.upper[m], pool.total,
+                                               self.rounding, ids)
         if not self.closed_form:
             self._repair(weights, x, out)
         return out
@@ -241,12 +297,19 @@ class FastAllocator:
         return frame
 
 
+def _everyone(members: np.ndarray, units: int) -> bool:
+    """Whether a pool holds every unit in order (then its columns need no copying)."""
+    return members.size == units and bool(np.array_equal(members, np.arange(units)))
+
+
 StudyModel = ModelSpec | str | Path | FastAllocator
 """What a study starts from: a model file, a model, or a model already prepared."""
 
 
-def fast_allocator(model: StudyModel, rounding: str | None = None) -> FastAllocator:
-    """``model`` prepared for many weight vectors (as is when it already is a FastAllocator)."""
+def fast_allocator(model: StudyModel, rounding: str | None = None, *,
+                   overrides: Overrides | None = None) -> FastAllocator:
+    """``model`` prepared for many weight vectors, with ``overrides`` as for a run (as is when it
+    already is a FastAllocator)."""
     if isinstance(model, FastAllocator):
         return model
-    return FastAllocator.from_model(model, rounding=rounding)
+    return FastAllocator.from_model(model, overrides, rounding=rounding)

@@ -1,8 +1,9 @@
 """One weight at a time: a sweep of one indicator's weight, and each weight moved down and up.
 
-When one weight moves, the others keep their proportions (:func:`vary_weight`), so a sweep shows
-what that one indicator does to the allocation; :func:`oat` moves every weight by the same step
-and ranks the (indicator, unit) pairs by the swing.
+When one weight moves, it takes exactly the value given and the others share the rest in their
+proportions (:func:`vary_weight`, the rule of a run's ``weights`` override), so a sweep at 0.3
+is the run with that weight at 0.3; :func:`oat` moves every weight by the same step and ranks the
+(indicator, unit) pairs by the swing.
 
 >>> r = sweep("models/harbin_2020.toml", "area", [0.1, 0.4])    # from the repository root
 >>> r.posts.sum(axis=1).tolist()
@@ -11,7 +12,7 @@ and ranks the (indicator, unit) pairs by the swing.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,35 +20,57 @@ import pandas as pd
 
 from allocator.errors import InputError, did_you_mean
 from allocator.ordering import natural_key
+from allocator.overrides import final_weights
 from allocator.studies.batch import StudyModel, fast_allocator
 
 
-def vary_weight(centre: np.ndarray, k: int, value: float) -> np.ndarray:
-    """Weights with indicator ``k`` at ``value`` and the others keeping their proportions.
+def vary_weight(centre: np.ndarray, k: int, value: float,
+                names: Sequence[str] | None = None) -> np.ndarray:
+    """Weights with indicator ``k`` at exactly ``value`` (its final share) and the others sharing
+    the rest in their proportions in ``centre``: the rule of a run's weight override
+    (:func:`allocator.overrides.final_weights`), so a sweep at a value is the run with that
+    weight. ``names`` name the indicators in messages.
 
     >>> vary_weight(np.array([0.5, 0.3, 0.2]), 0, 0.0).round(6).tolist()
     [0.0, 0.6, 0.4]
     """
-    if not 0 <= value <= 1:
-        raise InputError(f"a weight must lie between 0 and 1, not {value:g}")
-    others = np.delete(centre, k)
-    # When every other weight is 0 there is no proportion to keep: they share equally.
-    others = others / others.sum() if others.sum() > 0 else np.full(others.size, 1.0 / others.size)
-    w = np.insert(others * (1.0 - value), k, value)
-    return w / w.sum()
+    names = list(names) if names is not None else [f"indicator {i + 1}" for i in range(len(centre))]
+    used = final_weights(dict(zip(names, np.asarray(centre, dtype=float).tolist(), strict=True)),
+                         {names[k]: float(value)})
+    return np.array([used[name] for name in names])
+
+
+def sweep_values(start: float, stop: float, steps: int) -> np.ndarray:
+    """The weight values of a sweep: ``steps`` evenly spaced from ``start`` to ``stop`` (both
+    shares between 0 and 1), rounded to 12 decimals so that 0.3 is the 0.3 a run is given.
+
+    >>> sweep_values(0, 0.6, 4).tolist()
+    [0.0, 0.2, 0.4, 0.6]
+    >>> sweep_values(0, 1.5, 11)
+    Traceback (most recent call last):
+    allocator.errors.InputError: stop 1.5: a weight is a share between 0 and 1
+    """
+    for word, value in (("start", start), ("stop", stop)):
+        if not 0 <= value <= 1:
+            raise InputError(f"{word} {value:g}: a weight is a share between 0 and 1")
+    if steps < 2:
+        raise InputError(f"steps {steps}: a sweep needs at least 2 steps")
+    return np.round(np.linspace(start, stop, steps), 12)
 
 
 @dataclass(frozen=True, eq=False)
 class SweepResult:
-    """Allocations as one weight moves from a value to another (others keep proportions)."""
+    """Allocations as one weight moves from a value to another (each value its final share; the
+    others share the rest in their proportions)."""
 
     indicator: str
     values: np.ndarray
     weights: np.ndarray
     posts: np.ndarray
     units: pd.DataFrame
-    model_value: float = float("nan")  # the indicator's weight in the model
+    model_value: float = float("nan")  # the indicator's weight at the centre (the run's)
     names: tuple[str, ...] = ()  # all indicators, in the order of the columns of ``weights``
+    centre: np.ndarray | None = None  # the weights of the run the sweep starts from
 
     def frame(self) -> pd.DataFrame:
         """Long table: one row per (step, unit) with the weights of the step."""
@@ -91,20 +114,24 @@ def sweep(model: StudyModel, indicator: str, values: Iterable[float],
                          f"{did_you_mean(indicator, fast.names)} (indicators: "
                          f"{', '.join(fast.names)})")
     if len(fast.names) < 2:
-        raise InputError("a sweep needs at least two indicators (weights are normalised)")
+        raise InputError("a sweep needs at least two indicators (weights add up to 1)")
     values = np.asarray(list(values), dtype=float)
     if values.size == 0:
         raise InputError("a sweep needs at least one weight value")
+    for value in values:
+        if not 0 <= value <= 1:
+            raise InputError(f"values: {value:g} is not a weight (a share between 0 and 1)")
     k = fast.names.index(indicator)
-    w = np.vstack([vary_weight(fast.centre, k, float(v)) for v in values])
+    w = np.vstack([vary_weight(fast.centre, k, float(v), fast.names) for v in values])
     return SweepResult(indicator=indicator, values=values, weights=w, posts=fast.posts(w),
                        units=fast.unit_frame(), model_value=float(fast.centre[k]),
-                       names=fast.names)
+                       names=fast.names, centre=fast.centre)
 
 
 @dataclass(frozen=True, eq=False)
 class OatResult:
-    """Each weight moved down and up by ``delta`` (then renormalised), one at a time."""
+    """Each weight moved down and up by ``delta`` (to exactly its centre value -/+ ``delta``,
+    clipped to [0, 1]; the others share the rest in their proportions), one at a time."""
 
     delta: float
     names: tuple[str, ...]
@@ -114,15 +141,25 @@ class OatResult:
     weights_down: np.ndarray
     weights_up: np.ndarray
     units: pd.DataFrame
+    centre: np.ndarray | None = None  # the weights of the base allocation
+
+    def moves(self) -> dict[str, str]:
+        """Each indicator's weight as used, e.g. ``{'area': 'area 0.25 → 0.2 / 0.3'}``: the
+        centre, then the weight moved down and up."""
+        centre = self.centre if self.centre is not None else np.full(len(self.names), np.nan)
+        return {name: f"{name} {centre[k]:.4g} → {self.weights_down[k, k]:.4g} / "
+                      f"{self.weights_up[k, k]:.4g}" for k, name in enumerate(self.names)}
 
     def frame(self) -> pd.DataFrame:
         """One row per (indicator, unit): posts and change with the weight down and up."""
         rows = []
+        centre = self.centre if self.centre is not None else np.full(len(self.names), np.nan)
         for k, name in enumerate(self.names):
             part = self.units[["id", "label", "group"]].copy()
             part.insert(0, "indicator", name)
-            part.insert(1, "weight_down", self.weights_down[k, k])
-            part.insert(2, "weight_up", self.weights_up[k, k])
+            part.insert(1, "weight", centre[k])
+            part.insert(2, "weight_down", self.weights_down[k, k])
+            part.insert(3, "weight_up", self.weights_up[k, k])
             part["base"] = self.base
             part["allocation_down"] = self.down[k]
             part["allocation_up"] = self.up[k]
@@ -143,7 +180,8 @@ class OatResult:
 
 def oat(model: StudyModel, delta: float,
         *, rounding: str | None = None) -> OatResult:
-    """Move each weight down and up by ``delta`` (clipped to [0, 1]), renormalise, allocate.
+    """Move each weight down and up by ``delta`` (clipped to [0, 1]; the others share the rest
+    in their proportions, as a run's weight override does), allocate.
 
     >>> top = oat("models/harbin_2020.toml", 0.05).largest(5)
     >>> len(top), bool(top["swing"].is_monotonic_decreasing)
@@ -157,12 +195,9 @@ def oat(model: StudyModel, delta: float,
     down, up = np.empty((k_count, k_count)), np.empty((k_count, k_count))
     for k in range(k_count):
         for rows, step in ((down, -delta), (up, delta)):
-            w = centre.copy()
-            w[k] = min(max(w[k] + step, 0.0), 1.0)
-            if w.sum() <= 0:
-                w[k] = 0.0
-                w = np.where(np.arange(k_count) == k, 0.0, 1.0)
-            rows[k] = w / w.sum()
+            value = round(min(max(centre[k] + step, 0.0), 1.0), 12)
+            rows[k] = vary_weight(centre, k, value, fast.names)
     base = fast.posts(centre[None, :])[0]
     return OatResult(delta=delta, names=fast.names, base=base, down=fast.posts(down),
-                     up=fast.posts(up), weights_down=down, weights_up=up, units=fast.unit_frame())
+                     up=fast.posts(up), weights_down=down, weights_up=up, units=fast.unit_frame(),
+                     centre=centre)

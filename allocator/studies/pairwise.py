@@ -28,6 +28,8 @@ def _cell(text: object, where: str) -> float | None:
         raise InputError(f"{where}: '{text}' is not a number or fraction such as 1/3") from None
     if not value > 0 or not np.isfinite(value):
         raise InputError(f"{where}: '{text}' must be a positive number")
+    if not 1 / 9 - 1e-9 <= value <= 9 + 1e-9:
+        raise InputError(f"{where}: '{text}' is outside Saaty's scale (1/9 to 9)")
     return value
 
 
@@ -47,7 +49,7 @@ def read_pairwise(path: Path, names: tuple[str, ...]) -> np.ndarray:
         for name in found:
             if name not in names:
                 raise InputError(f"{path}: {kind} '{name}' is not an indicator of the model"
-                                 f"{did_you_mean(name, names)}")
+                                 f"{did_you_mean(name, names)} (indicators: {', '.join(names)})")
         for name in names:
             if found.count(name) != 1:
                 raise InputError(f"{path}: indicator '{name}' must appear once as a {kind} "

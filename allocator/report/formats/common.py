@@ -1,9 +1,12 @@
-"""What every document format shares: numbered captions, note lines, the rows a printed document
-keeps, and the display width of text.
+"""What every document format shares: numbered captions of tables and figures, note lines, the
+rows and columns a printed document keeps, header lines that never break a word, the method
+statement, and the display width of text.
 
 >>> from allocator.report.model import T, Table
 >>> caption(Table("t", T("示例", "Demo"), (), ()), 2, "zh"), note_prefix("en")
 ('表2 示例', 'Note: ')
+>>> figure_caption("分配", 1, "zh"), figure_caption("Allocation", 1, "en")
+('图1 分配', 'Figure 1. Allocation')
 """
 
 from __future__ import annotations
@@ -11,48 +14,16 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from allocator.report.model import Report, Table, text_in
+from allocator.report.model import Column, Report, Table, text_in
+
+if TYPE_CHECKING:
+    from allocator.report.charts import ChartImage
 
 Writer = Callable[[Path], None]  # writes one file of a folder (see allocator.outputs.folders)
 
 DOCUMENT_MAX_UNITS = 200  # larger tables keep only subtotals in DOCX and LaTeX (all rows elsewhere)
-
-
-def caption(table: Table, number: int, lang: str) -> str:
-    """Numbered caption: ``表1 title`` or ``Table 1. title``."""
-    title = table.title.get(lang)
-    return f"表{number} {title}" if lang == "zh" else f"Table {number}. {title}"
-
-
-def note_prefix(lang: str) -> str:
-    """``注：`` or ``Note: ``."""
-    return "注：" if lang == "zh" else "Note: "
-
-
-def notes(report: Report, table: Table | None, lang: str) -> list[str]:
-    """Note lines under a table: the report's notes (e.g. illustrative data) then the table's."""
-    items = list(report.notes) + (list(table.notes) if table is not None else [])
-    return [note_prefix(lang) + text_in(n, lang) for n in items]
-
-
-def document_rows(table: Table, max_units: int = DOCUMENT_MAX_UNITS) -> list[int]:
-    """Rows for a printed document: every row, or only subtotals and total above ``max_units``."""
-    units = sum(row.level == "unit" for row in table.rows)
-    if units <= max_units or len(table.columns) <= 2:
-        return list(range(len(table.rows)))
-    return [i for i, row in enumerate(table.rows) if row.level != "unit"]
-
-
-def omitted_note(table: Table, rows: list[int], lang: str) -> list[str]:
-    """The note that says a printed table keeps only subtotals (none when it keeps every row)."""
-    if len(rows) == len(table.rows):
-        return []
-    units = sum(row.level == "unit" for row in table.rows)
-    return [note_prefix(lang) + (f"共{units:,}个单位，此处仅列小计与合计；各单位数据见XLSX或CSV文件。"
-                                 if lang == "zh" else
-                                 f"{units:,} units: subtotals and total only; every unit is in "
-                                 "the XLSX and CSV files.")]
 
 
 def text_width(text: str) -> int:
@@ -64,10 +35,141 @@ def text_width(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
 
 
-def text_file(make: Callable[[], str], newline: str | None = None) -> Writer:
-    """A writer of the UTF-8 text ``make()`` returns (made when the file is written)."""
+def caption(table: Table, number: int, lang: str) -> str:
+    """Numbered caption: ``表1 title`` or ``Table 1. title``."""
+    title = table.title.get(lang)
+    return f"表{number} {title}" if lang == "zh" else f"Table {number}. {title}"
+
+
+def figure_caption(title: str, number: int, lang: str) -> str:
+    """Numbered figure caption: ``图1 title`` or ``Figure 1. title``."""
+    return f"图{number} {title}" if lang == "zh" else f"Figure {number}. {title}"
+
+
+def method_heading(lang: str) -> str:
+    """Heading of the method statement."""
+    return "测算说明" if lang == "zh" else "Method"
+
+
+def method_paragraphs(report: Report, lang: str) -> list[str]:
+    """The method statement of ``report``, one string per paragraph."""
+    return [p.get(lang) for p in report.method]
+
+
+def method_text(report: Report, lang: str) -> str:
+    """The method statement as plain text: title, heading, paragraphs and the report's notes."""
+    lines = [report.title.get(lang), "", method_heading(lang), ""]
+    lines += [p + "\n" for p in method_paragraphs(report, lang)]
+    lines += notes(report, None, lang)
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def table_charts(table: Table, charts: tuple[ChartImage, ...]) -> list[ChartImage]:
+    """The charts a document shows after ``table``: the bar charts after the comparison, a
+    unit's waterfall after the explanation."""
+    if table.key == "comparison":
+        return [c for c in charts if not c.name.startswith("waterfall_")]
+    if table.key == "explanation":
+        return [c for c in charts if c.name.startswith("waterfall_")]
+    return []
+
+
+def note_prefix(lang: str) -> str:
+    """``注：`` or ``Note: ``."""
+    return "注：" if lang == "zh" else "Note: "
+
+
+def notes(report: Report, table: Table | None, lang: str,
+          columns: list[int] | None = None) -> list[str]:
+    """Note lines under a table: the report's notes (e.g. illustrative data), then the table's,
+    then those on its columns (only the ``columns`` shown, when given)."""
+    items = list(report.notes)
+    if table is not None:
+        shown = {table.columns[j].key for j in columns} if columns is not None else None
+        items += list(table.notes)
+        items += [n for key, n in table.column_notes if shown is None or key in shown]
+    return [note_prefix(lang) + text_in(n, lang) for n in items if text_in(n, lang)]
+
+
+def document_rows(table: Table, max_units: int = DOCUMENT_MAX_UNITS) -> list[int]:
+    """Rows for a printed document: every row, or only subtotals and total above ``max_units``."""
+    units = sum(row.level == "unit" for row in table.rows)
+    if units <= max_units or len(table.columns) <= 2:
+        return list(range(len(table.rows)))
+    return [i for i, row in enumerate(table.rows) if row.level != "unit"]
+
+
+def shown_columns(table: Table, rows: list[int], lang: str) -> list[int]:
+    """The columns a printed table keeps: the first, and every other with a cell to show in
+    ``rows`` (a column that is empty in every shown row is dropped)."""
+    return [j for j in range(len(table.columns))
+            if j == 0 or any(table.text(i, j, lang) for i in rows)]
+
+
+def header_lines(column: Column, lang: str, width: float,
+                 measure: Callable[[str], float] = text_width) -> list[str]:
+    """The header of ``column`` in lines no wider than ``width`` (by ``measure``, display width
+    by default), broken only between the pieces of :meth:`Column.header_parts` (a piece wider
+    than ``width`` keeps a line of its own).
+
+    >>> header_lines(Column("k", "调整前\u200b每万人\u200b编制数", "x"), "zh", 12)
+    ['调整前每万人', '编制数']
+    """
+    lines: list[str] = []
+    for part in column.header_parts(lang):
+        if lines and measure((lines[-1] + part).rstrip()) <= width:
+            lines[-1] += part
+        else:
+            lines.append(part)
+    return [line.strip() for line in lines]
+
+
+def header_min_width(column: Column, lang: str,
+                     measure: Callable[[str], float] = text_width) -> float:
+    """The widest piece of a header: no narrower column shows it without breaking a word."""
+    return max((measure(p.strip()) for p in column.header_parts(lang)), default=0)
+
+
+_EM = {**dict.fromkeys("0123456789$#_", 0.5), **dict.fromkeys(",.:;'!|", 0.25),
+       **dict.fromkeys("()[]-/", 0.33), " ": 0.25, "%": 0.83, "²": 0.3, "λ": 0.55,
+       **dict.fromkeys("mwMW", 0.85), **dict.fromkeys("fijlrt", 0.3)}
+
+
+def em_width(text: str) -> float:
+    """Printed width of ``text`` in ems of a Times-like face (a Chinese character is one em):
+    what a document needs to fit a cell on one line.
+
+    >>> em_width("道里区"), em_width("1,234"), round(em_width("Daoli"), 2)
+    (3.0, 2.25, 2.3)
+    """
+    total = 0.0
+    for ch in text:
+        if unicodedata.east_asian_width(ch) in ("W", "F"):
+            total += 1.0
+        elif ch in _EM:
+            total += _EM[ch]
+        else:
+            total += 0.7 if ch.isupper() else 0.5
+    return total
+
+
+def omitted_note(table: Table, rows: list[int], lang: str) -> list[str]:
+    """The note that says a printed table keeps only subtotals (none when it keeps every row)."""
+    if len(rows) == len(table.rows):
+        return []
+    units = sum(row.level == "unit" for row in table.rows)
+    text = (f"共{units:,}个单位，此处仅列小计与合计；各单位数据见同一文件夹中的电子表格文件。"
+            if lang == "zh" else
+            f"{units:,} units: subtotals and total only; every unit is in the XLSX and CSV files.")
+    return [note_prefix(lang) + text]
+
+
+def text_file(make: Callable[[], str], newline: str | None = None, *,
+              bom: bool = False) -> Writer:
+    """A writer of the UTF-8 text ``make()`` returns (made when the file is written), with a
+    byte-order mark when ``bom`` (Excel and Notepad then read Chinese correctly)."""
     def write(path: Path) -> None:
-        path.write_text(make(), encoding="utf-8", newline=newline)
+        path.write_text(make(), encoding="utf-8-sig" if bom else "utf-8", newline=newline)
 
     return write
 

@@ -9,6 +9,9 @@ Unit,Change (%)
 x,-12.3
 <BLANKLINE>
 <BLANKLINE>
+>>> csv_header(Column("c", "增减比例", "Change %", "pct", 1), "zh"), \\
+...     csv_header(Column("c", "增减比例", "Change %", "pct", 1), "en")
+('增减比例（%）', 'Change %')
 """
 
 from __future__ import annotations
@@ -18,7 +21,15 @@ import io
 from pathlib import Path
 
 from allocator.report.formats.common import notes
-from allocator.report.model import Report, Table
+from allocator.report.model import Column, Report, Table
+
+
+def csv_header(column: Column, lang: str) -> str:
+    """A column's CSV header: a percentage column says "%" once (its numbers carry none)."""
+    header = column.header(lang)
+    if column.kind != "pct" or "%" in header:
+        return header
+    return header + ("（%）" if lang == "zh" else " (%)")
 
 
 def csv_text(report: Report, table: Table, lang: str) -> str:
@@ -28,7 +39,7 @@ def csv_text(report: Report, table: Table, lang: str) -> str:
     """
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow([c.header(lang) + (" (%)" if c.kind == "pct" else "") for c in table.columns])
+    writer.writerow([csv_header(c, lang) for c in table.columns])
     for i in range(len(table.rows)):
         cells = []
         for j in range(len(table.columns)):

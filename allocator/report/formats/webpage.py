@@ -1,48 +1,91 @@
-"""HTML: one self-contained page with the charts inline (PNG) and every table."""
+"""HTML: one self-contained page: title, method statement, every table (numbered, notes below)
+and the charts inline as numbered figures. Headers break only between words, so a table of
+Harbin's size fits a 1,280-pixel window; the fonts name Chinese faces of every platform."""
 
 from __future__ import annotations
 
 import base64
 import html
+from typing import TYPE_CHECKING
 
-from allocator.report.formats.common import caption, note_prefix, notes
-from allocator.report.model import NUMERIC, Report
+from allocator.report.formats.common import (
+    caption,
+    figure_caption,
+    method_heading,
+    method_paragraphs,
+    note_prefix,
+    notes,
+    table_charts,
+)
+from allocator.report.model import NUMERIC, Report, Table
 
-_CSS = """body{font-family:"Noto Sans CJK SC","Source Han Sans SC","Microsoft YaHei",SimSun,sans-serif;
-margin:2em;color:#111}table{border-collapse:collapse;margin:0.5em 0;font-size:0.85em}
-caption{font-weight:bold;padding:0.4em}thead tr{border-top:2px solid #000;border-bottom:1px solid #000}
-tbody tr:last-child{border-bottom:2px solid #000}th,td{padding:0.2em 0.6em}td.num{text-align:right}
+if TYPE_CHECKING:
+    from allocator.report.charts import ChartImage
+
+FONTS = ('"Noto Sans CJK SC","Source Han Sans SC","PingFang SC","Hiragino Sans GB",'
+         '"Microsoft YaHei","SimHei","WenQuanYi Micro Hei",sans-serif')
+_CSS = "body{font-family:" + FONTS + """;margin:1.5em auto;max-width:1240px;padding:0 16px;color:#111;
+line-height:1.5}h1{text-align:center;font-size:1.6em}h2{font-size:1.2em;margin-top:1.5em}
+p.method{text-indent:2em;margin:0.4em 0}table{border-collapse:collapse;margin:0.5em auto;
+font-size:12.5px}caption{font-weight:bold;padding:0.4em;font-size:14px}
+thead tr{border-top:2px solid #000;border-bottom:1px solid #000}tbody tr:last-child
+{border-bottom:2px solid #000}th{padding:0.2em 0.35em;word-break:keep-all;vertical-align:bottom;
+font-weight:bold}td{padding:0.15em 0.35em;word-break:keep-all}td.num{text-align:right;
+white-space:nowrap;font-variant-numeric:tabular-nums}td.wrap{min-width:20em}
 tr.subtotal td,tr.total td{font-weight:bold}p.note{font-size:0.85em;margin:0.2em 0}
-figure{margin:1em 0}img{max-width:100%}td{white-space:nowrap}div.wide{overflow-x:auto}"""
+figure{margin:1.2em 0;text-align:center}figure img{max-width:min(100%,860px);
+height:auto}figcaption{font-weight:bold;margin-top:0.3em}div.wide{overflow-x:auto}"""
+LONG_TEXT = 40  # text cells longer than this wrap
 
 
-def html_text(report: Report, lang: str, charts: dict[str, bytes] | None = None,
+def _header(table: Table, j: int, lang: str) -> str:
+    """A header cell's text with break opportunities (``<wbr>``) between its words only."""
+    return "<wbr>".join(html.escape(p) for p in table.columns[j].header_parts(lang))
+
+
+def _figure(image: ChartImage, number: int, lang: str) -> str:
+    data = base64.b64encode(image.png).decode("ascii")
+    text = html.escape(figure_caption(image.caption, number, lang))
+    return (f'<figure><img alt="{text}" src="data:image/png;base64,{data}">'
+            f"<figcaption>{text}</figcaption></figure>")
+
+
+def html_text(report: Report, lang: str, charts: tuple[ChartImage, ...] = (),
               chart_notes: tuple[str, ...] = ()) -> str:
-    """A self-contained HTML page: title, notes, charts (inline PNG, captioned) and every
-    table."""
+    """A self-contained HTML page: title, method statement, tables and numbered figures (inline
+    PNG): the charts of the comparison after its table, a waterfall after the explanation."""
     esc = html.escape
     parts = ["<!DOCTYPE html>", f'<html lang="{"zh-CN" if lang == "zh" else "en"}">',
-             '<head><meta charset="utf-8">', f"<title>{esc(report.title.get(lang))}</title>",
+             '<head><meta charset="utf-8">',
+             '<meta name="viewport" content="width=device-width, initial-scale=1">',
+             f"<title>{esc(report.title.get(lang))}</title>",
              f"<style>{_CSS}</style></head>", "<body>", f"<h1>{esc(report.title.get(lang))}</h1>"]
+    if report.method:
+        parts.append(f"<h2>{esc(method_heading(lang))}</h2>")
+        parts += [f'<p class="method">{esc(p)}</p>' for p in method_paragraphs(report, lang)]
     parts += [f'<p class="note">{esc(line)}</p>' for line in notes(report, None, lang)]
-    for title, png in (charts or {}).items():
-        data = base64.b64encode(png).decode("ascii")
-        parts.append(f'<figure><img alt="{esc(title)}" src="data:image/png;base64,{data}">'
-                     f"<figcaption>{esc(title)}</figcaption></figure>")
-    if charts:
-        parts += [f'<p class="note">{esc(note_prefix(lang) + n)}</p>' for n in chart_notes]
+    figure = 0
     for number, table in enumerate(report.tables, start=1):
         parts.append(f'<div class="wide"><table id="{esc(table.key)}">'
                      f"<caption>{esc(caption(table, number, lang))}</caption><thead><tr>"
-                     + "".join(f"<th>{esc(h)}</th>" for h in table.headers(lang))
+                     + "".join(f"<th>{_header(table, j, lang)}</th>"
+                               for j in range(len(table.columns)))
                      + "</tr></thead><tbody>")
         for i, row in enumerate(table.rows):
             cells = []
             for j in range(len(table.columns)):
-                cls = ' class="num"' if table.columns[j].kind in NUMERIC else ""
-                cells.append(f"<td{cls}>{esc(table.text(i, j, lang))}</td>")
+                text = table.text(i, j, lang)
+                cls = ' class="num"' if table.format(i, j)[0] in NUMERIC else \
+                    ' class="wrap"' if len(text) > LONG_TEXT else ""
+                cells.append(f"<td{cls}>{esc(text)}</td>")
             parts.append(f'<tr class="{row.level}">' + "".join(cells) + "</tr>")
         parts.append("</tbody></table></div>")
         parts += [f'<p class="note">{esc(line)}</p>' for line in notes(report, table, lang)]
+        shown = table_charts(table, charts)
+        for image in shown:
+            figure += 1
+            parts.append(_figure(image, figure, lang))
+        if shown:
+            parts += [f'<p class="note">{esc(note_prefix(lang) + n)}</p>' for n in chart_notes]
     parts += ["</body>", "</html>", ""]
     return "\n".join(parts)

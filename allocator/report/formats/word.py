@@ -1,177 +1,493 @@
-"""DOCX: a landscape document of three-line tables with numbered captions and notes (python-docx,
-loaded when a document is written)."""
+"""DOCX in the style of a Chinese official document (GB/T 9704 in spirit), with python-docx
+(loaded when a document is written):
+
+* A4; the title centred in a 黑体 face (二号), the method statement (测算说明) in 仿宋 (三号) with
+  a first-line indent of two characters, page numbers "— 1 —" at the foot;
+* tables as 三线表 (a thick rule above and below, a thin one under the header, no vertical lines)
+  with a numbered caption above (表1, a Word SEQ field), a header row that repeats on every page,
+  rows that never split across pages, numbers right-aligned, headers broken only between words,
+  columns that are empty in every row dropped, and the notes (注：) below;
+* the charts embedded, each with a numbered caption below (图1);
+* narrow tables and tall charts on portrait pages, wide tables (and wide charts) on landscape
+  pages.
+
+An English document has the same layout in Times New Roman (its title in Arial).
+"""
 
 from __future__ import annotations
 
+import io
+import struct
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from allocator.report.formats.common import document_rows, notes, omitted_note, text_width
+from allocator.report.formats.common import (
+    document_rows,
+    em_width,
+    header_lines,
+    header_min_width,
+    method_heading,
+    method_paragraphs,
+    note_prefix,
+    notes,
+    omitted_note,
+    shown_columns,
+    table_charts,
+)
 from allocator.report.model import NUMERIC, Report, Table
 
-CELL_PAD_CM = 0.3  # left + right cell margins of DOCX tables (0.1 cm each) and a little air
+if TYPE_CHECKING:
+    from allocator.report.charts import ChartImage
+
+PORTRAIT = {"width": 21.0, "height": 29.7, "top": 3.7, "bottom": 3.5, "left": 2.8, "right": 2.6}
+LANDSCAPE = {"width": 29.7, "height": 21.0, "top": 2.5, "bottom": 2.2, "left": 2.0, "right": 2.0}
+FONTS = {  # (East Asian face, Latin face) of each kind of text
+    "zh": {"title": ("黑体", "Arial"), "heading": ("黑体", "Arial"), "body": ("仿宋", "Times New Roman"),
+           "table": ("宋体", "Times New Roman"), "header": ("黑体", "Arial")},
+    "en": {"title": ("黑体", "Arial"), "heading": ("黑体", "Arial"), "body": ("宋体", "Times New Roman"),
+           "table": ("宋体", "Times New Roman"), "header": ("黑体", "Times New Roman")},
+}
+TABLE_SIZES = (10.5, 9.0, 8.0, 7.5, 7.0)  # 五号 down to the smallest readable size, in points
+CELL_PAD_CM = 0.22  # left + right cell margins (0.1 cm each) and a little air
+BOLD = {"zh": 1.03, "en": 1.1}  # how much wider a header (黑体, Times bold) is than the text
+SAFETY = 1.06  # room for a substitute face a little wider than Times New Roman
+POINT_CM = 0.03528
 
 
-def column_widths(table: Table, rows: list[int], lang: str, usable_cm: float,
-                  points: float) -> list[float]:
-    """Column widths in cm for a printed table: as wide as the widest cell (headers wrap, so
-    they count up to 8 wide characters), scaled down to fit ``usable_cm``."""
-    char_cm = points * 0.0353 * 0.6  # a narrow character (digit) at this size, in cm
-    widths = []
-    for j, column in enumerate(table.columns):
-        cells = max((text_width(table.text(i, j, lang)) for i in rows), default=0)
-        width = max(cells, min(text_width(column.header(lang)), 8), 4) * char_cm + CELL_PAD_CM
-        widths.append(min(width, 0.6 * usable_cm))  # long text wraps
-    scale = min(1.0, usable_cm / sum(widths))
-    return [w * scale for w in widths]
+def usable_width(page: dict[str, float]) -> float:
+    """Width between the margins of a page, in cm."""
+    return page["width"] - page["left"] - page["right"]
+
+
+def usable_height(page: dict[str, float]) -> float:
+    """Height between the margins of a page, in cm."""
+    return page["height"] - page["top"] - page["bottom"]
+
+
+def text_cm(text: str, points: float) -> float:
+    """Printed width of ``text`` at ``points`` in cm, with room for a substitute face."""
+    return em_width(text) * points * POINT_CM * SAFETY
+
+
+def header_cm(text: str, lang: str, points: float) -> float:
+    """Printed width of a header line in cm (headers are bold or 黑体)."""
+    return text_cm(text, points) * BOLD[lang]
+
+
+def _cell_width(table: Table, i: int, j: int, lang: str, points: float, *,
+                least: bool = False) -> float:
+    """Printed width of a cell on one line in cm, or with ``least`` the least it needs: numbers
+    and Chinese text whole, English text its longest word (it wraps between words)."""
+    text = table.text(i, j, lang)
+    bold = BOLD[lang] if table.rows[i].level != "unit" else 1.0  # subtotals are bold
+    if not least or lang == "zh" or table.format(i, j)[0] in NUMERIC:
+        return text_cm(text, points) * bold
+    return max((text_cm(word, points) for word in text.split()), default=0.0) * bold
+
+
+def column_widths(table: Table, rows: list[int], columns: list[int], lang: str,
+                  points: float, usable_cm: float, *, least: bool = False) -> list[float] | None:
+    """Column widths in cm that show every header without breaking a word and every number
+    on one line: each column as wide as its widest cell when that fits, else English text wraps
+    between words; long text (wider than 40% of the page) wraps and takes the room left; a
+    table of two columns is at least 60% of the page wide. None when nothing fits. With
+    ``least``, the narrowest widths that keep every word whole, whatever the page."""
+    natural: list[float] = []
+    narrowest: list[float] = []
+    wrapped = []  # columns of long text, which wrap
+    smallest = text_cm("0000", points)
+    for k, j in enumerate(columns):
+        column = table.columns[j]
+        header = header_min_width(column, lang, lambda t: header_cm(t, lang, points))
+        cells = max((_cell_width(table, i, j, lang, points) for i in rows), default=0.0)
+        fewest = max((_cell_width(table, i, j, lang, points, least=True) for i in rows),
+                     default=0.0)
+        width = max(cells, header, smallest) + CELL_PAD_CM
+        if column.kind == "text" and cells > 0.4 * usable_cm:
+            width = max(0.4 * usable_cm, header + CELL_PAD_CM)
+            wrapped.append(k)
+        natural.append(width)
+        narrowest.append(min(width, max(fewest, header, smallest) + CELL_PAD_CM))
+    if least:
+        return narrowest
+    if sum(natural) <= usable_cm:
+        widths = natural
+    elif sum(narrowest) <= usable_cm:  # wrap English text between words, as little as needed
+        spare = usable_cm - sum(narrowest)
+        want = sum(n - m for n, m in zip(natural, narrowest, strict=True))
+        return [m + spare * (n - m) / want for n, m in zip(natural, narrowest, strict=True)]
+    else:
+        return None
+    spare = usable_cm - sum(widths)
+    for k in wrapped:  # long text takes the room that is left, but for a little air
+        widths[k] += max(spare - 0.3, 0.0) / len(wrapped)
+    if wrapped:
+        return widths
+    if len(widths) == 2 and sum(widths) < 0.6 * usable_cm:
+        widths[0] += 0.6 * usable_cm - sum(widths)
+        return widths
+    # Headers that would take more than two lines get room to spare, while it lasts.
+    for k, j in enumerate(columns):
+        full = header_cm(table.columns[j].header(lang), lang, points) + CELL_PAD_CM
+        if full > widths[k] and spare > 0:
+            grow = min(full / 2 + CELL_PAD_CM - widths[k], spare)
+            if grow > 0:
+                widths[k] += grow
+                spare -= grow
+    return widths
+
+
+def layout(table: Table, rows: list[int], columns: list[int], lang: str
+           ) -> tuple[dict[str, float], float, list[float]]:
+    """Page (portrait when the table fits it at 9 points or more, else landscape), font size
+    and column widths of a printed table."""
+    for page in (PORTRAIT, LANDSCAPE):
+        for points in TABLE_SIZES:
+            if page is PORTRAIT and points < 9:
+                break
+            widths = column_widths(table, rows, columns, lang, points, usable_width(page))
+            if widths is not None:
+                return page, points, widths
+    points = TABLE_SIZES[-1]
+    widths = column_widths(table, rows, columns, lang, points, 1e9, least=True) or []
+    scale = usable_width(LANDSCAPE) / sum(widths)
+    return LANDSCAPE, points, [w * min(scale, 1.0) for w in widths]
+
+
+def png_size(png: bytes) -> tuple[int, int]:
+    """Width and height in pixels of a PNG."""
+    width, height = struct.unpack(">II", png[16:24])
+    return width, height
+
+
+# ----------------------------------------------------------------------------------------------
+# OOXML details python-docx has no API for
+# ----------------------------------------------------------------------------------------------
+
+
+def _element(tag: str, **attrs: str):
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+
+    element = OxmlElement(tag)
+    for key, value in attrs.items():
+        element.set(qn(f"w:{key}"), value)
+    return element
 
 
 def _border(tag: str, **sides: int):
     """A ``w:tblBorders``/``w:tcBorders`` element: sides with size in eighths of a point
     (0 = none)."""
-    from docx.oxml import OxmlElement
-    from docx.oxml.ns import qn
-
-    element = OxmlElement(tag)
+    element = _element(tag)
     for side in ("top", "left", "bottom", "right", "insideH", "insideV"):
-        if side not in sides:
-            continue
-        edge = OxmlElement(f"w:{side}")
-        size = sides[side]
-        edge.set(qn("w:val"), "single" if size else "nil")
-        if size:
-            edge.set(qn("w:sz"), str(size))
-            edge.set(qn("w:space"), "0")
-            edge.set(qn("w:color"), "000000")
-        element.append(edge)
+        if side in sides:
+            size = sides[side]
+            attrs = {"val": "single", "sz": str(size), "space": "0", "color": "000000"} \
+                if size else {"val": "nil"}
+            element.append(_element(f"w:{side}", **attrs))
     return element
 
 
 def _cell_margins(cm: float):
     """A ``w:tblCellMar`` element: left and right cell margins of ``cm``."""
-    from docx.oxml import OxmlElement
-    from docx.oxml.ns import qn
-
-    element = OxmlElement("w:tblCellMar")
+    element = _element("w:tblCellMar")
     for side in ("left", "right"):
-        edge = OxmlElement(f"w:{side}")
-        edge.set(qn("w:w"), str(round(cm * 567)))  # twentieths of a point
-        edge.set(qn("w:type"), "dxa")
-        element.append(edge)
+        element.append(_element(f"w:{side}", w=str(round(cm * 567)), type="dxa"))
     return element
 
 
-def _mark_size(paragraph, size) -> None:
-    """Give the paragraph mark the table's font size, so an empty cell is no taller."""
-    from docx.oxml import OxmlElement
+def _set_fonts(target, kind: str, lang: str) -> None:
+    """Give a style or run the East Asian and Latin faces of ``kind``."""
     from docx.oxml.ns import qn
 
-    rpr = OxmlElement("w:rPr")
+    east, latin = FONTS[lang][kind]
+    target.font.name = latin
+    fonts = target.element.get_or_add_rPr().get_or_add_rFonts()
+    fonts.set(qn("w:eastAsia"), east)
+    fonts.set(qn("w:hAnsi"), latin)
+    fonts.set(qn("w:cs"), latin)
+
+
+def _mark_size(paragraph, points: float) -> None:
+    """Give the paragraph mark the table's font size, so an empty cell is no taller."""
+    rpr = _element("w:rPr")
     for tag in ("w:sz", "w:szCs"):
-        element = OxmlElement(tag)
-        element.set(qn("w:val"), str(round(size.pt * 2)))
-        rpr.append(element)
+        rpr.append(_element(tag, val=str(round(points * 2))))
     paragraph._p.get_or_add_pPr().append(rpr)
 
 
-def _east_asian_font(style_or_run, name: str = "SimSun") -> None:
-    from docx.oxml.ns import qn
+def _row_flags(row, header: bool) -> None:
+    """Rows never split across pages; the header row repeats on every page."""
+    trpr = row._tr.get_or_add_trPr()
+    trpr.append(_element("w:cantSplit"))
+    if header:
+        trpr.append(_element("w:tblHeader"))
 
-    rpr = style_or_run.element.get_or_add_rPr()
-    fonts = rpr.get_or_add_rFonts()
-    fonts.set(qn("w:eastAsia"), name)
 
-
-def _caption(document, table: Table, number: int, lang: str) -> None:
-    """A Caption paragraph whose number is a Word SEQ field (renumbers in Word/WPS)."""
+def _seq_caption(document, label: str, number: int, title: str, lang: str, *, before: bool):
+    """A centred caption whose number is a Word SEQ field (renumbers in Word/WPS)."""
     from docx.enum.text import WD_ALIGN_PARAGRAPH
-    from docx.oxml import OxmlElement
-    from docx.oxml.ns import qn
+    from docx.shared import Pt
 
-    label = "表" if lang == "zh" else "Table"
     paragraph = document.add_paragraph(style="Caption")
     paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
-    paragraph.paragraph_format.keep_with_next = True
+    paragraph.paragraph_format.keep_with_next = before
     paragraph.add_run(label if lang == "zh" else f"{label} ")
-    field = OxmlElement("w:fldSimple")
-    field.set(qn("w:instr"), f" SEQ {label} \\* ARABIC ")
-    run = OxmlElement("w:r")
-    text = OxmlElement("w:t")
+    field = _element("w:fldSimple", instr=f" SEQ {label} \\* ARABIC ")
+    run = _element("w:r")
+    text = _element("w:t")
     text.text = str(number)
     run.append(text)
     field.append(run)
     paragraph._p.append(field)
-    paragraph.add_run((" " if lang == "zh" else ". ") + table.title.get(lang))
+    paragraph.add_run((" " if lang == "zh" else ". ") + title)
+    paragraph.paragraph_format.space_before = Pt(6 if before else 2)
+    paragraph.paragraph_format.space_after = Pt(3 if before else 10)
+    return paragraph
 
 
-def write_docx(report: Report, path: Path, lang: str) -> None:
-    """Landscape document: title, then per table a numbered caption, a three-line table
-    (三线表: thick top and bottom rules, a thin rule under the header, no vertical lines) and
-    its note line."""
-    from docx import Document
-    from docx.enum.section import WD_ORIENT
+def _page_number_footer(section, lang: str) -> None:
+    """Page numbers at the foot of every page: "— 1 —"."""
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+    from docx.shared import Pt
+
+    paragraph = section.footer.paragraphs[0]
+    paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    paragraph.add_run("— ")
+    field = _element("w:fldSimple", instr=" PAGE ")
+    run = _element("w:r")
+    text = _element("w:t")
+    text.text = "1"
+    run.append(text)
+    field.append(run)
+    paragraph._p.append(field)
+    paragraph.add_run(" —")
+    for run_ in paragraph.runs:
+        run_.font.size = Pt(14 if lang == "zh" else 11)
+
+
+# ----------------------------------------------------------------------------------------------
+# The document
+# ----------------------------------------------------------------------------------------------
+
+
+class _Pages:
+    """Sections of the document: a new one (on a new page) whenever the orientation changes."""
+
+    def __init__(self, document) -> None:
+        self.document = document
+        self.page = PORTRAIT
+        self._apply(document.sections[0], PORTRAIT)
+
+    @staticmethod
+    def _apply(section, page: dict[str, float]) -> None:
+        from docx.enum.section import WD_ORIENT
+        from docx.shared import Cm
+
+        section.orientation = WD_ORIENT.LANDSCAPE if page is LANDSCAPE else WD_ORIENT.PORTRAIT
+        section.page_width, section.page_height = Cm(page["width"]), Cm(page["height"])
+        for side in ("top", "bottom", "left", "right"):
+            setattr(section, f"{side}_margin", Cm(page[side]))
+
+    def use(self, page: dict[str, float]) -> None:
+        from docx.enum.section import WD_SECTION
+
+        if page is not self.page:
+            self._apply(self.document.add_section(WD_SECTION.NEW_PAGE), page)
+            self.page = page
+
+
+def _styles(document, lang: str) -> None:
+    from docx.shared import Pt, RGBColor
+
+    normal = document.styles["Normal"]
+    _set_fonts(normal, "body", lang)
+    normal.font.size = Pt(16 if lang == "zh" else 12)
+    normal.paragraph_format.space_after = Pt(0)
+    normal.paragraph_format.space_before = Pt(0)
+    caption_style = document.styles["Caption"]
+    _set_fonts(caption_style, "heading", lang)
+    caption_style.font.size = Pt(12 if lang == "zh" else 11)
+    caption_style.font.italic = False
+    caption_style.font.bold = lang == "en"
+    caption_style.font.color.rgb = RGBColor(0, 0, 0)
+
+
+def _title(document, report: Report, lang: str) -> None:
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+    from docx.shared import Pt
+
+    paragraph = document.add_paragraph()
+    paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    paragraph.paragraph_format.space_before = Pt(12)
+    paragraph.paragraph_format.space_after = Pt(24)
+    paragraph.paragraph_format.line_spacing = Pt(35 if lang == "zh" else 26)
+    run = paragraph.add_run(report.title.get(lang))
+    _set_fonts(run, "title", lang)
+    run.font.size = Pt(22 if lang == "zh" else 18)
+    run.bold = lang == "en"
+    document.core_properties.title = report.title.get(lang)
+
+
+def _heading(document, text: str, lang: str) -> None:
+    from docx.shared import Pt
+
+    paragraph = document.add_paragraph()
+    paragraph.paragraph_format.keep_with_next = True
+    paragraph.paragraph_format.space_before = Pt(6)
+    paragraph.paragraph_format.line_spacing = Pt(28 if lang == "zh" else 18)
+    if lang == "zh":
+        paragraph.paragraph_format.first_line_indent = Pt(32)
+    run = paragraph.add_run(text)
+    _set_fonts(run, "heading", lang)
+    run.font.size = Pt(16 if lang == "zh" else 13)
+    run.bold = lang == "en"
+
+
+def _body(document, text: str, lang: str, *, size: float | None = None,
+          indent: bool = True) -> None:
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+    from docx.shared import Pt
+
+    paragraph = document.add_paragraph()
+    paragraph.alignment = WD_ALIGN_PARAGRAPH.JUSTIFY
+    points = size or (16 if lang == "zh" else 12)
+    paragraph.paragraph_format.line_spacing = Pt(28 if points >= 16 else points * 1.5)
+    if indent and lang == "zh":
+        paragraph.paragraph_format.first_line_indent = Pt(2 * points)
+    elif lang == "en":
+        paragraph.paragraph_format.space_after = Pt(6 if indent else 0)
+    run = paragraph.add_run(text)
+    run.font.size = Pt(points)
+
+
+def _note_lines(document, lines: list[str], lang: str) -> None:
+    """The notes under a table or figure, in a smaller size, wrapped lines under the text."""
+    from docx.shared import Pt
+
+    for line in lines:
+        paragraph = document.add_paragraph()
+        paragraph.paragraph_format.space_after = Pt(1)
+        paragraph.paragraph_format.line_spacing = 1.0
+        prefix = note_prefix(lang)
+        size = 10.5 if lang == "zh" else 9.5
+        if line.startswith(prefix):  # hanging indent: wrapped lines start under the text
+            paragraph.paragraph_format.left_indent = Pt(size * em_width(prefix))
+            paragraph.paragraph_format.first_line_indent = -Pt(size * em_width(prefix))
+        run = paragraph.add_run(line)
+        run.font.size = Pt(size)
+    if lines:
+        document.paragraphs[-1].paragraph_format.space_after = Pt(12)
+
+
+def _table(document, report: Report, table: Table, number: int, lang: str, pages: _Pages
+           ) -> None:
     from docx.enum.table import WD_TABLE_ALIGNMENT
     from docx.enum.text import WD_ALIGN_PARAGRAPH
-    from docx.shared import Cm, Pt, RGBColor
+    from docx.oxml.ns import qn
+    from docx.shared import Cm, Pt
+
+    rows = document_rows(table)
+    columns = shown_columns(table, rows, lang)
+    page, points, widths = layout(table, rows, columns, lang)
+    pages.use(page)
+    _seq_caption(document, "表" if lang == "zh" else "Table", number, table.title.get(lang),
+                 lang, before=True)
+    grid = document.add_table(rows=len(rows) + 1, cols=len(columns))
+    grid.alignment = WD_TABLE_ALIGNMENT.CENTER
+    grid.autofit = False
+    tblpr = grid._tbl.tblPr
+    tblpr.append(_border("w:tblBorders", top=12, bottom=12, left=0, right=0, insideH=0,
+                         insideV=0))
+    tblpr.append(_cell_margins(0.1))
+    for column, width in zip(grid.columns, widths, strict=True):
+        column.width = Cm(width)
+    header_row = grid.rows[0]
+    _row_flags(header_row, header=True)
+    for k, (cell, j) in enumerate(zip(header_row.cells, columns, strict=True)):
+        cell.width = Cm(widths[k])
+        cell._tc.get_or_add_tcPr().append(_border("w:tcBorders", bottom=6))
+        paragraph = cell.paragraphs[0]
+        paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
+        fit = widths[k] - CELL_PAD_CM
+        for n, line in enumerate(header_lines(table.columns[j], lang, fit,
+                                              lambda t: header_cm(t, lang, points))):
+            if n:
+                paragraph.runs[-1].add_break()
+            run = paragraph.add_run(line)
+            _set_fonts(run, "header", lang)
+            run.font.size = Pt(points)
+            run.bold = lang == "en"
+    for r, i in enumerate(rows, start=1):
+        level = table.rows[i].level
+        row = grid.rows[r]
+        _row_flags(row, header=False)
+        for k, (cell, j) in enumerate(zip(row.cells, columns, strict=True)):
+            cell.width = Cm(widths[k])
+            paragraph = cell.paragraphs[0]
+            _mark_size(paragraph, points)
+            if table.format(i, j)[0] in NUMERIC:
+                paragraph.alignment = WD_ALIGN_PARAGRAPH.RIGHT
+                cell._tc.get_or_add_tcPr().append(_element("w:noWrap"))
+            run = paragraph.add_run(table.text(i, j, lang))
+            _set_fonts(run, "table", lang)
+            run.font.size = Pt(points)
+            if level != "unit":
+                run.bold = True
+                if lang == "zh":  # 黑体 for the Chinese words, the table's Latin face for numbers
+                    run.element.get_or_add_rPr().get_or_add_rFonts().set(
+                        qn("w:eastAsia"), FONTS[lang]["header"][0])
+    _note_lines(document, notes(report, table, lang, columns) + omitted_note(table, rows, lang), lang)
+
+
+def _figure(document, image: ChartImage, number: int, lang: str, pages: _Pages) -> None:
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+    from docx.shared import Cm
+
+    pixels_w, pixels_h = png_size(image.png)
+    if pixels_h > pixels_w:  # a tall chart gets a portrait page
+        pages.use(PORTRAIT)
+    page = pages.page
+    width = min(usable_width(page), 17.0)
+    height = width * pixels_h / pixels_w
+    room = usable_height(page) - 2.0  # the caption and a note line
+    if height > room:
+        width, height = width * room / height, room
+    paragraph = document.add_paragraph()
+    paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    paragraph.paragraph_format.keep_with_next = True
+    paragraph.add_run().add_picture(io.BytesIO(image.png), width=Cm(width), height=Cm(height))
+    _seq_caption(document, "图" if lang == "zh" else "Figure", number, image.caption, lang,
+                 before=False)
+
+
+def write_docx(report: Report, path: Path, lang: str, charts: tuple[ChartImage, ...] = (),
+               chart_notes: tuple[str, ...] = ()) -> None:
+    """The report as an official-style document: title, method statement, then each table
+    (三线表, numbered, notes below) with the charts that belong to it, numbered."""
+    from docx import Document
 
     document = Document()
-    section = document.sections[0]
-    section.orientation = WD_ORIENT.LANDSCAPE
-    section.page_width, section.page_height = Cm(29.7), Cm(21.0)
-    for side in ("left_margin", "right_margin", "top_margin", "bottom_margin"):
-        setattr(section, side, Cm(1.5))
-    for name in ("Normal", "Caption", "Title"):
-        style = document.styles[name]
-        style.font.name = "Times New Roman"
-        _east_asian_font(style, "SimHei" if name != "Normal" else "SimSun")
-    normal = document.styles["Normal"].paragraph_format
-    normal.space_after, normal.line_spacing = Pt(0), 1.0
-    caption_style = document.styles["Caption"]
-    caption_style.font.size, caption_style.font.italic = Pt(10.5), False
-    caption_style.font.bold = True
-    caption_style.font.color.rgb = RGBColor(0, 0, 0)
-    caption_style.paragraph_format.space_before = Pt(12)
-    caption_style.paragraph_format.space_after = Pt(4)
-    document.core_properties.title = report.title.get(lang)
-    title = document.styles["Title"]
-    title.font.size, title.font.color.rgb = Pt(16), RGBColor(0, 0, 0)
-    document.add_paragraph(report.title.get(lang), style="Title").alignment = \
-        WD_ALIGN_PARAGRAPH.CENTER
+    _styles(document, lang)
+    pages = _Pages(document)
+    _page_number_footer(document.sections[0], lang)
+    _title(document, report, lang)
+    if report.method:
+        _heading(document, method_heading(lang), lang)
+        for paragraph in method_paragraphs(report, lang):
+            _body(document, paragraph, lang)
+    _note_lines(document, notes(report, None, lang), lang)
+    figure = 0
     for number, table in enumerate(report.tables, start=1):
-        _caption(document, table, number, lang)
-        rows = document_rows(table)
-        grid = document.add_table(rows=len(rows) + 1, cols=len(table.columns))
-        grid.alignment = WD_TABLE_ALIGNMENT.CENTER
-        grid._tbl.tblPr.append(_border("w:tblBorders", top=12, bottom=12, left=0, right=0,
-                                       insideH=0, insideV=0))
-        size = Pt(9 if len(table.columns) <= 8 else 7.5 if len(table.columns) <= 14 else 7)
-        numeric = [c.kind in NUMERIC for c in table.columns]
-        all_rows = grid.rows
-        grid._tbl.tblPr.append(_cell_margins(0.1))
-        widths = column_widths(table, rows, lang, usable_cm=26.5, points=size.pt)
-        grid.autofit = False
-        for column, width in zip(grid.columns, widths, strict=True):
-            column.width = Cm(width)
-        for row in all_rows:
-            for cell, width in zip(row.cells, widths, strict=True):
-                cell.width = Cm(width)
-        for j, cell in enumerate(all_rows[0].cells):
-            cell._tc.get_or_add_tcPr().append(_border("w:tcBorders", bottom=6))
-            paragraph = cell.paragraphs[0]
-            paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
-            run = paragraph.add_run(table.columns[j].header(lang))
-            run.bold, run.font.size = True, size
-        for r, i in enumerate(rows, start=1):
-            bold = table.rows[i].level != "unit"
-            for j, cell in enumerate(all_rows[r].cells):
-                paragraph = cell.paragraphs[0]
-                _mark_size(paragraph, size)
-                if numeric[j]:  # item/value tables keep their mixed values left-aligned
-                    paragraph.alignment = WD_ALIGN_PARAGRAPH.RIGHT
-                run = paragraph.add_run(table.text(i, j, lang))
-                run.bold, run.font.size = bold, size
-        for line in notes(report, table, lang) + omitted_note(table, rows, lang):
-            paragraph = document.add_paragraph()
-            paragraph.paragraph_format.space_after = Pt(2)
-            run = paragraph.add_run(line)
-            run.font.size = Pt(9)
-    document.save(str(path))
+        _table(document, report, table, number, lang, pages)
+        shown = table_charts(table, charts)
+        for image in shown:
+            figure += 1
+            _figure(document, image, figure, lang, pages)
+        if shown:
+            _note_lines(document, [note_prefix(lang) + n for n in chart_notes], lang)
+    # Built in memory, then written in one call: a full disk is one OSError, and no half-written
+    # zip file is left for the garbage collector to complain about.
+    buffer = io.BytesIO()
+    document.save(buffer)
+    path.write_bytes(buffer.getvalue())
