@@ -609,6 +609,13 @@ def test_the_report_names_the_rules_in_words(harbin_c):
     assert ("named constraint 'core districts keep their service base': Daoli + Nangang + Daowai "
             "≥ 12,000") in method
     assert "as few posts as possible are moved" in method
+    comparison = next(t for t in report.tables if t.key == "comparison")
+    column = [c.key for c in comparison.columns].index("binding")
+    held = {row.values[column].en for row in comparison.rows
+            if row.values[column] and hasattr(row.values[column], "en")}
+    assert {"Equal-cut rule: Districts, Counties", "Named constraint: core districts keep their "
+            "service base", "Floor per 10,000", "Largest cut", "Floor"} <= held
+    assert not any(":" in text.split(": ")[0] for text in held)  # no raw key such as equal_cut:
     inputs = next(t for t in report.tables if t.key == "inputs")
     rules = [row.values[1].en for row in inputs.rows if row.values[0].en == "Rule"]
     assert len(rules) == 4

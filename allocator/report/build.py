@@ -17,11 +17,11 @@ from allocator.core.explain import Explanation, explain, split_tenths
 from allocator.pipeline.allocate import AllocationResult, package_versions
 from allocator.report.grouping import Level, grouped_rows
 from allocator.report.labels import (
-    RULE_NAMES,
     SOLVER_NAMES,
     TOTAL,
     TRANSFORM_NAMES,
     ModelWords,
+    binding_label,
     group_path_label,
     model_words,
     rounding_name,
@@ -150,7 +150,7 @@ def comparison_table(fig: _Figures) -> Table:
         rule = result.binding[i]
         extra = {"label": words.units[table.ids[i]],
                  "group": words.groups[table.groups[i]] if table.groups else "",
-                 "binding": RULE_NAMES.get(rule, T(rule, rule)) if rule else ""}
+                 "binding": binding_label(rule, result.spec) if rule else ""}
         return Row(tuple(extra.get(k, v) for k, v in zip(keys, row.values, strict=True)))
 
     def total_row(idx, label, level) -> Row:

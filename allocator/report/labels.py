@@ -176,6 +176,40 @@ def group_path_label(name: str, spec: ModelSpec) -> T:
     return T(f"{head.zh}/{last}", f"{head.en}/{last}")
 
 
+CONSTRAINT_NAMES = {
+    "group_min": T("分组总量下限", "Group minimum"),
+    "group_max": T("分组总量上限", "Group maximum"),
+    "group_max_cut": T("分组总量减幅限制", "Group's largest cut"),
+    "group_max_increase": T("分组总量增幅限制", "Group's largest increase"),
+    "equal_cut": T("同比例精简约束", "Equal-cut rule"),
+    "constraint": T("专项约束", "Named constraint"),
+}
+
+
+def binding_label(rule: str, spec: ModelSpec | None = None) -> T:
+    """Display name of what holds a unit (a ``binding`` value): a bound's rule, or a constraint
+    with the groups or the name it is about.
+
+    >>> binding_label("floor").en, binding_label("group_max:county").en
+    ('Floor', 'Group maximum: Counties')
+    >>> binding_label("equal_cut:district,county").zh, binding_label("constraint:core").en
+    ('同比例精简约束：市辖区、县（市）', 'Named constraint: core')
+    """
+    kind, sep, what = rule.partition(":")
+    if not sep or kind not in CONSTRAINT_NAMES:
+        return RULE_NAMES.get(rule, T(rule, rule))
+    name = CONSTRAINT_NAMES[kind]
+    if kind == "constraint":
+        return T(f"{name.zh}：{what}", f"{name.en}: {what}")
+
+    def label(group: str) -> T:
+        return group_path_label(group, spec) if spec is not None else group_label(group)
+
+    groups = [label(g) for g in what.split(",")] if kind == "equal_cut" else [label(what)]
+    return T(f"{name.zh}：" + "、".join(g.zh for g in groups),
+             f"{name.en}: " + ", ".join(g.en for g in groups))
+
+
 def step_name(step: str) -> T:
     """Display name of an adjustment step of the explanation.
 
