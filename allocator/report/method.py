@@ -158,22 +158,19 @@ def _lower(name: str) -> str:
 
 
 def _group_limits(group: GroupSpec) -> T:
-    """A bounded group total's limits in words."""
-    zh: list[str] = []
-    en: list[str] = []
-    if group.min is not None:
-        zh.append(f"不少于{number(group.min)}名")
-        en.append(f"at least {number(group.min)} posts")
-    if group.max is not None:
-        zh.append(f"不多于{number(group.max)}名")
-        en.append(f"at most {number(group.max)} posts")
-    if group.max_cut is not None:
-        zh.append(f"较现有编制减少不超过{percent(group.max_cut)}")
-        en.append(f"at most {percent(group.max_cut)} below their current posts")
-    if group.max_increase is not None:
-        zh.append(f"较现有编制增加不超过{percent(group.max_increase)}")
-        en.append(f"at most {percent(group.max_increase)} above their current posts")
-    return T("，".join(zh), ", ".join(en))
+    """A bounded group total's limits in words.
+
+    >>> _group_limits(GroupSpec(min=100, max_cut=0.3)).en
+    'at least 100 posts, at most 30% below their current posts'
+    """
+    limits = ((group.min, number, "不少于{}名", "at least {} posts"),
+              (group.max, number, "不多于{}名", "at most {} posts"),
+              (group.max_cut, percent, "较现有编制减少不超过{}", "at most {} below their current posts"),
+              (group.max_increase, percent, "较现有编制增加不超过{}",
+               "at most {} above their current posts"))
+    given = [(shown(value), zh, en) for value, shown, zh, en in limits if value is not None]
+    return T("，".join(zh.format(text) for text, zh, _ in given),
+             ", ".join(en.format(text) for text, _, en in given))
 
 
 def _linear(terms: Mapping[str, float], low: float | None, high: float | None,
