@@ -258,37 +258,44 @@ def _pulp(n_col, n_level, z_low, z_high, w_low, w_high, row_class, row_slope, ro
     """The same LP through PuLP (CBC). Its duals are not trusted (CBC reports nonsense duals at
     some degenerate vertices, and about 8 significant digits): a class is taken to be at an end
     of its range in every optimum when, with z at its optimum, its sum cannot move off that end
-    (two more LPs per class), and no constraint's dual is reported."""
+    (two more LPs per class), and no constraint's dual is reported.
+
+    Each class's sum is a column scaled to about 1 (its sum divided by the largest number in its
+    piece rows) and every row is divided by its largest coefficient: CBC's simplex returns wrong
+    "optimal" levels on the national model's rows in posts (sums of millions, hundreds of nearly
+    parallel pieces), and the right one once the rows are scaled."""
+    rhs = np.where(np.isfinite(row_low), row_low, row_high)
+    scale = np.ones(n_col)
+    np.maximum.at(scale, row_class, np.maximum(np.abs(rhs), np.abs(row_slope)))
     prob = pulp.LpProblem("classes", pulp.LpMinimize)
     z = prob.add_variable("z", lowBound=z_low, upBound=None if np.isinf(z_high) else z_high)
-    x = [prob.add_variable(f"X{c}") for c in range(n_col)]
+    x = [prob.add_variable(f"X{c}") for c in range(n_col)]  # the class's sum / scale[c]
     w = [prob.add_variable(f"w{k}", lowBound=float(w_low[k]), upBound=float(w_high[k]))
          for k in range(n_level)]
     prob += pulp.LpAffineExpression([(z, 1.0)])
+
+    def scaled(expr: list[tuple[pulp.LpVariable, float]], sense: int, name: str,
+               bound: float) -> pulp.LpConstraint:
+        size = max([1.0, *(abs(v) for _, v in expr)])
+        return pulp.LpConstraint(pulp.LpAffineExpression([(var, v / size) for var, v in expr]),
+                                 sense, name, bound / size)
+
     for j in range(row_class.size):
-        expr = pulp.LpAffineExpression([(x[int(row_class[j])], 1.0), (z, float(row_slope[j]))])
+        c = int(row_class[j])
+        expr = [(x[c], float(scale[c])), (z, float(row_slope[j]))]
         if np.isfinite(row_low[j]):
-            row = pulp.LpConstraint(expr, pulp.LpConstraintGE, f"p{j}", float(row_low[j]))
+            prob += scaled(expr, pulp.LpConstraintGE, f"p{j}", float(row_low[j]))
         else:
-            row = pulp.LpConstraint(expr, pulp.LpConstraintLE, f"p{j}", float(row_high[j]))
-        prob += row
-    others = []
+            prob += scaled(expr, pulp.LpConstraintLE, f"p{j}", float(row_high[j]))
     for j, (cols, a, on_level, lo, hi, _) in enumerate(extra):
-        expr = [(x[int(c)], float(v)) for c, v in zip(cols, a, strict=True)] + \
-            [(w[k], float(on_level[k])) for k in np.flatnonzero(on_level)]
-        added = []
+        expr = [(x[int(c)], float(v) * float(scale[int(c)])) for c, v in zip(cols, a, strict=True)] \
+            + [(w[k], float(on_level[k])) for k in np.flatnonzero(on_level)]
         if lo == hi:
-            added.append(pulp.LpConstraint(pulp.LpAffineExpression(expr), pulp.LpConstraintEQ,
-                                           f"e{j}", lo))
-        else:
-            for sense, tag, bound in ((pulp.LpConstraintGE, "lo", lo),
-                                      (pulp.LpConstraintLE, "hi", hi)):
-                if np.isfinite(bound):
-                    added.append(pulp.LpConstraint(pulp.LpAffineExpression(expr), sense,
-                                                   f"e{j}{tag}", bound))
-        for row in added:
-            prob += row
-        others.append(added)
+            prob += scaled(expr, pulp.LpConstraintEQ, f"e{j}", lo)
+            continue
+        for sense, tag, bound in ((pulp.LpConstraintGE, "lo", lo), (pulp.LpConstraintLE, "hi", hi)):
+            if np.isfinite(bound):
+                prob += scaled(expr, sense, f"e{j}{tag}", bound)
     prob.solve(make_solver(solver))
     if prob.status == pulp.LpStatusInfeasible:
         return None
@@ -296,10 +303,10 @@ def _pulp(n_col, n_level, z_low, z_high, w_low, w_high, row_class, row_slope, ro
         raise SolverError(f"{solver} stopped without an optimum (status "
                           f"{pulp.LpStatus[prob.status]})")
     best = float(z.value())
-    sums = np.array([v.value() or 0.0 for v in x])
+    sums = np.array([v.value() or 0.0 for v in x]) * scale
     levels = np.array([v.value() or 0.0 for v in w])
     # The ends of each class's range at the optimum: the tightest of its piece rows.
-    end_at = np.where(np.isfinite(row_low), row_low, row_high) - row_slope * best
+    end_at = rhs - row_slope * best
     low_end = np.full(n_col, -np.inf)
     high_end = np.full(n_col, np.inf)
     np.maximum.at(low_end, row_class[row_side == 0], end_at[row_side == 0])
@@ -316,6 +323,6 @@ def _pulp(n_col, n_level, z_low, z_high, w_low, w_high, row_class, row_slope, ro
             prob.setObjective(pulp.LpAffineExpression([(x[c], 1.0)]))
             prob.solve(make_solver(solver))
             if prob.status == pulp.LpStatusOptimal and \
-                    abs(float(x[c].value() or 0.0) - ends[c]) <= tol:
+                    abs(float(x[c].value() or 0.0) * scale[c] - ends[c]) <= tol:
                 flag[c] = 1.0
     return best, sums, levels, at_low, at_high, np.full(len(extra), np.nan)
