@@ -624,6 +624,8 @@ def test_the_report_names_the_rules_in_words(harbin_c):
     assert {"Equal-cut rule: Districts, Counties", "Named constraint: core districts keep their "
             "service base", "Floor per 10,000", "Largest cut", "Floor"} <= held
     assert not any(":" in text.split(": ")[0] for text in held)  # no raw key such as equal_cut:
+    assert any("or the constraint (group bound, equal-cut rule, named constraint)" in note.en
+               for _, note in comparison.column_notes)
     inputs = next(t for t in report.tables if t.key == "inputs")
     rules = [row.values[1].en for row in inputs.rows if row.values[0].en == "Rule"]
     assert len(rules) == 4

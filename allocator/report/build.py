@@ -161,7 +161,13 @@ def comparison_table(fig: _Figures) -> Table:
                "largest remainder so that the targets add up to the allocatable posts.")]
     column_notes = [("binding", T("约束条件：配置数受该约束限制而偏离统一比例λ；空白表示未受约束。",
                                   "Held by: the bound that keeps the allocation away from the "
-                                  "common ratio λ; blank when no bound holds the unit."))]
+                                  "common ratio λ; blank when no bound holds the unit.")
+                     if not result.problem.constraints else
+                     T("约束条件：使配置数偏离统一比例λ的单位自身限制或约束（分组总量上下限、同比例精简约束、"
+                       "专项约束）；空白表示未受约束。",
+                       "Held by: the unit's own bound, or the constraint (group bound, equal-cut "
+                       "rule, named constraint), that keeps the allocation away from the common "
+                       "ratio λ; blank when nothing holds the unit."))]
     if fig.population is not None and spec.population is not None:
         population = words.indicators[spec.population]
         column_notes.append(("per10k_after", T(f"每万人编制数按{population.zh}计算。",
