@@ -106,17 +106,107 @@ class BoundsSpec(_Strict):
     """Largest cut, as a share of current posts: allocation >= (1 - max_cut) * actual."""
     max_increase: float | None = Field(default=None, ge=0, le=1000)
     """Largest increase, as a share of current posts: allocation <= (1 + max_increase) * actual."""
+    min_per_10k: float | None = Field(default=None, ge=0)
+    """Fewest posts per 10,000 of the population indicator's values (a density floor per unit)."""
+    max_per_10k: float | None = Field(default=None, gt=0)
+    """Most posts per 10,000 of the population indicator's values (a density ceiling per unit)."""
 
 
 class GroupSpec(_Strict):
-    """A fixed total for every unit whose group column holds this group's name: a number of posts
-    (``total``, which stays when the cap changes) or a share of the allocatable cap (``share``,
-    which follows it). Give one of the two."""
+    """The total of the units in one group: fixed, as posts (``total``, which stays when the cap
+    changes) or as a share of the allocatable cap (``share``, which follows it), or bounded
+    (``min``, ``max``, ``max_cut``, ``max_increase``). With nested levels, NAME is the group's
+    path, outer level first, joined by ``/`` (e.g. ``"黑龙江省/哈尔滨市"``).
+
+    >>> GroupSpec.model_validate({"min": 100, "max_cut": 0.3}).bounded
+    True
+    >>> GroupSpec.model_validate({"total": 10, "max": 20})
+    Traceback (most recent call last):
+    pydantic_core._pydantic_core.ValidationError: 1 validation error for GroupSpec
+      Value error, give a fixed total or bounds (min, max, max_cut, max_increase), not both ...
+    """
 
     total: int | None = Field(default=None, gt=0, le=MAX_POSTS)
     """Posts that the units of this group add up to, exactly; it stays when the cap changes."""
     share: float | None = Field(default=None, gt=0, le=1)
     """Share of the allocatable cap that the units of this group add up to; follows the cap."""
+    min: float | None = Field(default=None, ge=0, le=MAX_POSTS)
+    """Fewest posts the units of this group add up to."""
+    max: float | None = Field(default=None, gt=0, le=MAX_POSTS)
+    """Most posts the units of this group add up to."""
+    max_cut: float | None = Field(default=None, ge=0, lt=1)
+    """Largest cut of the group's total, as a share of its current posts (needs 'actual')."""
+    max_increase: float | None = Field(default=None, ge=0, le=1000)
+    """Largest increase of the group's total, as a share of its current posts (needs 'actual')."""
+
+    @property
+    def bounded(self) -> bool:
+        """Whether the group's total is bounded rather than fixed."""
+        return any(v is not None for v in (self.min, self.max, self.max_cut, self.max_increase))
+
+    @property
+    def fixed(self) -> bool:
+        """Whether the group's total is fixed (a ``total`` or a ``share``)."""
+        return self.total is not None or self.share is not None
+
+    @model_validator(mode="after")
+    def _check(self) -> GroupSpec:
+        if self.total is not None and self.share is not None:
+            raise ValueError("give a total (posts) or a share (of the allocatable cap), not both")
+        if self.fixed and self.bounded:
+            kind = "total" if self.total is not None else "share"
+            raise ValueError(f"give a fixed {kind} or bounds (min, max, max_cut, max_increase), "
+                             "not both")
+        if not self.fixed and not self.bounded:
+            raise ValueError("give a total (posts) or a share (of the allocatable cap), not "
+                             "neither; or bounds: min, max, max_cut or max_increase")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"min {self.min:g} is above max {self.max:g}")
+        return self
+
+
+class ConstraintSpec(_Strict):
+    """A linear constraint on the allocations of named units:
+    min <= sum of coefficient * allocation <= max (``[[constraints]]``, one table each).
+
+    >>> ConstraintSpec.model_validate({"name": "core", "terms": {"a": 1, "b": 1}, "min": 10}).max
+    """
+
+    name: str = Field(min_length=1)
+    """What the constraint is called in results, explanations and messages."""
+    terms: dict[str, float] = Field(min_length=1)
+    """Unit id = coefficient, e.g. { "230102" = 1, "230103" = 1 }."""
+    min: float | None = None
+    """Smallest value the sum may take."""
+    max: float | None = None
+    """Largest value the sum may take."""
+
+    @model_validator(mode="after")
+    def _check(self) -> ConstraintSpec:
+        if self.min is None and self.max is None:
+            raise ValueError("give min, max or both")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"min {self.min:g} is above max {self.max:g}")
+        if not any(self.terms.values()):
+            raise ValueError("terms: every coefficient is 0")
+        return self
+
+
+class EqualCutSpec(_Strict):
+    """Groups cut by about the same share of their current posts: every two of them within
+    ``tolerance`` of each other (``[[equal_cut]]``; needs 'actual')."""
+
+    groups: list[str] = Field(min_length=2)
+    """Names of the groups (as in [groups.NAME]) whose cuts must stay close."""
+    tolerance: float = Field(ge=0, lt=1)
+    """Largest difference between two groups' cuts, as a share (0.05 = 5 percentage points)."""
+
+    @model_validator(mode="after")
+    def _check(self) -> EqualCutSpec:
+        for name in self.groups:
+            if self.groups.count(name) > 1:
+                raise ValueError(f"groups: '{name}' is listed twice")
+        return self
 
 
 class PaceSpec(_Strict):
@@ -205,8 +295,9 @@ class ModelSpec(_Strict):
     """Column of English display names, for English documents and charts."""
     label_context: list[str] | None = Field(default=None, min_length=1)
     """Columns (most specific first) that tell apart units of the same name in documents."""
-    group: str | None = None
-    """Column that puts each unit in a group (e.g. district or county); groups need it."""
+    group: str | list[str] | None = None
+    """Column that puts each unit in a group (e.g. district or county), or a list of columns,
+    outer level first, for nested levels (e.g. ["province", "prefecture"])."""
     actual: str | None = None
     """Column of current posts: the comparison, and what max_cut and max_increase refer to."""
     actual_note: OptionalText = None
@@ -230,9 +321,13 @@ class ModelSpec(_Strict):
     bounds: BoundsSpec = BoundsSpec()
     """Floors, ceilings and change limits for every unit."""
     groups: dict[str, GroupSpec] = Field(default_factory=dict)
-    """Fixed totals, one table per value of the group column: [groups.NAME]."""
+    """Fixed or bounded totals, one table per group: [groups.NAME]."""
     group_labels: dict[str, Text] = Field(default_factory=dict)
-    """Display names of values of the group column, e.g. district = {zh = "...", en = "..."}."""
+    """Display names of groups (by name, as in [groups.NAME]), e.g. district = {zh = "...", en = "..."}."""
+    constraints: list[ConstraintSpec] = Field(default_factory=list)
+    """Linear constraints on named units' allocations, one [[constraints]] table each."""
+    equal_cut: list[EqualCutSpec] = Field(default_factory=list)
+    """Groups whose cuts must stay within a tolerance of each other: [[equal_cut]]."""
     transition: TransitionSpec | None = None
     """The transition plan from today's headcount to the new quota: [transition]."""
     source: str | None = Field(default=None, exclude=True)
@@ -250,19 +345,22 @@ class ModelSpec(_Strict):
             raise ValueError("groups: group totals need a 'group' column")
         if self.group_labels and self.group is None:
             raise ValueError("group_labels: group names need a 'group' column")
+        if self.equal_cut and self.group is None:
+            raise ValueError("equal_cut: needs a 'group' column")
         if self.population is not None and self.population not in self.indicators:
             raise ValueError(f"population: '{self.population}' is not an indicator name")
-        for name, g in self.groups.items():
-            if (g.total is None) == (g.share is None):
-                raise ValueError(f"groups.{name}: give a total (posts) or a share (of the "
-                                 "allocatable cap), not " + ("both" if g.total else "neither"))
-        shares = math.fsum(g.share for g in self.groups.values() if g.share is not None)
-        if shares > 1 + 1e-9:
-            raise ValueError(f"groups: the shares add up to {shares:g}, more than 1")
-        totals = self.group_totals()
-        group_sum = sum(totals.values())
+        self._check_levels()
+        for depth, shares in sorted(self._shares_by_level().items()):
+            share_sum = math.fsum(shares.values())
+            if share_sum > 1 + 1e-9:
+                where = "" if len(self.levels) < 2 else f" of level {depth} ({self.levels[depth - 1]})"
+                raise ValueError(f"groups: the shares{where} add up to {share_sum:g}, more than 1")
+        self._check_nesting()
+        self._check_rules()
+        outer = self.outer_group_totals()
+        group_sum = sum(outer.values())
         if group_sum > self.allocatable_cap:
-            parts = " + ".join(f"{name} {totals[name]:,}" for name in sorted(totals))
+            parts = " + ".join(f"{name} {total:,}" for name, total in sorted(outer.items()))
             raise ValueError(
                 f"groups: the group totals add up to {group_sum:,} posts ({parts}) but only "
                 f"{self.allocatable_cap:,} posts are allocatable"
@@ -273,6 +371,91 @@ class ModelSpec(_Strict):
         if (b.max_cut is not None or b.max_increase is not None) and self.actual is None:
             raise ValueError("bounds: max_cut and max_increase need an 'actual' column")
         return self
+
+    @property
+    def levels(self) -> tuple[str, ...]:
+        """The group columns, outer level first (one for a single group column, none without).
+
+        >>> ModelSpec.model_validate({"name": "d", "data": "u.csv", "id": "c", "cap": 10,
+        ...     "group": ["province", "prefecture"],
+        ...     "indicators": {"a": {"column": "a", "weight": 1}}}).levels
+        ('province', 'prefecture')
+        """
+        if self.group is None:
+            return ()
+        return (self.group,) if isinstance(self.group, str) else tuple(self.group)
+
+    def _check_levels(self) -> None:
+        levels = self.levels
+        if isinstance(self.group, list):
+            if not levels:
+                raise ValueError("group: give at least one column")
+            for column in levels:
+                if levels.count(column) > 1:
+                    raise ValueError(f"group: column '{column}' is listed twice")
+        if len(levels) > 1:
+            for name in self.groups:
+                depth = len(name.split("/"))
+                if depth > len(levels) or "" in name.split("/"):
+                    raise ValueError(
+                        f"groups.{name}: a group of nested levels is named by its path, outer "
+                        f"level first, at most {len(levels)} parts joined by '/' "
+                        f"(e.g. 'A/B' for group B of {levels[1]} inside group A of {levels[0]})")
+
+    def _check_nesting(self) -> None:
+        totals = self.group_totals()
+        for name, total in totals.items():
+            for parent in self._holders(name):
+                if parent in totals and total > totals[parent]:
+                    raise ValueError(f"groups.{name}: total {total:,} is above the total "
+                                     f"{totals[parent]:,} of group '{parent}' that holds it")
+
+    def _holders(self, name: str) -> list[str]:
+        """The groups of this model that hold group ``name`` (nested levels only)."""
+        if len(self.levels) < 2:
+            return []
+        return [a for a in _ancestors(name) if a in self.groups]
+
+    def fixed_parent(self, name: str) -> str | None:
+        """The innermost group with a fixed total that holds group ``name`` (nested levels only).
+
+        >>> spec = ModelSpec.model_validate({"name": "d", "data": "u.csv", "id": "c", "cap": 10,
+        ...     "group": ["p", "q"], "groups": {"A": {"total": 6}, "A/B": {"share": 0.2}},
+        ...     "indicators": {"a": {"column": "a", "weight": 1}}})
+        >>> spec.fixed_parent("A/B"), spec.fixed_parent("A")
+        ('A', None)
+        """
+        holders = [a for a in self._holders(name) if self.groups[a].fixed]
+        return holders[-1] if holders else None
+
+    def _depth(self, name: str) -> int:
+        """The level of group ``name``: 1 for the outer level (and for every group of one level)."""
+        return len(name.split("/")) if len(self.levels) > 1 else 1
+
+    def _shares_by_level(self) -> dict[int, dict[str, float]]:
+        out: dict[int, dict[str, float]] = {}
+        for name, g in self.groups.items():
+            if g.share is not None:
+                out.setdefault(self._depth(name), {})[name] = g.share
+        return out
+
+    def _check_rules(self) -> None:
+        b = self.bounds
+        if (b.min_per_10k is not None or b.max_per_10k is not None) and self.population is None:
+            raise ValueError("bounds: min_per_10k and max_per_10k need a 'population' indicator")
+        if b.min_per_10k is not None and b.max_per_10k is not None and \
+                b.min_per_10k > b.max_per_10k:
+            raise ValueError(f"bounds: min_per_10k {b.min_per_10k:g} is above max_per_10k "
+                             f"{b.max_per_10k:g}")
+        for name, g in self.groups.items():
+            if (g.max_cut is not None or g.max_increase is not None) and self.actual is None:
+                raise ValueError(f"groups.{name}: max_cut and max_increase need an 'actual' column")
+        if self.equal_cut and self.actual is None:
+            raise ValueError("equal_cut: needs an 'actual' column (the cuts are against it)")
+        names = [c.name for c in self.constraints]
+        for k, name in enumerate(names):
+            if names.index(name) != k:
+                raise ValueError(f"constraints[{k}].name: '{name}' is used twice")
 
     @property
     def reserve_posts(self) -> int:
@@ -296,8 +479,8 @@ class ModelSpec(_Strict):
 
     def group_totals(self) -> dict[str, int]:
         """Each fixed group's total in posts: its ``total``, or its ``share`` of the allocatable
-        cap (the shares are rounded together by largest remainders, ties by name, so that they
-        add up to their sum rounded half up).
+        cap (the shares of one level are rounded together by largest remainders, ties by name,
+        so that they add up to their sum rounded half up). Bounded groups have none.
 
         >>> spec = ModelSpec.model_validate({"name": "d", "data": "u.csv", "id": "c", "cap": 101,
         ...     "group": "g", "groups": {"a": {"share": 0.5}, "b": {"share": 0.5}},
@@ -305,11 +488,18 @@ class ModelSpec(_Strict):
         >>> spec.group_totals()
         {'a': 51, 'b': 50}
         """
-        quotas = {name: g.share * self.allocatable_cap
-                  for name, g in self.groups.items() if g.share is not None}
-        shared = largest_remainder(quotas, math.floor(math.fsum(quotas.values()) + 0.5))
+        shared: dict[str, int] = {}
+        for shares in self._shares_by_level().values():  # the groups of one level are disjoint
+            quotas = {name: share * self.allocatable_cap for name, share in shares.items()}
+            shared.update(largest_remainder(quotas, math.floor(math.fsum(quotas.values()) + 0.5)))
         return {name: g.total if g.total is not None else shared[name]
-                for name, g in self.groups.items()}
+                for name, g in self.groups.items() if g.fixed}
+
+    def outer_group_totals(self) -> dict[str, int]:
+        """The fixed totals that no other fixed total holds: together, the posts that the groups
+        with fixed totals take from the allocatable cap (each unit counted once)."""
+        return {name: total for name, total in self.group_totals().items()
+                if self.fixed_parent(name) is None}
 
     def data_path(self) -> Path:
         """The data table's path, relative to the model file when the model came from one
@@ -348,10 +538,13 @@ class ModelSpec(_Strict):
                                  f"{did_you_mean(str(value), names(choice))}")
         for name, total in (given.group_totals or {}).items():
             if name not in self.groups:
-                listed = ", ".join(self.groups) or "none; a group total needs [groups.NAME]"
+                listed = ", ".join(n for n, g in self.groups.items() if g.fixed) or \
+                    "none; a group total needs [groups.NAME]"
+                bounded = ", ".join(n for n, g in self.groups.items() if g.bounded)
                 raise InputError(f"group_totals: no such group '{name}'"
                                  f"{did_you_mean(name, self.groups)} (groups with fixed totals: "
-                                 f"{listed})")
+                                 f"{listed}" + (f"; with bounded totals: {bounded})" if bounded
+                                               else ")"))
             raw["groups"][name] = {"total": total}
         if given.cap is not None and given.cap != self.cap:
             self._check_cap_override(given)
@@ -388,11 +581,23 @@ class ModelSpec(_Strict):
             "share = ...)")
 
 
+def _ancestors(name: str) -> list[str]:
+    """The paths of the groups that hold a nested group, e.g. ``a/b/c`` -> ``a``, ``a/b``.
+
+    >>> _ancestors("a/b/c")
+    ['a', 'a/b']
+    """
+    parts = name.split("/")
+    return ["/".join(parts[:k]) for k in range(1, len(parts))]
+
+
 _ALLOWED_KEYS: dict[str, list[str]] = {
     "": list(ModelSpec.model_fields),
     "indicators": list(IndicatorSpec.model_fields),
     "bounds": list(BoundsSpec.model_fields),
     "groups": list(GroupSpec.model_fields),
+    "constraints": list(ConstraintSpec.model_fields),
+    "equal_cut": list(EqualCutSpec.model_fields),
     "transition": list(TransitionSpec.model_fields),
 }
 
@@ -413,7 +618,8 @@ def largest_remainder(quotas: Mapping[str, float], total: int) -> dict[str, int]
 
 def _describe(error: Mapping[str, Any]) -> str:
     loc = [str(part) for part in error["loc"]]
-    key = ".".join(loc) if loc else "(model)"
+    key = "".join(f"[{part}]" if isinstance(part, int) else f".{part}"
+                  for part in error["loc"]).lstrip(".") or "(model)"
     kind = error["type"]
     if kind == "extra_forbidden":
         section = loc[0] if len(loc) > 1 else ""
@@ -426,7 +632,9 @@ def _describe(error: Mapping[str, Any]) -> str:
     if kind in ("literal_error", "enum"):
         return f"{key}: {error['msg'].replace('Input should be', 'must be')}, not {error['input']!r}"
     if kind == "value_error":
-        return str(error["ctx"]["error"]) if "ctx" in error else error["msg"]
+        text = str(error["ctx"]["error"]) if "ctx" in error else error["msg"]
+        # A nested table's own check names what it found, and the table is named here.
+        return text if not loc or text.startswith(loc[0]) else f"{key}: {text}"
     text = f"{key}: {error['msg'].replace('Input should be', 'must be')} (got {error['input']!r})"
     if kind in ("int_type", "float_type") and isinstance(error["input"], str):
         text += "; write the number without quotes"

@@ -409,6 +409,24 @@ def _numbers(frame: pd.DataFrame, path: Path, column: str, key: str, ids: list[s
     return values
 
 
+def _group_levels(spec: ModelSpec, text_column, ids: tuple[str, ...]):
+    """The outer level's groups and, with nested levels, each level's group paths ("P/Q")."""
+    if isinstance(spec.group, str) or spec.group is None:
+        return text_column(spec.group, "group"), None
+    columns = [text_column(column, f"group[{k}]") for k, column in enumerate(spec.levels)]
+    for k, cells in enumerate(columns[:-1]):
+        for unit, value in enumerate(cells):
+            if "/" in value:
+                raise InputError(f"{spec.data_path()}: unit {ids[unit]}: group "
+                                 f"'{value}' in column '{spec.levels[k]}' has a '/', which "
+                                 "separates the levels of a group's name; rename it")
+    paths = [columns[0]]
+    for cells in columns[1:]:
+        paths.append(tuple(f"{outer}/{value}" for outer, value in zip(paths[-1], cells,
+                                                                      strict=True)))
+    return columns[0], tuple(paths)
+
+
 CONTROL = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"  # not allowed in XLSX, DOCX or HTML text
 
 
@@ -481,20 +499,28 @@ def load_table(spec: ModelSpec) -> UnitTable:
             raise InputError(f"{path}, column '{ind.column}' (indicators.{name}.column): "
                              f"indicator '{name}' is zero for every unit")
         indicators[name] = values
-    groups = text_column(spec.group, "group")
+    groups, levels = _group_levels(spec, text_column, tuple(ids[r] for r in order))
     if groups is not None:
-        present = set(groups)
-        for name in spec.groups:
+        present = set().union(*map(set, levels)) if levels else set(groups)
+        named = [(f"groups.{name}", name) for name in spec.groups] + [
+            (f"equal_cut[{k}].groups", name) for k, rule in enumerate(spec.equal_cut)
+            for name in rule.groups]
+        for key, name in named:
             if name not in present:
-                known = sorted(present)
-                raise InputError(f"{spec.source}: groups.{name}: no unit has '{name}' in column "
-                                 f"'{spec.group}'{did_you_mean(name, known)}; "
-                                 f"groups present: {', '.join(known)}")
+                level = levels[min(len(name.split("/")), len(levels)) - 1] if levels else groups
+                known = sorted(set(level))
+                where = f"column '{spec.group}'" if isinstance(spec.group, str) else \
+                    f"columns {', '.join(spec.levels)}"
+                shown = ", ".join(known[:20]) + (f" and {len(known) - 20} more"
+                                                 if len(known) > 20 else "")
+                raise InputError(f"{spec.source}: {key}: no unit has '{name}' in {where}"
+                                 f"{did_you_mean(name, known)}; groups present: {shown}")
     return UnitTable(
         ids=tuple(ids[r] for r in order),
         labels=text_column(spec.label, "label"),
         labels_en=text_column(spec.label_en, "label_en"),
         groups=groups,
+        levels=levels,
         indicators=indicators,
         actual=number_column(spec.actual, "actual"),
         floor=number_column(spec.bounds.floor_column, "bounds.floor_column", allow_empty=True),

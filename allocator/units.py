@@ -32,6 +32,21 @@ class UnitTable:
     labels_en: tuple[str, ...] | None = None  # English display names (model key ``label_en``)
     encoding: str | None = None  # how a CSV file was decoded: utf-8, utf-8-sig or gb18030
     sheet: str | None = None  # the XLSX sheet read
+    # Nested group levels (a list of group columns): each unit's group path at each level, outer
+    # level first, e.g. ("P", "P/Q"); ``groups`` then holds the outer level. None with one level.
+    levels: tuple[tuple[str, ...], ...] | None = None
+
+    def group_paths(self) -> tuple[tuple[str, ...], ...]:
+        """Each level's group of every unit, outer level first (none without a group column).
+
+        >>> t = UnitTable(ids=("a",), labels=None, groups=("g",), indicators={}, actual=None,
+        ...               floor=None, ceiling=None, path=Path("u.csv"), sha256="")
+        >>> t.group_paths()
+        (('g',),)
+        """
+        if self.levels is not None:
+            return self.levels
+        return (self.groups,) if self.groups is not None else ()
 
     def __len__(self) -> int:
         return len(self.ids)

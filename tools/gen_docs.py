@@ -144,10 +144,13 @@ def default_text(field: Any) -> str:
 def model_sections(model: Any, section: str = "") -> Iterator[tuple[str, Any]]:
     """``(section, model class)`` for a model and every table under it, depth first.
 
+    An array of tables (``list[Model]``) is named ``[key]``, so that its heading reads
+    ``[[key]]`` as in TOML.
+
     >>> from allocator.schema import ModelSpec
     >>> [name for name, _ in model_sections(ModelSpec)]  # doctest: +NORMALIZE_WHITESPACE
     ['', 'name', 'actual_note', 'data_source', 'indicators.NAME', 'indicators.NAME.label',
-     'bounds', 'groups.NAME', 'transition', 'transition.pace']
+     'bounds', 'groups.NAME', '[constraints]', '[equal_cut]', 'transition', 'transition.pace']
     """
     yield section, model
     for key, field in documented_fields(model):
@@ -157,6 +160,8 @@ def model_sections(model: Any, section: str = "") -> Iterator[tuple[str, Any]]:
                 yield from model_sections(arg, path)
             elif (inner := _table_of(arg)) is not None:
                 yield from model_sections(inner, f"{path}.NAME")
+            elif typing.get_origin(arg) is list and _is_model(item := typing.get_args(arg)[0]):
+                yield from model_sections(item, f"[{path}]")
 
 
 def documented_fields(model: Any) -> Iterator[tuple[str, Any]]:

@@ -71,6 +71,10 @@ def run(
                             f"{name or 'all'}: -" for name, lam in result.lambdas.items())
         console.print(weights_line(result.weights), soft_wrap=True)
         console.print(f"lambda (allocation/target of units no bound holds): {lambdas}")
+        for state in result.constraints:
+            console.print(state.describe(), soft_wrap=True)
+        if result.repair is not None:
+            console.print(result.repair.describe(), soft_wrap=True)
         if result.spec.actual_note:
             note(plain_text(result.spec.actual_note) or "")
     if check_lp:

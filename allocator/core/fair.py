@@ -10,6 +10,11 @@ when asked (``method="lp"``, to check the closed form), it solves the same probl
 sequence of LPs, by HiGHS (built from arrays) or CBC (through PuLP), taking the units held at a
 bound from the closed form so that each level costs one LP.
 
+General linear constraints (bounded group totals, equal-cut rules, named constraints; see
+:mod:`allocator.core.constraints`) break that structure. The closed form still answers when it
+meets them (adding constraints that the optimum meets keeps it optimal); otherwise the LP sequence
+solves the problem with them, which is then the only path (``FairSolution.path == "lp"``).
+
 Variables of the LPs are ratios r_i = x_i / t_i, so that every deviation constraint reads
 1 - z <= r_i <= 1 + z and the LP is well scaled whatever the size of the units.
 
@@ -28,14 +33,18 @@ Variables of the LPs are ratios r_i = x_i / t_i, so that every deviation constra
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NoReturn
 
 import numpy as np
 import pulp
 
 from allocator.core.certify import Certificate, certify, reduces_to_closed_form
+from allocator.core.classlp import LEVEL_SLACKS, ClassLevel
+from allocator.core.constraint_diagnosis import check_constraints
+from allocator.core.constraints import rulers, tight_sides
 from allocator.core.feasibility import check_feasible
 from allocator.core.problem import Problem
-from allocator.core.solvers import Status, make_highs, make_solver, solver_version
+from allocator.core.solvers import Status, make_solver, run_highs, solver_version
 from allocator.core.waterfill import min_deviation, nearest_feasible, polish, pool_lambdas, water_fill
 from allocator.errors import InfeasibleError, SolverError
 
@@ -48,7 +57,11 @@ class FairSolution:
     """The fair continuous allocation and how it was found.
 
     ``path`` is ``"closed_form"`` (water-filling, certified) or ``"lp"`` (the LP sequence);
-    ``certificate`` holds the largest violations of the optimality conditions.
+    ``certificate`` holds the largest violations of the optimality conditions of the closed form
+    (None when general constraints bind: the LP sequence is then the proof). ``duals`` maps
+    each general constraint that binds to the LP level where it first binds and its dual there
+    (how fast that level's largest deviation falls per unit of relaxation; not unique at a
+    degenerate optimum).
     """
 
     exact: np.ndarray
@@ -60,6 +73,7 @@ class FairSolution:
     lambdas: dict[str, float | None] = field(default_factory=dict)
     path: str = "lp"
     certificate: Certificate | None = None
+    duals: dict[str, tuple[int, float]] = field(default_factory=dict)
 
 
 def solve_fair(problem: Problem, solver: str = "highs", method: str = "auto") -> FairSolution:
@@ -75,13 +89,16 @@ def solve_fair(problem: Problem, solver: str = "highs", method: str = "auto") ->
     if reduces_to_closed_form(problem):
         _check_reachable(problem)
         hint = polish(problem, water_fill(problem))
-        if method == "auto":
+        if problem.violated(hint):
+            hint = None  # general constraints bind: the closed form does not apply
+        elif method == "auto":
             certificate = certify(problem, hint)
             if certificate.ok:
+                lambdas = rulers(problem, hint) if problem.constraints else \
+                    pool_lambdas(problem, hint)
                 return FairSolution(exact=hint, status=Status.OPTIMAL, solver=solver,
-                                    solver_version=solver_version(solver),
-                                    lambdas=pool_lambdas(problem, hint), path="closed_form",
-                                    certificate=certificate)
+                                    solver_version=solver_version(solver), lambdas=lambdas,
+                                    path="closed_form", certificate=certificate)
     return lp_sequence(problem, solver, hint=hint)
 
 
@@ -97,15 +114,22 @@ def _check_reachable(problem: Problem) -> None:
 class _Level:
     """One LP of the sequence: min z over the units still free, the others held at values.
 
-    :meth:`solve` returns ``(z, x, dual_mass)`` over the free units, or None when infeasible.
-    ``dual_mass[k]`` > 0 marks a free unit whose deviation constraint has a non-zero dual: it sits
-    at z in every optimum.
+    :meth:`solve` returns an :class:`_Answer`, or None when infeasible. ``duals[k]`` > 0 marks a
+    free unit whose deviation is tied to z by a non-zero dual: it sits at z in every optimum.
+
+    Without general constraints the held units are constants, moved to the right-hand side, and
+    the LP has a column per free unit. With them (``held`` given: each unit's level round or -1,
+    its side of the target, the levels so far and how far they may move), the LP is solved over
+    classes of units (:class:`~allocator.core.classlp.ClassLevel`: one column per class), and a
+    unit fixed at level k is held at t_i * (1 +- w_k) together with the other units of that
+    level, so that solver noise in an earlier level cannot over-determine a later row.
     """
 
     def __init__(self, problem: Problem, solver_name: str):
         self.problem = problem
         self.solver_name = solver_name
         self.solves = 0
+        self._classes: ClassLevel | None = None
 
     def pool_rows(self, free: np.ndarray, values: np.ndarray):
         """Each pool's free members and the total left for them; None if a pool without free
@@ -124,14 +148,26 @@ class _Level:
             rows.append((members, rhs))
         return rows
 
-    def solve(self, free: np.ndarray, values: np.ndarray):
+    def solve(self, free: np.ndarray, values: np.ndarray,
+              held: tuple[np.ndarray, np.ndarray, np.ndarray, float, float] | None = None
+              ) -> _Answer | None:
+        if held is not None:
+            if self._classes is None:
+                self._classes = ClassLevel(self.problem, self.solver_name)
+            self.solves += 1
+            answer = self._classes.solve(free, values, *held)
+            return None if answer is None else _Answer(*answer)
         rows = self.pool_rows(free, values)
         if rows is None:
             return None
         self.solves += 1
-        if self.solver_name == "highs":
-            return self._highs(free, rows)
-        return self._pulp(free, rows)
+        out = self._highs(free, rows) if self.solver_name == "highs" else self._pulp(free, rows)
+        if out is None:
+            return None
+        z, x, duals = out
+        full = values.copy()
+        full[free] = x
+        return _Answer(z, x, duals, {}, full)
 
     def _highs(self, free: np.ndarray, rows):
         """The LP built from arrays and passed to HiGHS in one call."""
@@ -164,19 +200,10 @@ class _Level:
         lp.a_matrix_.start_ = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int32)
         lp.a_matrix_.index_ = np.concatenate(index).astype(np.int32)
         lp.a_matrix_.value_ = np.concatenate(value).astype(float)
-        h = make_highs()
-        h.passModel(lp)
-        h.run()
-        status = h.getModelStatus()
-        if status in (highspy.HighsModelStatus.kInfeasible,
-                      highspy.HighsModelStatus.kUnboundedOrInfeasible):
+        out = run_highs(lp)
+        if out is None:
             return None
-        solution = h.getSolution()
-        if status != highspy.HighsModelStatus.kOptimal or not solution.value_valid:
-            raise SolverError(f"highs stopped without an optimum (status "
-                              f"{h.modelStatusToString(status)})")
-        col = np.asarray(solution.col_value)
-        dual = np.abs(np.asarray(solution.row_dual))
+        col, dual = out
         return float(col[f]), col[:f] * t, dual[:f] + dual[f:2 * f]
 
     def _pulp(self, free: np.ndarray, rows):
@@ -217,6 +244,20 @@ class _Level:
         return z.value(), x, duals
 
 
+@dataclass(frozen=True)
+class _Answer:
+    """One LP's optimum: the level z, the free units' values, the dual mass on each free unit's
+    deviation rows, the absolute dual of each general constraint's row (by index) and every
+    unit's value (the held ones as held)."""
+
+    z: float
+    x: np.ndarray
+    duals: np.ndarray
+    row_duals: dict[int, float]
+    full: np.ndarray
+    levels: np.ndarray | None = None  # the earlier levels, as an LP over classes refined them
+
+
 def lp_sequence(problem: Problem, solver: str = "highs",
                 hint: np.ndarray | None = None) -> FairSolution:
     """Lexicographic min-max of |x_i/t_i - 1| by a short sequence of LPs.
@@ -230,13 +271,17 @@ def lp_sequence(problem: Problem, solver: str = "highs",
 
     ``hint`` (the closed form) proposes each round's level, and so its held set: one LP per round
     when the LP confirms it. Without a hint, or when the LP does not confirm it, the largest held
-    set that leaves every total reachable is found by arithmetic and kept when certified, else
-    the LP is repeated at the level it found and, when many thresholds lie between, a bisection
-    finds the largest certified held set. A pool whose remaining total equals the sum of its free
-    units' lower (or upper) bounds fixes all of them at once.
+    set that leaves every total reachable is found by arithmetic (and, with general constraints,
+    the largest held set whose LP is feasible, by bisection) and kept when certified, else the LP
+    is repeated at the level it found and, when many thresholds lie between, a bisection finds
+    the largest certified held set. A pool whose remaining total equals the sum of its free units'
+    lower (or upper) bounds fixes all of them at once. So a round costs one LP with a hint, at
+    most 2 + log2(thresholds) without, and there is one round per distinct level of the answer.
 
-    Duals are used only for their sign pattern (which units are blocked), never as prices: at a
-    degenerate optimum they are not unique. The answer is then made exact by :func:`polish`.
+    Duals are used for their sign pattern (which units are blocked); a general constraint's dual
+    at the first level where it binds is recorded (``FairSolution.duals``), not unique at a
+    degenerate optimum. The answer is then made exact by :func:`polish` (per-unit bounds and
+    pools) or :func:`polish_levels` (general constraints).
     """
     n = len(problem)
     t = problem.target
@@ -245,8 +290,15 @@ def lp_sequence(problem: Problem, solver: str = "highs",
     lp = _Level(problem, solver)
     fixed = np.zeros(n, dtype=bool)
     value = np.zeros(n)  # the values of fixed units
+    level_of = np.full(n, -1, dtype=np.intp)  # the round that fixed a unit at its level
     levels: list[float] = []
+    duals: dict[str, tuple[int, float]] = {}
     hint_deviation = None if hint is None else np.abs(hint / t - 1)
+    general = bool(problem.constraints)
+    # With general constraints, a unit fixed at a level is held there with its level's units,
+    # on its side of the target (see _Level): t_i * (1 + sign_i * level).
+    sign = np.zeros(n)
+    slack = [LEVEL_SLACKS[0]]  # how far earlier levels may move (see classlp.LEVEL_SLACKS)
 
     def holding(theta: float, active: np.ndarray):
         pinned = dmin[active] > theta + TOL
@@ -263,19 +315,70 @@ def lp_sequence(problem: Problem, solver: str = "highs",
 
     def solve_at(theta: float, active: np.ndarray):
         pins, free, held = holding(theta, active)
-        return pins, free, lp.solve(free, held)
+        if not general:
+            return pins, free, lp.solve(free, held)
+        at = level_of.copy()
+        at[pins] = -1
+        # The level cannot exceed the last one (a little more: the last one is an LP's answer,
+        # to about 8 digits from CBC); the bound only keeps the LP small.
+        ceiling = levels[-1] + 1e-6 * max(1.0, levels[-1]) + slack[0] if levels else np.inf
+        return pins, free, lp.solve(free, held, (at, sign, np.array(levels), slack[0], ceiling))
 
     def certified(attempt) -> bool:
         # Held units are right to be held when each one's forced deviation exceeds the level.
         pins, _, out = attempt
-        return out is not None and bool(np.all(dmin[pins] > out[0] + TOL))
+        return out is not None and bool(np.all(dmin[pins] > out.z + TOL))
+
+    def infeasible() -> NoReturn:
+        check_feasible(problem)  # raises, saying which bound or total cannot hold
+        if general:
+            check_constraints(problem, solver)  # raises, saying which constraints conflict
+        raise InfeasibleError("the bounds and totals cannot all hold at once")
+
+    def widened(attempt, theta: float, active: np.ndarray):
+        """An attempt that must be feasible (no unit held, or the level just found), re-solved
+        with the earlier levels freer when the solver's noise in them made it infeasible."""
+        for wider in LEVEL_SLACKS[1:] if general and levels else ():
+            if attempt[2] is not None:
+                break
+            slack[0] = max(slack[0], wider)
+            attempt = solve_at(theta, active)
+        return attempt
+
+    def search_general(candidates: np.ndarray, lo_k: int, first, active: np.ndarray):
+        """With general constraints an attempt fails (infeasible, or not certified) only by
+        holding too many units: one bisection over the thresholds finds the smallest certified
+        one, between the first attempt and the level it finds (or, if it found none, holding no
+        unit)."""
+        if certified(first):
+            return first
+        if first[2] is not None:  # holding fewer, at the level just found, is certified
+            level = first[2].z
+            best = widened(solve_at(level, active), level, active)
+            hi = int(np.searchsorted(candidates, level, side="right")) - 1
+            if hi - lo_k <= 8:  # a few thresholds between: cheaper one round each than a search
+                hi = lo_k
+        else:
+            hi = len(candidates) - 1
+            best = widened(solve_at(float(candidates[hi]), active), float(candidates[hi]), active)
+        if best[2] is None:
+            infeasible()
+        a = lo_k + 1
+        while a < hi:
+            mid = (a + hi) // 2
+            attempt = solve_at(float(candidates[mid]), active)
+            if certified(attempt):
+                best, hi = attempt, mid
+            else:
+                a = mid + 1
+        return best
 
     def search(active: np.ndarray):
         candidates = np.concatenate([[0.0], np.unique(dmin[active])])
-        # The smallest threshold whose held units leave every total reachable (arithmetic only).
-        if not reachable(float(candidates[-1]), active):
-            check_feasible(problem)  # raises, saying which bound or total cannot hold
-            raise InfeasibleError("the bounds and totals cannot all hold at once")
+        # The smallest threshold whose held units leave every total reachable (arithmetic only;
+        # with general constraints a first guess, since the held values carry solver noise).
+        if not general and not reachable(float(candidates[-1]), active):
+            infeasible()
         lo_k, hi_k = 0, len(candidates) - 1
         while lo_k < hi_k:
             mid = (lo_k + hi_k) // 2
@@ -284,11 +387,13 @@ def lp_sequence(problem: Problem, solver: str = "highs",
             else:
                 lo_k = mid + 1
         best = solve_at(float(candidates[lo_k]), active)
+        if general:
+            return search_general(candidates, lo_k, best, active)
         if best[2] is not None and not certified(best):
             # Holding fewer, at the level just found, is certified (the previous solution stays
             # feasible); then search between the two for the smallest certified threshold.
-            level = best[2][0]
-            best = solve_at(level, active)
+            level = best[2].z
+            best = widened(solve_at(level, active), level, active)
             between = [float(c) for c in candidates if candidates[lo_k] < c < level]
             # A few held-level candidates are cheaper to take one round each than to search.
             a, b = 0, (len(between) if len(between) > 8 else 0)
@@ -313,21 +418,152 @@ def lp_sequence(problem: Problem, solver: str = "highs",
         pins, free, out = best
         if out is None:
             raise SolverError(f"{solver} found no solution where the totals are reachable")
-        z, x, duals = out
+        z, x = out.z, out.x
         fixed[pins] = True
         value[pins] = near[pins]
-        newly = (duals > TOL) | (dmin[free] >= z - TOL) | (z <= TOL)
+        newly = (out.duals > TOL) | (dmin[free] >= z - TOL) | (z <= TOL)
         if not newly.any():  # degenerate duals: fall back to the units at the level
-            newly = np.abs(x / t[free] - 1) >= z - 1e-7
+            newly = _blocked(problem, free, out.full, out, solver) if general else \
+                np.abs(x / t[free] - 1) >= z - 1e-7
         fixed[free[newly]] = True
         value[free[newly]] = x[newly]
-        _fix_tight_pools(problem, fixed, value)
+        if general:
+            done = free[newly]
+            if out.levels is not None:
+                levels[:] = out.levels.tolist()  # the earlier levels, as this LP refined them
+            value[fixed] = out.full[fixed]
+            held_at_bound = np.zeros(done.size, dtype=bool)
+            for bound in (problem.lower, problem.upper):  # a unit fixed at its own bound
+                b = bound[done]
+                on = np.isfinite(b) & (np.abs(value[done] - b) <= 1e-9 * np.maximum(1, np.abs(b)))
+                value[done[on]] = b[on]
+                held_at_bound |= on
+            on_level = done[~held_at_bound & (z > TOL)]
+            level_of[on_level] = len(levels)
+            sign[on_level] = np.sign(value[on_level] / t[on_level] - 1)
+            for k, dual in out.row_duals.items():
+                name = problem.constraints[k].name
+                if dual > TOL and name not in duals:
+                    duals[name] = (len(levels), dual * problem.constraints[k].scale)
+        else:
+            level_of[free[newly]] = len(levels)
+            _fix_tight_pools(problem, fixed, value)
         levels.append(float(z))
+    if general:
+        exact = polish_levels(problem, value, level_of, np.array(levels))
+        return FairSolution(exact=exact, status=Status.OPTIMAL, solver=solver,
+                            solver_version=solver_version(solver), levels=tuple(levels),
+                            lp_solves=lp.solves, lambdas=rulers(problem, exact), path="lp",
+                            certificate=None, duals=duals)
     exact = polish(problem, value)
     return FairSolution(exact=exact, status=Status.OPTIMAL, solver=solver,
                         solver_version=solver_version(solver), levels=tuple(levels),
                         lp_solves=lp.solves, lambdas=pool_lambdas(problem, exact), path="lp",
                         certificate=certify(problem, exact))
+
+
+def _blocked(problem: Problem, free: np.ndarray, values: np.ndarray, out: _Answer,
+             solver: str) -> np.ndarray:
+    """The free units that cannot go below the level z while no other free unit goes above it,
+    one small LP each (used only when no dual marks them, which a vertex solution avoids)."""
+    z = out.z
+    at_level = np.abs(out.x / problem.target[free] - 1) >= z - 1e-7
+    blocked = np.zeros(free.size, dtype=bool)
+    for k in np.flatnonzero(at_level):
+        if _own_level(problem, free, values, z, int(free[k]), solver) >= z - 1e-9:
+            blocked[k] = True
+    return blocked if blocked.any() else at_level
+
+
+def _own_level(problem: Problem, free: np.ndarray, values: np.ndarray, z: float, unit: int,
+               solver: str) -> float:
+    """The smallest deviation of ``unit`` with every other free unit within z and every held
+    unit at its value (an LP)."""
+    t = problem.target
+    prob = pulp.LpProblem("own", pulp.LpMinimize)
+    w = prob.add_variable("w", lowBound=0)
+    x = {}
+    for i in free.tolist():
+        low, high = problem.lower[i], problem.upper[i]
+        if i != unit:
+            low, high = max(low, (1 - z) * t[i]), min(high, (1 + z) * t[i])
+        x[i] = prob.add_variable(f"x{i}", lowBound=low, upBound=None if np.isinf(high) else high)
+    prob += pulp.LpAffineExpression([(w, 1.0)])
+    prob += pulp.LpConstraint(pulp.LpAffineExpression([(x[unit], 1.0), (w, -t[unit])]),
+                              pulp.LpConstraintLE, "over", t[unit])
+    prob += pulp.LpConstraint(pulp.LpAffineExpression([(x[unit], 1.0), (w, t[unit])]),
+                              pulp.LpConstraintGE, "under", t[unit])
+    rows: list[tuple[np.ndarray, np.ndarray, float, float]] = [
+        (pool.members, np.ones(pool.members.size), float(pool.total), float(pool.total))
+        for pool in problem.pools]
+    rows += [(c.members, c.coef, c.lower, c.upper) for c in problem.constraints]
+    for j, (members, coef, low, high) in enumerate(rows):
+        terms = [(x[i], a) for i, a in zip(members.tolist(), coef.tolist(), strict=True)
+                 if i in x]
+        held = sum(a * values[i] for i, a in zip(members.tolist(), coef.tolist(), strict=True)
+                   if i not in x)
+        for sense, tag, bound in ((pulp.LpConstraintGE, "lo", low), (pulp.LpConstraintLE, "hi",
+                                                                      high)):
+            if np.isfinite(bound) and terms:
+                prob += pulp.LpConstraint(pulp.LpAffineExpression(terms), sense, f"r{j}{tag}",
+                                          bound - held)
+    prob.solve(make_solver(solver))
+    if prob.status != pulp.LpStatusOptimal:
+        return np.inf
+    return float(w.value())
+
+
+def polish_levels(problem: Problem, value: np.ndarray, level_of: np.ndarray,
+                  levels: np.ndarray) -> np.ndarray:
+    """Make an LP answer with general constraints exact, from the levels the sequence found.
+
+    Units within 1e-7 (relative) of a bound are put on it. Every other unit fixed at level k sits
+    at t_i * (1 +- z_k); the levels z are solved again, in double precision, from the rows that
+    hold at the answer (pool totals and tight constraints), by least squares. The new values are
+    kept when the levels are determined (full rank), move by at most 1e-6 and meet every bound
+    and row; otherwise the solver's values (on their bounds) are.
+    """
+    t = problem.target
+    x = value.copy()
+    lower, upper = problem.lower, problem.upper
+    on_low = np.abs(x - lower) <= 1e-7 * np.maximum(1.0, lower)
+    finite = np.isfinite(upper)
+    on_high = finite & ~on_low & (np.abs(x - np.where(finite, upper, 0.0)) <=
+                                  1e-7 * np.maximum(1.0, np.where(finite, upper, 1.0)))
+    x[on_low], x[on_high] = lower[on_low], upper[on_high]
+    at_level = (level_of >= 0) & ~on_low & ~on_high
+    deviation = x / t - 1
+    sign = np.where(np.abs(deviation) > 1e-12, np.sign(deviation), 0.0)
+    x[at_level & (sign == 0)] = t[at_level & (sign == 0)]
+    moving = at_level & (sign != 0)
+    used = np.unique(level_of[moving])
+    if used.size == 0:
+        return x
+    column = np.searchsorted(used, level_of)
+    rows = [(pool.members, np.ones(pool.members.size), float(pool.total))
+            for pool in problem.pools]
+    for c, (low, high) in zip(problem.constraints, tight_sides(problem, x), strict=True):
+        if low or high:
+            rows.append((c.members, c.coef, c.lower if low else c.upper))
+    a = np.zeros((len(rows), used.size))
+    b = np.zeros(len(rows))
+    for j, (members, coef, rhs) in enumerate(rows):
+        mov = moving[members]
+        base = np.where(mov, t[members], x[members])
+        b[j] = rhs - float(coef @ base)
+        np.add.at(a[j], column[members[mov]], coef[mov] * t[members[mov]] * sign[members[mov]])
+    solution, _, rank, _ = np.linalg.lstsq(a, b, rcond=None)
+    if rank < used.size or np.max(np.abs(solution - levels[used])) > 1e-6:
+        return x
+    candidate = x.copy()
+    candidate[moving] = t[moving] * (1 + sign[moving] * solution[column[moving]])
+    if problem.violated(candidate) or np.any(candidate < lower - 1e-9 * np.maximum(1, lower)) or \
+            np.any(candidate > upper + 1e-9 * np.maximum(1, np.where(finite, upper, 1))):
+        return x
+    for pool in problem.pools:
+        if abs(candidate[pool.members].sum() - pool.total) > 1e-9 * max(1, pool.total):
+            return x
+    return candidate
 
 
 def _hinted_level(deviation: np.ndarray, dmin: np.ndarray) -> float:

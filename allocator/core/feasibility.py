@@ -80,6 +80,10 @@ def _total_phrase(problem: Problem, pool: Pool, spec: ModelSpec | None, first: b
     """How a pool's total is stated in messages, e.g. ``"the cap is 60,806"``; ``first`` when
     the phrase opens the message."""
     if pool.name:
+        own = spec.group_totals().get(pool.name, pool.total) if spec is not None else pool.total
+        if own != pool.total:  # nested levels: the groups inside it have fixed totals of their own
+            return (f"the units of group '{pool.name}' outside its nested fixed-total groups "
+                    f"must total {pool.total:,} (its total {own:,} less theirs)")
         return f"group '{pool.name}' must total {pool.total:,}"
     if any(p.name for p in problem.pools):
         if first:
@@ -110,7 +114,7 @@ def _cap_for(spec: ModelSpec, allocatable: int, raise_: bool) -> int | None:
             cap += 1
         while cap > 1 and left(cap) > allocatable:
             cap -= 1
-    groups = sum(spec.group_totals().values())
+    groups = sum(spec.outer_group_totals().values())
     valid = 1 <= cap <= MAX_POSTS and left(cap) >= max(1, groups) and \
         (left(cap) >= allocatable if raise_ else left(cap) <= allocatable)
     return cap if valid else None
@@ -122,10 +126,18 @@ def _total_fix(pool: Pool, spec: ModelSpec | None, change: float) -> str | None:
     verb = "raise" if change > 0 else "lower"
     if pool.name:
         total = pool.total + change
-        others = sum(t for name, t in spec.group_totals().items() if name != pool.name) \
-            if spec is not None else 0
-        if not 1 <= total <= MAX_POSTS or \
-                (spec is not None and others + total > spec.allocatable_cap):
+        if spec is not None:
+            # The group's own total (a nested group's pool holds what its inner fixed totals
+            # leave), beside the fixed totals of the groups that share its parent (or the cap).
+            totals = spec.group_totals()
+            total = totals.get(pool.name, pool.total) + change
+            parent = spec.fixed_parent(pool.name)
+            others = sum(t for name, t in totals.items()
+                         if name != pool.name and spec.fixed_parent(name) == parent)
+            room = totals[parent] if parent is not None else spec.allocatable_cap
+            if others + total > room:
+                return None
+        if not 1 <= total <= MAX_POSTS:
             return None
         return f"{verb} the total of group '{pool.name}' to {total:,.0f}"
     if spec is not None:  # the other units share what the cap leaves: move the cap as much

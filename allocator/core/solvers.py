@@ -15,6 +15,7 @@ import warnings
 from importlib import metadata
 from typing import Any
 
+import numpy as np
 import pulp
 
 from allocator.errors import SolverError
@@ -84,3 +85,47 @@ def make_solver(name: str, *, method: str = "ipm") -> pulp.LpSolver:
         raise SolverError(f"solver '{name}' is not available on this machine")
     return solver
 
+
+def run_highs(lp: Any, method: str = "ipm") -> tuple[np.ndarray, np.ndarray] | None:
+    """Solve a ``highspy.HighsLp`` on a :func:`make_highs` solver: ``(column values, absolute row
+    duals)``, or None when it is infeasible; :class:`SolverError` when HiGHS stops without an
+    optimum."""
+    import highspy
+
+    h = make_highs(method)
+    h.passModel(lp)
+    h.run()
+    status = h.getModelStatus()
+    if status in (highspy.HighsModelStatus.kInfeasible,
+                  highspy.HighsModelStatus.kUnboundedOrInfeasible):
+        return None
+    solution = h.getSolution()
+    if status != highspy.HighsModelStatus.kOptimal or not solution.value_valid:
+        raise SolverError(f"highs stopped without an optimum (status "
+                          f"{h.modelStatusToString(status)})")
+    return np.asarray(solution.col_value), np.abs(np.asarray(solution.row_dual))
+
+
+MIP_SECONDS = 60  # a small integer program that takes longer is reported, not trusted
+
+
+def make_mip_solver(name: str) -> pulp.LpSolver:
+    """A PuLP solver for a small integer program (``highs`` or ``cbc``), quiet, that proves
+    optimality to the last unit (no relative or absolute gap), so that both give the same answer
+    when it is unique; it stops after MIP_SECONDS (check ``sol_status``).
+
+    >>> make_mip_solver("cbc").name
+    'PULP_CBC_CMD'
+    """
+    if name == "highs":
+        silence_highs_banner()
+        solver = pulp.HiGHS(msg=False, gapRel=0.0, gapAbs=0.0, timeLimit=MIP_SECONDS)
+    elif name == "cbc":
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            solver = pulp.PULP_CBC_CMD(msg=False, gapRel=0.0, gapAbs=0.0, timeLimit=MIP_SECONDS)
+    else:
+        raise SolverError(f"unknown solver '{name}' (use highs or cbc)")
+    if not solver.available():
+        raise SolverError(f"solver '{name}' is not available on this machine")
+    return solver

@@ -39,10 +39,12 @@ import numpy as np
 
 from allocator.choices import Recruitment
 from allocator.core.assemble import build_problem
+from allocator.core.constraint_diagnosis import check_constraints
 from allocator.core.fair import solve_fair
 from allocator.core.feasibility import check_feasible
 from allocator.core.problem import EPS, Problem
-from allocator.core.rounding import round_allocation, round_pool
+from allocator.core.repair import round_within_constraints
+from allocator.core.rounding import round_pool
 from allocator.core.waterfill import fill_level
 from allocator.errors import InfeasibleError, InputError
 from allocator.schema import ModelSpec, spec_from_dict
@@ -352,8 +354,8 @@ def year_groups(spec: ModelSpec, allocatable: int, today: dict[str, float],
     >>> year_groups(spec, 110, {"a": 50, "b": 70}, 0.5)
     {'a': 40, 'b': 70}
     """
-    names = sorted(spec.groups)
-    final = {g: spec.group_totals()[g] for g in names}
+    names = sorted(fixed_totals(spec))
+    final: dict[str, int] = fixed_totals(spec)
     rest = spec.allocatable_cap - sum(final.values())
     if rest > 0 or today.get("", 0) > 0:
         names.append("")
@@ -375,12 +377,30 @@ class PacePath:
     groups: tuple[dict[str, int], ...]
 
 
+def fixed_totals(spec: ModelSpec) -> dict[str, int]:
+    """The groups with a fixed total and their totals in posts (a share as
+    :meth:`~allocator.schema.ModelSpec.group_totals` gives it; bounded groups keep their bounds
+    each year). Nested fixed totals are not phased in: :class:`InputError`.
+
+    >>> spec = ModelSpec.model_validate({"name": "d", "data": "u.csv", "id": "c", "cap": 100,
+    ...     "group": "g", "groups": {"a": {"total": 30}, "b": {"max": 70}},
+    ...     "indicators": {"p": {"column": "p", "weight": 1}}})
+    >>> fixed_totals(spec)
+    {'a': 30}
+    """
+    totals = spec.group_totals()
+    if len(spec.levels) > 1 and any("/" in g for g in totals):
+        raise InputError("transition.pace: fixed totals of nested groups are not phased in; give "
+                         "the groups inside others bounds instead, or drop the pace")
+    return dict(sorted(totals.items()))
+
+
 def pace_year_spec(spec: ModelSpec, cap: int, groups: dict[str, int] | None = None) -> ModelSpec:
     """The model of one pace year: that year's cap and group totals."""
     raw = spec.model_dump(exclude_none=True)
     raw["cap"] = cap
     if groups:
-        raw["groups"] = {g: {"total": t} for g, t in groups.items()}
+        raw["groups"] = {**raw.get("groups", {}), **{g: {"total": t} for g, t in groups.items()}}
     return spec_from_dict(raw, spec.source or "model")
 
 
@@ -429,25 +449,28 @@ def phase_quotas(spec: ModelSpec, table: UnitTable, start: np.ndarray, years: in
     quota = np.zeros((years + 1, len(table)), dtype=np.int64)
     quota[0] = start
     today: dict[str, float] = {}
+    fixed = fixed_totals(spec)
     for k, posts in enumerate(start):
-        group = table.groups[k] if table.groups and table.groups[k] in spec.groups else ""
+        group = table.groups[k] if table.groups and table.groups[k] in fixed else ""
         today[group] = today.get(group, 0.0) + float(posts)
     groups = []
     for y, cap in enumerate(path, start=1):
         where = f"pace of change, year {y} (cap {cap:,})"
         try:
             year_spec = pace_year_spec(spec, cap)
-            if spec.groups:
+            if fixed:
                 totals = year_groups(spec, year_spec.allocatable_cap, today, y / years)
                 year_spec = pace_year_spec(spec, cap, totals)
             problem, _ = build_problem(year_spec, table)
             problem = yearly_limits(problem, quota[y - 1], max_cut, max_increase)
             check_feasible(problem, table.labels, solver=year_spec.solver)
+            check_constraints(problem, year_spec.solver)
         except InfeasibleError as exc:
             raise InfeasibleError(f"{where}: {exc}") from None
         except InputError as exc:
             raise InputError(f"{where}: {exc}") from None
         fair = solve_fair(problem, year_spec.solver)
-        quota[y] = round_allocation(problem, fair.exact, year_spec.rounding)
-        groups.append(year_spec.group_totals())
+        quota[y] = round_within_constraints(problem, fair.exact, year_spec.rounding,
+                                            year_spec.solver)[0]
+        groups.append(fixed_totals(year_spec))
     return PacePath(quota=quota, caps=path, groups=tuple(groups))

@@ -27,7 +27,14 @@ from allocator.report.charts import (
     waterfall_title,
 )
 from allocator.report.grouping import grouped_rows
-from allocator.report.labels import RULE_NAMES, TOTAL, group_label, indicator_label, subtotal_label
+from allocator.report.labels import (
+    RULE_NAMES,
+    TOTAL,
+    binding_label,
+    group_label,
+    indicator_label,
+    subtotal_label,
+)
 from allocator.report.model import Report, T, Table, rounded, text_in
 from allocator.schema import Bilingual, ModelSpec
 from allocator.studies.montecarlo import MonteCarloResult
@@ -132,7 +139,7 @@ def comparison(result: AllocationResult, template: Table,
             unit = table_.ids[i]
             values.update(label=(names[unit] if names and unit in names else table_.labels[i])
                           if table_.labels else "",
-                          binding=RULE_NAMES.get(rule, rule))
+                          binding=binding_label(rule, spec) if rule else "")
         else:
             label = subtotal_label(group_label(slot.group, result.spec)) \
                 if slot.group is not None else TOTAL
@@ -263,7 +270,7 @@ def waterfall(report: Report, result: AllocationResult, unit_id: str) -> JSON:
         "parts": [{"key": key, "name": words(headers[key]), "value": _number(value),
                    "kind": kind} for key, value, kind in waterfall_parts(report, unit_id)],
         "actual": _number(result.table.actual[i]) if result.table.actual is not None else None,
-        "binding": words(RULE_NAMES.get(rule, T(rule, rule))) if rule else None,
+        "binding": words(binding_label(rule, result.spec)) if rule else None,
         "notes": [words(n) for n in explanation.notes],
     }
 

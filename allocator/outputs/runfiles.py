@@ -40,8 +40,12 @@ def status_text(result: AllocationResult) -> str:
     if fair.path == "closed_form" and fair.certificate is not None:
         return (f"{fair.status.value}: closed form clip(lambda*t, lower, upper), certified "
                 f"(largest violation {fair.certificate.worst:.1e})")
-    return (f"{fair.status.value}: lexicographic min-max in {fair.lp_solves} LP solves over "
+    text = (f"{fair.status.value}: lexicographic min-max in {fair.lp_solves} LP solves over "
             f"{len(fair.levels)} levels")
+    if result.problem.violated(result.fair.exact) or (
+            result.problem.constraints and fair.certificate is None):
+        text += " (general constraints bind: the closed form does not apply)"
+    return text
 
 
 def _sha256_or_none(path: Path | None) -> str | None:
@@ -102,6 +106,10 @@ def run_record(result: AllocationResult, extra: dict | None = None) -> dict:
         "certificate": result.fair.certificate.as_dict() if result.fair.certificate else None,
         "levels": list(result.fair.levels),
         "lp_solves": result.fair.lp_solves,
+        # General constraints at the fair allocation and the whole posts; a dual is one valid
+        # value at a degenerate optimum, not the only one.
+        "constraints": [state.as_dict() for state in result.constraints],
+        "rounding_repair": result.repair.as_dict() if result.repair else None,
         "versions": versions_record(),
         **(extra or {}),
     }

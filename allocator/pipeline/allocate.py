@@ -20,9 +20,10 @@ import pandas as pd
 
 from allocator.choices import Rounding, Solver
 from allocator.core.assemble import build_problem
+from allocator.core.constraints import ConstraintState, constrained_binding, constraint_states
 from allocator.core.fair import FairSolution, solve_fair
 from allocator.core.problem import Problem
-from allocator.core.rounding import round_allocation
+from allocator.core.repair import RoundingRepair, round_within_constraints
 from allocator.core.solvers import Status
 from allocator.core.waterfill import binding_rules
 from allocator.errors import InputError, did_you_mean
@@ -47,6 +48,13 @@ class AllocationResult:
     posts: np.ndarray
     binding: tuple[str, ...]
     overrides: Overrides = field(default_factory=Overrides)
+    repair: RoundingRepair | None = None
+    """What the integer repair after rounding did (None: the rounded posts met every constraint)."""
+
+    @property
+    def constraints(self) -> tuple[ConstraintState, ...]:
+        """Each general constraint's value, bounds, binding side and dual (empty without any)."""
+        return constraint_states(self.problem, self.fair.exact, self.posts, self.fair.duals)
 
     @property
     def status(self) -> Status:
@@ -143,11 +151,23 @@ def solve(ready: Prepared, *, method: str = "auto") -> AllocationResult:
     the LP sequence (see :func:`allocator.core.fair.solve_fair`)."""
     problem = ready.problem
     fair = solve_fair(problem, ready.spec.solver, method=method)
-    posts = round_allocation(problem, fair.exact, ready.spec.rounding)
+    posts, repair = round_within_constraints(problem, fair.exact, ready.spec.rounding,
+                                             ready.spec.solver)
     return AllocationResult(spec=ready.spec, table=ready.table, problem=problem,
                             components=ready.components, fair=fair, posts=posts,
-                            binding=binding_rules(problem, fair.exact, posts),
-                            overrides=ready.overrides)
+                            binding=binding_of(problem, fair.exact, posts),
+                            overrides=ready.overrides, repair=repair)
+
+
+def binding_of(problem: Problem, exact: np.ndarray,
+               posts: np.ndarray | None = None) -> tuple[str, ...]:
+    """What holds each unit: its own bound's rule (closed form) or, with general constraints,
+    also the constraint that holds it (:func:`allocator.core.constraints.constrained_binding`).
+    With ``posts``, a unit's own bound is named only where its whole posts sit at it
+    (:func:`allocator.core.waterfill.binding_rules`)."""
+    if problem.constraints:
+        return constrained_binding(problem, exact, posts)[0]
+    return binding_rules(problem, exact, posts)
 
 
 @dataclass(frozen=True)
@@ -175,7 +195,8 @@ def check_with_lp(result: AllocationResult) -> LpCheck:
     True
     """
     lp = solve_fair(result.problem, result.spec.solver, method="lp")
-    posts = round_allocation(result.problem, lp.exact, result.spec.rounding)
+    posts, _ = round_within_constraints(result.problem, lp.exact, result.spec.rounding,
+                                        result.spec.solver)
     return LpCheck(lp_solves=lp.lp_solves,
                    largest_difference=float(np.max(np.abs(lp.exact - result.exact))),
                    same_posts=bool(np.array_equal(posts, result.posts)))

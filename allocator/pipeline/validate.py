@@ -45,6 +45,11 @@ class Validation:
                 "not every unit has an upper bound"
             out.append(f"{name}: {len(m):,} units share {pool.total:,} posts; lower bounds add up "
                        f"to {problem.lower[m].sum():,.0f}, {upper}")
+        if problem.constraints:
+            names = ", ".join(c.name for c in problem.constraints[:5])
+            more = f" and {len(problem.constraints) - 5} more" if len(problem.constraints) > 5 else ""
+            out.append(f"{len(problem.constraints)} general constraints ({names}{more}) can hold "
+                       "together with the bounds and totals")
         out.append("every check passed: the bounds and totals can all hold")
         return out
 

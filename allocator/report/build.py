@@ -17,17 +17,18 @@ from allocator.core.explain import Explanation, explain, split_tenths
 from allocator.pipeline.allocate import AllocationResult, package_versions
 from allocator.report.grouping import Level, grouped_rows
 from allocator.report.labels import (
-    RULE_NAMES,
     SOLVER_NAMES,
     TOTAL,
     TRANSFORM_NAMES,
     ModelWords,
+    binding_label,
+    group_path_label,
     model_words,
     rounding_name,
     step_name,
     subtotal_label,
 )
-from allocator.report.method import method_statement, overrides_text
+from allocator.report.method import method_statement, overrides_text, rule_texts
 from allocator.report.model import BREAK, Column, Kind, Report, Row, T, Table
 from allocator.table import file_sha256
 
@@ -149,7 +150,7 @@ def comparison_table(fig: _Figures) -> Table:
         rule = result.binding[i]
         extra = {"label": words.units[table.ids[i]],
                  "group": words.groups[table.groups[i]] if table.groups else "",
-                 "binding": RULE_NAMES.get(rule, T(rule, rule)) if rule else ""}
+                 "binding": binding_label(rule, result.spec) if rule else ""}
         return Row(tuple(extra.get(k, v) for k, v in zip(keys, row.values, strict=True)))
 
     def total_row(idx, label, level) -> Row:
@@ -160,7 +161,13 @@ def comparison_table(fig: _Figures) -> Table:
                "largest remainder so that the targets add up to the allocatable posts.")]
     column_notes = [("binding", T("约束条件：配置数受该约束限制而偏离统一比例λ；空白表示未受约束。",
                                   "Held by: the bound that keeps the allocation away from the "
-                                  "common ratio λ; blank when no bound holds the unit."))]
+                                  "common ratio λ; blank when no bound holds the unit.")
+                     if not result.problem.constraints else
+                     T("约束条件：使配置数偏离统一比例λ的单位自身限制或约束（分组总量上下限、同比例精简约束、"
+                       "专项约束）；空白表示未受约束。",
+                       "Held by: the unit's own bound, or the constraint (group bound, equal-cut "
+                       "rule, named constraint), that keeps the allocation away from the common "
+                       "ratio λ; blank when nothing holds the unit."))]
     if fig.population is not None and spec.population is not None:
         population = words.indicators[spec.population]
         column_notes.append(("per10k_after", T(f"每万人编制数按{population.zh}计算。",
@@ -340,8 +347,10 @@ def inputs_table(result: AllocationResult, words: ModelWords | None = None) -> T
     if b.max_increase is not None:
         rows.append(_item(T("最大增幅", "Largest increase"), 100 * b.max_increase, "pct", 1))
     for group, total in spec.group_totals().items():
-        label = words.groups.get(group, T(group, group))
+        label = words.groups.get(group) or group_path_label(group, spec)
         rows.append(_item(T(f"分组总量：{label.zh}", f"Group total: {label.en}"), total, "int"))
+    for rule in rule_texts(spec, words, fixed=False):
+        rows.append(_item(T("约束条件", "Rule"), rule))
     solver = SOLVER_NAMES.get(result.solver, T(result.solver, result.solver))
     version = result.solver_version.split()[-1]
     rows += [_item(T("求解器", "Solver"), T(f"{solver.zh}（版本{version}）",

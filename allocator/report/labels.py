@@ -41,6 +41,8 @@ RULE_NAMES = {
     "ceiling": T("上限", "Ceiling"),
     "max_cut": T("减幅限制", "Largest cut"),
     "max_increase": T("增幅限制", "Largest increase"),
+    "min_per_10k": T("每万人编制下限", "Floor per 10,000"),
+    "max_per_10k": T("每万人编制上限", "Ceiling per 10,000"),
 }
 STEP_NAMES = {
     "scaling": T("统一比例调整（λ）", "Scaling to the cap (λ)"),
@@ -48,6 +50,11 @@ STEP_NAMES = {
     "floor": T("保底下限调整", "Floor"),
     "ceiling": T("上限调整", "Ceiling"),
     "change_limit": T("增减幅度限制", "Change limit"),
+    "density": T("每万人编制标准调整", "Density standard"),
+    "constraints": T("其他约束对统一比例的影响", "Common ratio under the constraints"),
+    "group_bound": T("分组总量上下限调整", "Group bound"),
+    "equal_cut": T("同比例精简约束调整", "Equal-cut rule"),
+    "constraint": T("专项约束调整", "Named constraint"),
     "rounding": T("取整", "Rounding"),
 }
 ROUNDING_NAMES = {
@@ -149,6 +156,58 @@ def group_label(value: str, spec: ModelSpec | None = None) -> T:
     given = spec.group_labels.get(value) if spec is not None else None
     known = GROUP_NAMES.get(value, T(value, value))
     return T(in_language(given, "zh") or known.zh, in_language(given, "en") or known.en)
+
+
+def group_path_label(name: str, spec: ModelSpec) -> T:
+    """Display name of a group named in the model: a value of the group column, or with nested
+    levels a path ``A/B`` (its outer parts by their display names, unless ``group_labels`` names
+    the whole path).
+
+    >>> spec = ModelSpec.model_validate({"name": "d", "data": "u.csv", "id": "c", "cap": 10,
+    ...     "group": ["p", "q"], "group_labels": {"北": {"zh": "北方", "en": "North"}},
+    ...     "indicators": {"a": {"column": "a", "weight": 1}}})
+    >>> group_path_label("北/哈尔滨", spec)
+    T(zh='北方/哈尔滨', en='North/哈尔滨')
+    """
+    if name in spec.group_labels or len(spec.levels) < 2 or "/" not in name:
+        return group_label(name, spec)
+    outer, _, last = name.rpartition("/")
+    head = group_path_label(outer, spec)
+    return T(f"{head.zh}/{last}", f"{head.en}/{last}")
+
+
+CONSTRAINT_NAMES = {
+    "group_min": T("分组总量下限", "Group minimum"),
+    "group_max": T("分组总量上限", "Group maximum"),
+    "group_max_cut": T("分组总量减幅限制", "Group's largest cut"),
+    "group_max_increase": T("分组总量增幅限制", "Group's largest increase"),
+    "equal_cut": T("同比例精简约束", "Equal-cut rule"),
+    "constraint": T("专项约束", "Named constraint"),
+}
+
+
+def binding_label(rule: str, spec: ModelSpec | None = None) -> T:
+    """Display name of what holds a unit (a ``binding`` value): a bound's rule, or a constraint
+    with the groups or the name it is about.
+
+    >>> binding_label("floor").en, binding_label("group_max:county").en
+    ('Floor', 'Group maximum: Counties')
+    >>> binding_label("equal_cut:district,county").zh, binding_label("constraint:core").en
+    ('同比例精简约束：市辖区、县（市）', 'Named constraint: core')
+    """
+    kind, sep, what = rule.partition(":")
+    if not sep or kind not in CONSTRAINT_NAMES:
+        return RULE_NAMES.get(rule, T(rule, rule))
+    name = CONSTRAINT_NAMES[kind]
+    if kind == "constraint":
+        return T(f"{name.zh}：{what}", f"{name.en}: {what}")
+
+    def label(group: str) -> T:
+        return group_path_label(group, spec) if spec is not None else group_label(group)
+
+    groups = [label(g) for g in what.split(",")] if kind == "equal_cut" else [label(what)]
+    return T(f"{name.zh}：" + "、".join(g.zh for g in groups),
+             f"{name.en}: " + ", ".join(g.en for g in groups))
 
 
 def step_name(step: str) -> T:

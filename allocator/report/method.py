@@ -10,17 +10,22 @@ into a planning document.
 from __future__ import annotations
 
 import datetime
+from collections.abc import Mapping
 
+from allocator.core.constraints import number
 from allocator.overrides import Overrides
 from allocator.pipeline.allocate import AllocationResult
 from allocator.report.labels import (
+    GROUP_NAMES,
     SOLVER_NAMES,
     TRANSFORM_NAMES,
     ModelWords,
+    group_path_label,
     rounding_guarantee,
     rounding_name,
 )
 from allocator.report.model import T
+from allocator.schema import GroupSpec, ModelSpec
 
 MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
           "September", "October", "November", "December")
@@ -83,12 +88,108 @@ def _bounds(result: AllocationResult, words: ModelWords) -> tuple[list[str], lis
         zh.append("较现有编制数" + "、".join(f"{w}不超过{percent(s)}" for s, w, _ in limits))
         en.append("no unit " + " or ".join(f"{w} more than {percent(s)}" for s, _, w in limits)
                   + " of its current posts")
-    if spec.groups:
-        names = {g: words.groups.get(g, T(g, g)) for g in spec.groups}
-        zh.append("，".join(f"{names[g].zh}合计{s.total:,}名" for g, s in spec.groups.items()))
-        en.append("group totals: " + ", ".join(f"{names[g].en.lower()} {s.total:,} posts"
-                                               for g, s in spec.groups.items()))
+    for rule in rule_texts(spec, words):
+        zh.append(rule.zh)
+        en.append(rule.en)
     return zh, en
+
+
+def rule_texts(spec: ModelSpec, words: ModelWords, *, fixed: bool = True) -> list[T]:
+    """The model's group totals, density standards and general constraints in words, one
+    :class:`T` each: the fixed totals together (unless ``fixed`` is False), then each bounded
+    group, the density standard, each equal-cut rule and each named constraint.
+
+    >>> spec = ModelSpec.model_validate({"name": "d", "data": "u.csv", "id": "c", "cap": 100,
+    ...     "group": "g", "actual": "now", "groups": {"a": {"share": 0.4}, "b": {"min": 10,
+    ...     "max_cut": 0.3}}, "equal_cut": [{"groups": ["a", "b"], "tolerance": 0.05}],
+    ...     "indicators": {"p": {"column": "p", "weight": 1}}})
+    >>> w = ModelWords(T("", ""), None, None, {}, {}, {"u1": T("一", "One")})
+    >>> for text in rule_texts(spec, w):
+    ...     print(text.en)
+    group totals: a 40 posts (40% of the allocatable posts)
+    b together: at least 10 posts, at most 30% below their current posts
+    the cuts of a and b differ by at most 5 percentage points
+    """
+    out: list[T] = []
+    totals = spec.group_totals() if fixed else {}
+    if totals:
+        names = {g: group_path_label(g, spec) for g in totals}
+        shares = {g: percent(share) for g in totals if (share := spec.groups[g].share)}
+        out.append(T("，".join(f"{names[g].zh}合计{t:,}名" + (
+                         f"（可分配编制的{shares[g]}）" if g in shares else "")
+                         for g, t in totals.items()),
+                     "group totals: " + ", ".join(f"{_lower(names[g].en)} {t:,} posts" + (
+                         f" ({shares[g]} of the allocatable posts)" if g in shares else "")
+                         for g, t in totals.items())))
+    for g, group in spec.groups.items():
+        if group.bounded:
+            name = group_path_label(g, spec)
+            limits = _group_limits(group)
+            out.append(T(f"{name.zh}合计{limits.zh}", f"{_lower(name.en)} together: {limits.en}"))
+    b = spec.bounds
+    if spec.population is not None and (b.min_per_10k is not None or b.max_per_10k is not None):
+        people = words.indicators.get(spec.population, T(spec.population, spec.population))
+        zh = "、".join(f"{word}{number(v)}名" for word, v in (("不少于", b.min_per_10k),
+                                                              ("不多于", b.max_per_10k))
+                      if v is not None)
+        en = " and ".join(f"{word} {number(v)}" for word, v in (("at least", b.min_per_10k),
+                                                               ("at most", b.max_per_10k))
+                          if v is not None)
+        out.append(T(f"每个单位按{people.zh}计每万人编制数{zh}",
+                     f"every unit gets {en} posts per 10,000 of {people.en.lower()}"))
+    for rule in spec.equal_cut:
+        names = {g: group_path_label(g, spec) for g in rule.groups}
+        points = f"{100 * rule.tolerance:g}"
+        out.append(T("、".join(names[g].zh for g in rule.groups) + f"的精简比例相差不超过{points}个百分点",
+                     "the cuts of " + " and ".join(_lower(names[g].en) for g in rule.groups)
+                     + f" differ by at most {points} percentage points"))
+    for c in spec.constraints:
+        unit = {i: words.units.get(i, T(i, i)) for i in c.terms}
+        zh_sum = _linear(c.terms, c.min, c.max, {i: t.zh for i, t in unit.items()})
+        en_sum = _linear(c.terms, c.min, c.max, {i: t.en for i, t in unit.items()})
+        out.append(T(f"专项约束“{c.name}”：{zh_sum}", f"named constraint '{c.name}': {en_sum}"))
+    return out
+
+
+def _lower(name: str) -> str:
+    """A known English group name in running text (``Counties`` -> ``counties``); other names
+    (from the data) as they are."""
+    return name.lower() if name in {t.en for t in GROUP_NAMES.values()} else name
+
+
+def _group_limits(group: GroupSpec) -> T:
+    """A bounded group total's limits in words.
+
+    >>> _group_limits(GroupSpec(min=100, max_cut=0.3)).en
+    'at least 100 posts, at most 30% below their current posts'
+    """
+    limits = ((group.min, number, "不少于{}名", "at least {} posts"),
+              (group.max, number, "不多于{}名", "at most {} posts"),
+              (group.max_cut, percent, "较现有编制减少不超过{}", "at most {} below their current posts"),
+              (group.max_increase, percent, "较现有编制增加不超过{}",
+               "at most {} above their current posts"))
+    given = [(shown(value), zh, en) for value, shown, zh, en in limits if value is not None]
+    return T("，".join(zh.format(text) for text, zh, _ in given),
+             ", ".join(en.format(text) for text, _, en in given))
+
+
+def _linear(terms: Mapping[str, float], low: float | None, high: float | None,
+            names: Mapping[str, str]) -> str:
+    """A named constraint as a formula of unit names.
+
+    >>> _linear({"a": 1, "b": -2}, 10, None, {"a": "North", "b": "South"})
+    'North − 2 × South ≥ 10'
+    """
+    parts = []
+    for k, (unit, coef) in enumerate(terms.items()):
+        size = abs(coef)
+        term = names[unit] if size == 1 else f"{size:g} × {names[unit]}"
+        parts.append(("− " if coef < 0 else "") + term if k == 0 else
+                     ("− " if coef < 0 else "+ ") + term)
+    total = " ".join(parts)
+    if low is not None and high is not None:
+        return f"{number(low)} ≤ {total} ≤ {number(high)}"
+    return f"{total} ≥ {number(low)}" if low is not None else f"{total} ≤ {number(high or 0)}"
 
 
 def method_statement(result: AllocationResult, words: ModelWords, day: datetime.date
@@ -129,13 +230,24 @@ def method_statement(result: AllocationResult, words: ModelWords, day: datetime.
                "deviation of allocation from target is made as small as possible, then the next "
                "largest, and so on; every unit that no bound holds gets the same ratio of "
                "allocation to target (the common ratio λ).")
+    if result.problem.constraints:
+        fourth = T(fourth.zh + "分组总量上下限、同比例精简约束或专项约束起作用时，受其约束的单位另按"
+                   "共同比例配置，结果说明中注明所受约束。",
+                   fourth.en + " Where a group bound, an equal-cut rule or a named constraint "
+                   "binds, the units it holds share a ratio of their own, and the explanation "
+                   "names the constraint.")
     method = rounding_name(spec.rounding)
     promise = rounding_guarantee(spec.rounding)
     solver = SOLVER_NAMES.get(result.solver, T(result.solver, result.solver))
-    fifth = T(f"取整方法：采用{method.zh}将配置结果取整为整数，{promise.zh}；各分组及合计恰好等于"
-              f"总量。计算使用{solver.zh}。",
+    kept = T("", "")
+    if result.problem.constraints:
+        kept = T("取整结果满足上述全部约束（取整后如有约束不满足，以调整最少编制的方式修正）；",
+                 " The whole posts meet every rule above (where rounding alone would break one, "
+                 "as few posts as possible are moved).")
+    fifth = T(f"取整方法：采用{method.zh}将配置结果取整为整数，{promise.zh}；{kept.zh}各分组及合计恰好"
+              f"等于总量。计算使用{solver.zh}。",
               f"Whole posts: the fair allocation is rounded by {method.en}: {promise.en}; each "
-              f"group and the whole add up exactly. Computed with the {solver.en}.")
+              f"group and the whole add up exactly.{kept.en} Computed with the {solver.en}.")
     day_text = date_text(day)
     last = T(("数据来源：" + _sentence(words.data_source.zh, "zh") if words.data_source else "")
              + f"测算日期：{day_text.zh}。",

@@ -12,6 +12,12 @@ methods (which apportion the targets) are applied per scenario with
 check, scenario by scenario, that the whole posts equal those of
 :func:`allocator.pipeline.allocate.allocate` (the LP path).
 
+A model with general constraints (bounded groups, equal-cut rules, named constraints) has no
+closed form in general: :attr:`FastAllocator.closed_form` is False, and each scenario whose closed
+form breaks a constraint is solved by the LP sequence (:func:`allocator.core.fair.solve_fair`) and
+its whole posts repaired like a run's (:func:`allocator.core.repair.round_within_constraints`):
+correct, and slower (see ``benchmarks/bench_constraints.py``).
+
 >>> fast = FastAllocator.from_model("models/harbin_2020.toml")   # from the repository root
 >>> posts = fast.posts(np.array([[0.25, 0.25, 0.25, 0.25], [0.7, 0.1, 0.1, 0.1]]))
 >>> posts.shape, posts.sum(axis=1).tolist()
@@ -28,7 +34,9 @@ import numpy as np
 import pandas as pd
 
 from allocator.choices import Rounding
+from allocator.core.fair import solve_fair
 from allocator.core.problem import Problem
+from allocator.core.repair import round_within_constraints
 from allocator.core.rounding import batch_hamilton, round_pool, rounded_values
 from allocator.core.targets import transform
 from allocator.errors import InputError
@@ -214,39 +222,66 @@ class FastAllocator:
                              "weighted indicator, so its target is 0")
         return t
 
+    @property
+    def closed_form(self) -> bool:
+        """Whether every scenario has the closed form (no general constraints in the model)."""
+        return not self.problem.constraints
+
+    def scenario(self, target: np.ndarray) -> Problem:
+        """The model's problem with one scenario's targets."""
+        return replace(self.problem, target=np.asarray(target, dtype=float))
+
     def exact(self, weights: np.ndarray) -> np.ndarray:
-        """The fair continuous allocation (scenarios x units), by the closed form."""
+        """The fair continuous allocation (scenarios x units): the closed form, or the LP sequence
+        for a scenario whose closed form breaks a general constraint."""
         t = self.targets(weights)
         p = self.problem
         if len(p.pools) == 1 and _everyone(p.pools[0].members, len(p)):
-            return batch_water_fill(t, p.lower, p.upper, p.pools[0].total)
-        x = np.empty_like(t)
-        for pool in p.pools:
-            m = pool.members
-            x[:, m] = batch_water_fill(t[:, m], p.lower[m], p.upper[m], pool.total)
+            x = batch_water_fill(t, p.lower, p.upper, p.pools[0].total)
+        else:
+            x = np.empty_like(t)
+            for pool in p.pools:
+                m = pool.members
+                x[:, m] = batch_water_fill(t[:, m], p.lower[m], p.upper[m], pool.total)
+        if not self.closed_form:
+            for r in range(x.shape[0]):
+                if p.violated(x[r]):
+                    x[r] = solve_fair(self.scenario(t[r]), self.spec.solver).exact
         return x
 
     def posts(self, weights: np.ndarray) -> np.ndarray:
         """Whole posts (scenarios x units, int64), equal to ``allocate(...).posts`` per row."""
         x = self.exact(weights)
-        out = np.empty(x.shape, dtype=np.int64)
         p = self.problem
         t = x if self.rounding == Rounding.HAMILTON else self.targets(weights)
         if (self.rounding == Rounding.HAMILTON and len(p.pools) == 1
                 and _everyone(p.pools[0].members, len(p))):
-            return batch_hamilton(x, p.lower, p.upper, p.pools[0].total, self.key_rank)
-        for pool in p.pools:
-            m = pool.members
-            if self.rounding == Rounding.HAMILTON:
-                out[:, m] = batch_hamilton(x[:, m], p.lower[m], p.upper[m], pool.total,
-                                           self.key_rank[m])
-            else:
-                ids = tuple(p.ids[i] for i in m)
-                values = rounded_values(self.rounding, x[:, m], t[:, m])
-                for r in range(x.shape[0]):
-                    out[r, m] = round_pool(values[r], p.lower[m], p.upper[m], pool.total,
-                                           self.rounding, ids)
+            out = batch_hamilton(x, p.lower, p.upper, p.pools[0].total, self.key_rank)
+        else:
+            out = np.empty(x.shape, dtype=np.int64)
+            for pool in p.pools:
+                m = pool.members
+                if self.rounding == Rounding.HAMILTON:
+                    out[:, m] = batch_hamilton(x[:, m], p.lower[m], p.upper[m], pool.total,
+                                               self.key_rank[m])
+                else:
+                    ids = tuple(p.ids[i] for i in m)
+                    values = rounded_values(self.rounding, x[:, m], t[:, m])
+                    for r in range(x.shape[0]):
+                        out[r, m] = round_pool(values[r], p.lower[m], p.upper[m], pool.total,
+                                               self.rounding, ids)
+        if not self.closed_form:
+            self._repair(weights, x, out)
         return out
+
+    def _repair(self, weights: np.ndarray, x: np.ndarray, out: np.ndarray) -> None:
+        """Re-round, with the integer repair, each scenario whose whole posts break a general
+        constraint (in place)."""
+        t = self.targets(weights)
+        for r in range(x.shape[0]):
+            if self.problem.violated(out[r].astype(float)):
+                out[r] = round_within_constraints(self.scenario(t[r]), x[r], self.rounding,
+                                                  self.spec.solver)[0]
 
     def unit_frame(self) -> pd.DataFrame:
         """id, label, group and actual of every unit (id order)."""
