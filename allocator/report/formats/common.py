@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -64,10 +65,67 @@ def method_text(report: Report, lang: str) -> str:
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
-def table_charts(table: Table, charts: tuple[ChartImage, ...]) -> list[ChartImage]:
-    """The charts a document shows after ``table`` (each chart names its table: in a report the
-    bar charts follow the comparison, a unit's waterfall the explanation)."""
-    return [c for c in charts if c.table == table.key]
+def table_figures(report: Report, table: Table, charts: tuple[ChartImage, ...]
+                  ) -> list[tuple[int, ChartImage]]:
+    """The charts a document shows after ``table``, each with its figure number (each chart
+    names its table: in a report the bar charts follow the comparison, a unit's waterfall the
+    explanation; figures are numbered through the document in the order of its tables)."""
+    ordered = [c for t in report.tables for c in charts if c.table == t.key]
+    return [(n, c) for n, c in enumerate(ordered, start=1) if c.table == table.key]
+
+
+def figure_notes(figures: list[tuple[int, ChartImage]], chart_notes: tuple[str, ...],
+                 lang: str) -> list[str]:
+    """The note lines under the figures of a table (e.g. the charts' font fallback); none under
+    a table without figures."""
+    return [note_prefix(lang) + n for n in chart_notes] if figures else []
+
+
+@dataclass(frozen=True)
+class Section:
+    """One table of a document in reading order: its numbered caption, the note lines under it,
+    then the charts that follow it with their numbered captions, and the note lines under those
+    (none without a chart)."""
+
+    table: Table
+    caption: str
+    notes: list[str]
+    figures: list[tuple[ChartImage, str]]
+    figure_notes: list[str]
+
+
+@dataclass(frozen=True)
+class Outline:
+    """What a document says, in reading order, in one language: the title, the method statement
+    (heading and paragraphs; no heading without one), the report's notes, then each table with
+    its figures (numbered through the document). Markdown and HTML only format it."""
+
+    title: str
+    method_heading: str | None
+    method: list[str]
+    notes: list[str]
+    sections: list[Section]
+
+
+def outline(report: Report, lang: str, charts: tuple[ChartImage, ...] = (),
+            chart_notes: tuple[str, ...] = ()) -> Outline:
+    """The :class:`Outline` of ``report`` in ``lang`` with ``charts`` (each after its table)
+    and ``chart_notes`` under them.
+
+    >>> from allocator.report.model import T
+    >>> o = outline(Report(T("报告", "Report"), (Table("t", T("示例", "Demo"), (), ()),)), "en")
+    >>> o.title, o.method_heading, [s.caption for s in o.sections]
+    ('Report', None, ['Table 1. Demo'])
+    """
+    sections = []
+    for number, table in enumerate(report.tables, start=1):
+        figures = table_figures(report, table, charts)
+        sections.append(Section(
+            table, caption(table, number, lang), notes(report, table, lang),
+            [(image, figure_caption(image.caption, n, lang)) for n, image in figures],
+            figure_notes(figures, chart_notes, lang)))
+    return Outline(report.title.get(lang), method_heading(lang) if report.method else None,
+                   method_paragraphs(report, lang), notes(report, None, lang), sections)
 
 
 def note_prefix(lang: str) -> str:

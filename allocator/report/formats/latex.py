@@ -13,13 +13,14 @@ from typing import TYPE_CHECKING
 
 from allocator.report.formats.common import (
     document_rows,
+    figure_notes,
     header_lines,
     method_heading,
     method_paragraphs,
     notes,
     omitted_note,
     shown_columns,
-    table_charts,
+    table_figures,
     text_width,
 )
 from allocator.report.formats.word import CELL_PAD_CM, column_widths, header_cm
@@ -144,11 +145,11 @@ def latex_text(report: Report, lang: str, charts: tuple[ChartImage, ...] = (),
     out += [r"{\small " + tex_escape(line) + r"\par}" for line in notes(report, None, lang)]
     for table in report.tables:
         out += [""] + _longtable(report, table, lang)
-        shown = table_charts(table, charts)
-        for image in shown:
+        figures = table_figures(report, table, charts)
+        for _, image in figures:
             out += [""] + _figure(image)
-        if shown and chart_notes:
-            out += [r"{\footnotesize " + tex_escape(n) + r"\par}" for n in chart_notes]
+        out += [r"{\footnotesize " + tex_escape(n) + r"\par}"
+                for n in figure_notes(figures, chart_notes, lang)]
     out += ["", r"\end{document}", ""]
     text = "\n".join(out)
     # ctexart sets up Chinese fonts; scheme=plain keeps English headings and captions.

@@ -8,15 +8,7 @@ import base64
 import html
 from typing import TYPE_CHECKING
 
-from allocator.report.formats.common import (
-    caption,
-    figure_caption,
-    method_heading,
-    method_paragraphs,
-    note_prefix,
-    notes,
-    table_charts,
-)
+from allocator.report.formats.common import outline
 from allocator.report.model import NUMERIC, Report, Table
 
 if TYPE_CHECKING:
@@ -43,9 +35,9 @@ def _header(table: Table, j: int, lang: str) -> str:
     return "<wbr>".join(html.escape(p) for p in table.columns[j].header_parts(lang))
 
 
-def _figure(image: ChartImage, number: int, lang: str) -> str:
+def _figure(image: ChartImage, caption: str) -> str:
     data = base64.b64encode(image.png).decode("ascii")
-    text = html.escape(figure_caption(image.caption, number, lang))
+    text = html.escape(caption)
     return (f'<figure><img alt="{text}" src="data:image/png;base64,{data}">'
             f"<figcaption>{text}</figcaption></figure>")
 
@@ -55,19 +47,20 @@ def html_text(report: Report, lang: str, charts: tuple[ChartImage, ...] = (),
     """A self-contained HTML page: title, method statement, tables and numbered figures (inline
     PNG): the charts of the comparison after its table, a waterfall after the explanation."""
     esc = html.escape
+    document = outline(report, lang, charts, chart_notes)
     parts = ["<!DOCTYPE html>", f'<html lang="{"zh-CN" if lang == "zh" else "en"}">',
              '<head><meta charset="utf-8">',
              '<meta name="viewport" content="width=device-width, initial-scale=1">',
-             f"<title>{esc(report.title.get(lang))}</title>",
-             f"<style>{_CSS}</style></head>", "<body>", f"<h1>{esc(report.title.get(lang))}</h1>"]
-    if report.method:
-        parts.append(f"<h2>{esc(method_heading(lang))}</h2>")
-        parts += [f'<p class="method">{esc(p)}</p>' for p in method_paragraphs(report, lang)]
-    parts += [f'<p class="note">{esc(line)}</p>' for line in notes(report, None, lang)]
-    figure = 0
-    for number, table in enumerate(report.tables, start=1):
+             f"<title>{esc(document.title)}</title>",
+             f"<style>{_CSS}</style></head>", "<body>", f"<h1>{esc(document.title)}</h1>"]
+    if document.method_heading:
+        parts.append(f"<h2>{esc(document.method_heading)}</h2>")
+        parts += [f'<p class="method">{esc(p)}</p>' for p in document.method]
+    parts += [f'<p class="note">{esc(line)}</p>' for line in document.notes]
+    for section in document.sections:
+        table = section.table
         parts.append(f'<div class="wide"><table id="{esc(table.key)}">'
-                     f"<caption>{esc(caption(table, number, lang))}</caption><thead><tr>"
+                     f"<caption>{esc(section.caption)}</caption><thead><tr>"
                      + "".join(f"<th>{_header(table, j, lang)}</th>"
                                for j in range(len(table.columns)))
                      + "</tr></thead><tbody>")
@@ -80,12 +73,8 @@ def html_text(report: Report, lang: str, charts: tuple[ChartImage, ...] = (),
                 cells.append(f"<td{cls}>{esc(text)}</td>")
             parts.append(f'<tr class="{row.level}">' + "".join(cells) + "</tr>")
         parts.append("</tbody></table></div>")
-        parts += [f'<p class="note">{esc(line)}</p>' for line in notes(report, table, lang)]
-        shown = table_charts(table, charts)
-        for image in shown:
-            figure += 1
-            parts.append(_figure(image, figure, lang))
-        if shown:
-            parts += [f'<p class="note">{esc(note_prefix(lang) + n)}</p>' for n in chart_notes]
+        parts += [f'<p class="note">{esc(line)}</p>' for line in section.notes]
+        parts += [_figure(image, text) for image, text in section.figures]
+        parts += [f'<p class="note">{esc(line)}</p>' for line in section.figure_notes]
     parts += ["</body>", "</html>", ""]
     return "\n".join(parts)

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 from allocator.report.formats.common import (
     document_rows,
     em_width,
+    figure_notes,
     header_lines,
     header_min_width,
     method_heading,
@@ -32,7 +33,7 @@ from allocator.report.formats.common import (
     notes,
     omitted_note,
     shown_columns,
-    table_charts,
+    table_figures,
 )
 from allocator.report.model import NUMERIC, Report, Table
 
@@ -477,15 +478,12 @@ def write_docx(report: Report, path: Path, lang: str, charts: tuple[ChartImage, 
         for paragraph in method_paragraphs(report, lang):
             _body(document, paragraph, lang)
     _note_lines(document, notes(report, None, lang), lang)
-    figure = 0
     for number, table in enumerate(report.tables, start=1):
         _table(document, report, table, number, lang, pages)
-        shown = table_charts(table, charts)
-        for image in shown:
-            figure += 1
+        figures = table_figures(report, table, charts)
+        for figure, image in figures:
             _figure(document, image, figure, lang, pages)
-        if shown:
-            _note_lines(document, [note_prefix(lang) + n for n in chart_notes], lang)
+        _note_lines(document, figure_notes(figures, chart_notes, lang), lang)
     # Built in memory, then written in one call: a full disk is one OSError, and no half-written
     # zip file is left for the garbage collector to complain about.
     buffer = io.BytesIO()
