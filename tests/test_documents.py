@@ -26,7 +26,7 @@ from allocator.report.formats.common import document_rows, shown_columns
 from allocator.report.formats.word import CELL_PAD_CM, header_cm
 from allocator.report.labels import has_cjk
 
-from .support import CHINA, HARBIN, document_texts, docx_text, run_cli
+from .support import CHINA, HARBIN, ROOT, document_texts, docx_text, run_cli
 
 DAY = datetime.date(2025, 1, 15)
 # Words a Chinese document may hold: proper names of methods and software, and file names.
@@ -298,3 +298,20 @@ def test_the_library_says_charts_with_one_flag(tmp_path):
     with pytest.raises(InputError, match="format 'png': a chart format, but charts are off"):
         write_report(HARBIN, tmp_path / "c", ReportOptions(formats=("md", "png"), charts=False))
     assert not (tmp_path / "c").exists()
+
+
+def test_a_chinese_document_names_a_constraint_in_chinese(tmp_path):
+    """Seen: the Chinese report of the Harbin constraints model said 专项约束：core districts
+    keep their service base. The model's label names it; without one, its place does."""
+    model = ROOT / "models" / "harbin_2020_constraints.toml"
+    write_report(model, tmp_path / "zh", ReportOptions(formats=("md",), date=DAY, charts=False))
+    text = (tmp_path / "zh" / "report.md").read_text("utf-8")
+    assert "专项约束：核心城区保持服务基础" in text and "专项约束“核心城区保持服务基础”" in text
+    assert "core districts" not in text and "posts_illustrative" not in text
+    unlabelled = model.read_text("utf-8").replace("label = { zh = \"核心城区保持服务基础\"", "# ")
+    (tmp_path / "m.toml").write_text(unlabelled.replace('"../data/', f'"{ROOT}/data/'), "utf-8")
+    write_report(tmp_path / "m.toml", tmp_path / "plain", ReportOptions(
+        formats=("md",), date=DAY, charts=False))
+    text = (tmp_path / "plain" / "report.md").read_text("utf-8")
+    assert "| 专项约束1 |" in text and "专项约束1：道里区 + 南岗区 + 道外区 ≥ 12,000" in text
+    assert "core districts" not in text

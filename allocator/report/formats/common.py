@@ -11,13 +11,14 @@ statement, and the display width of text.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from allocator.report.model import Column, Report, Table, text_in
+from allocator.report.model import NUMERIC, Column, Report, Table, text_in
 
 if TYPE_CHECKING:
     from allocator.report.charts import ChartImage
@@ -25,6 +26,9 @@ if TYPE_CHECKING:
 Writer = Callable[[Path], None]  # writes one file of a folder (see allocator.outputs.folders)
 
 DOCUMENT_MAX_UNITS = 200  # larger tables keep only subtotals in DOCX and LaTeX (all rows elsewhere)
+KEEP_TOGETHER = 35  # a printed table of at most this many rows never breaks across pages
+WRAP_WIDTH = 16  # text wider than this (display width: 8 Chinese characters) may wrap in a
+# table that would not fit otherwise, breaking a Chinese word if need be; shorter text keeps whole
 
 
 def text_width(text: str) -> int:
@@ -34,6 +38,24 @@ def text_width(text: str) -> int:
     (6, 5)
     """
     return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
+
+
+def wrapped_lines(text: str, width: float) -> int:
+    """How many lines ``text`` takes in a column ``width`` characters wide (display width):
+    English wraps between words, Chinese between any two characters.
+
+    >>> wrapped_lines("Named constraint: core districts keep their service base", 30)
+    3
+    >>> wrapped_lines("同比例精简约束：市辖区、县（市）", 30), wrapped_lines("道里区", 30)
+    (2, 1)
+    """
+    lines, used = 1, 0
+    for piece in re.findall(r"[^\s\u2e80-\uffef]+\s*|[\u2e80-\uffef]|\s+", text):
+        size = text_width(piece.rstrip())
+        if used and used + size > width:
+            lines, used = lines + 1, 0
+        used += text_width(piece)
+    return lines
 
 
 def caption(table: Table, number: int, lang: str) -> str:
@@ -160,6 +182,29 @@ def shown_columns(table: Table, rows: list[int], lang: str) -> list[int]:
             if j == 0 or any(table.text(i, j, lang) for i in rows)]
 
 
+def label_span(table: Table, i: int, columns: list[int], lang: str) -> int:
+    """How many of the shown ``columns`` the first cell of row ``i`` spans: the label of a
+    subtotal or total row runs on over the text cells after it that are empty in that row (the
+    unit and group columns), so that it needs no column of its own width; 1 in a unit row.
+
+    >>> from allocator.report.model import Row, T
+    >>> t = Table("t", T("", ""), (Column("id", "代码", "Code"), Column("label", "单位", "Unit"),
+    ...           Column("n", "数", "N", "int")), (Row(("1", "a", 2)), Row((T("合计", "Total"),
+    ...           "", 2), "total")))
+    >>> label_span(t, 0, [0, 1, 2], "en"), label_span(t, 1, [0, 1, 2], "en")
+    (1, 2)
+    """
+    if table.rows[i].level == "unit":
+        return 1
+    span = 1
+    for j in columns[1:]:
+        if table.columns[j].kind in NUMERIC or table.format(i, j)[0] in NUMERIC \
+                or table.text(i, j, lang):
+            break
+        span += 1
+    return span
+
+
 def header_lines(column: Column, lang: str, width: float,
                  measure: Callable[[str], float] = text_width) -> list[str]:
     """The header of ``column`` in lines no wider than ``width`` (by ``measure``, display width
@@ -213,6 +258,21 @@ def em_width(text: str) -> float:
             total += AUTOSPACE
         previous = kind
     return total
+
+
+def title_lines(title: str, ems: float) -> list[str]:
+    """A document's title in lines: whole when it fits a line of ``ems`` ems, else broken
+    before its bracket (never inside a Chinese word; the last resort of a word processor).
+
+    >>> title_lines("哈尔滨市2020年区县事业编制零基测算（规划约束）", 20)
+    ['哈尔滨市2020年区县事业编制零基测算', '（规划约束）']
+    >>> title_lines("哈尔滨市2020年区县事业编制零基测算", 20)
+    ['哈尔滨市2020年区县事业编制零基测算']
+    """
+    head, bracket, tail = title.partition("（")
+    if head and bracket and em_width(title) > ems:
+        return [head, bracket + tail]
+    return [title]
 
 
 def omitted_note(table: Table, rows: list[int], lang: str) -> list[str]:

@@ -15,6 +15,7 @@ from allocator.report.formats.common import (
     document_rows,
     figure_notes,
     header_lines,
+    label_span,
     method_heading,
     method_paragraphs,
     notes,
@@ -22,8 +23,15 @@ from allocator.report.formats.common import (
     shown_columns,
     table_figures,
     text_width,
+    title_lines,
 )
-from allocator.report.formats.word import CELL_PAD_CM, column_widths, header_cm
+from allocator.report.formats.word import (
+    CELL_PAD_CM,
+    POINT_CM,
+    column_widths,
+    header_cm,
+    kept_together,
+)
 from allocator.report.model import NUMERIC, Report, Table
 
 if TYPE_CHECKING:
@@ -32,9 +40,11 @@ if TYPE_CHECKING:
 _TEX_ESCAPES = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
                 "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}",
                 "^": r"\textasciicircum{}", "λ": r"$\lambda$", "×": r"$\times$", "−": r"$-$",
-                "²": r"\textsuperscript{2}", "|": r"\textbar{}", "<": r"\textless{}",
-                ">": r"\textgreater{}"}
+                "≥": r"$\geq$", "≤": r"$\leq$", "²": r"\textsuperscript{2}", "|": r"\textbar{}",
+                "<": r"\textless{}", ">": r"\textgreater{}"}
 TEXT_WIDTH_CM = {"portrait": 21.0 - 4.0, "landscape": 29.7 - 4.0}  # 2 cm margins
+TEXT_HEIGHT_CM = {"portrait": 29.7 - 4.0, "landscape": 21.0 - 4.0}
+LEADING = {"zh": 1.25 * 1.3, "en": 1.25}  # baselines in type sizes (ctexart spreads lines 1.3)
 FONT_POINTS = (8.0, 7.5, 7.0)  # the tables' type sizes: the largest that fits
 WIDER = 1.1  # Latin Modern at these sizes is wider than Times
 
@@ -75,17 +85,19 @@ def _longtable(report: Report, table: Table, lang: str) -> list[str]:
     rows = document_rows(table)
     columns = shown_columns(table, rows, lang)
     orientation, points, widths = "landscape", FONT_POINTS[-1], None
-    for page in ("portrait", "landscape"):
-        for size in FONT_POINTS:
-            widths = column_widths(table, rows, columns, lang, size * WIDER, TEXT_WIDTH_CM[page])
-            if widths is not None:
-                orientation, points = page, size
-                break
+    # The largest size on the narrowest page; long Chinese text breaks a word only when the
+    # table fits no page at any size otherwise.
+    fits = ((page, size, broken) for broken in (False, True) for page in ("portrait", "landscape")
+            for size in FONT_POINTS)
+    for page, size, broken in fits:
+        widths = column_widths(table, rows, columns, lang, size * WIDER, TEXT_WIDTH_CM[page],
+                               break_words=broken)
         if widths is not None:
+            orientation, points = page, size
             break
-    if widths is None:  # too wide for any page: as narrow as it goes, words whole
-        widths = column_widths(table, rows, columns, lang, points * WIDER, 1e9, least=True) \
-            or []
+    if widths is None:  # too wide for any page: as narrow as it goes, English words whole
+        widths = column_widths(table, rows, columns, lang, points * WIDER, 1e9, least=True,
+                               break_words=True) or []
     spec = []
     for j, width in zip(columns, widths, strict=True):
         numeric = all(table.format(i, j)[0] in NUMERIC for i in rows
@@ -106,9 +118,17 @@ def _longtable(report: Report, table: Table, lang: str) -> list[str]:
             rf"\multicolumn{{{n}}}{{l}}{{{more}}}\\", r"\toprule", head + r" \\", r"\midrule",
             r"\endhead", r"\bottomrule", r"\endfoot", r"\bottomrule", r"\endlastfoot"]
     mixed = {j: s != "r" for j, s in zip(columns, spec, strict=True)}
-    for i in rows:
-        out.append(" & ".join(_tex_cell(table, i, j, lang, right=mixed[j]) for j in columns)
-                   + r" \\")
+    # A short table never breaks across pages (\\* forbids a break after a row): it moves to the
+    # next page whole rather than leave its last rows alone there.
+    together = kept_together(table, rows, columns, lang, points * WIDER, widths,
+                             TEXT_HEIGHT_CM[orientation], LEADING[lang])
+    end = r" \\*" if together else r" \\"
+    for n, i in enumerate(rows, start=1):
+        cells = [_tex_cell(table, i, j, lang, right=mixed[j]) for j in columns]
+        span = label_span(table, i, columns, lang)
+        if span > 1:  # a subtotal's label runs on over the empty unit and group cells
+            cells[:span] = [rf"\multicolumn{{{span}}}{{l}}{{{cells[0]}}}"]
+        out.append(" & ".join(cells) + (end if n < len(rows) else r" \\"))
     out += [r"\end{longtable}", "}"]
     lines = notes(report, table, lang, columns) + omitted_note(table, rows, lang)
     if lines:
@@ -157,7 +177,9 @@ def latex_text(report: Report, lang: str, charts: tuple[ChartImage, ...] = (),
     cls = (r"\documentclass[a4paper,zihao=-4]{ctexart}" if lang == "zh" else
            r"\documentclass[a4paper,11pt,scheme=plain]{ctexart}" if cjk else
            r"\documentclass[a4paper,11pt]{article}")
-    title = tex_escape(report.title.get(lang))
+    size = 22 if lang == "zh" else 14.4  # \zihao{2}; \Large of an 11-point document
+    lines = title_lines(report.title.get(lang), TEXT_WIDTH_CM["portrait"] / (size * POINT_CM))
+    title = r"\\".join(tex_escape(line) for line in lines)
     heading = (rf"\begin{{center}}{{\zihao{{2}}\heiti {title}}}\end{{center}}" if lang == "zh"
                else rf"\begin{{center}}{{\Large\bfseries {title}}}\end{{center}}")
     return text.replace("\nCLASS\n", f"\n{cls}\n", 1).replace("\nTITLE", f"\n{heading}", 1)

@@ -1,6 +1,7 @@
 """HTML: one self-contained page: title, method statement, every table (numbered, notes below)
-and the charts inline as numbered figures. Headers break only between words, so a table of
-Harbin's size fits a 1,280-pixel window; the fonts name Chinese faces of every platform."""
+and the charts inline as numbered figures. Headers break only between words, long text cells
+wrap and a subtotal's label runs on over the empty unit and group cells, so that the tables of
+every bundled model fit a 1,280-pixel window; the fonts name Chinese faces of every platform."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import base64
 import html
 from typing import TYPE_CHECKING
 
-from allocator.report.formats.common import outline
+from allocator.report.formats.common import WRAP_WIDTH, label_span, outline, text_width
 from allocator.report.model import NUMERIC, Report, Table
 
 if TYPE_CHECKING:
@@ -21,18 +22,28 @@ line-height:1.5}h1{text-align:center;font-size:1.6em}h2{font-size:1.2em;margin-t
 p.method{text-indent:2em;margin:0.4em 0}table{border-collapse:collapse;margin:0.5em auto;
 font-size:12.5px}caption{font-weight:bold;padding:0.4em;font-size:14px}
 thead tr{border-top:2px solid #000;border-bottom:1px solid #000}tbody tr:last-child
-{border-bottom:2px solid #000}th{padding:0.2em 0.35em;word-break:keep-all;vertical-align:bottom;
-font-weight:bold}td{padding:0.15em 0.35em;word-break:keep-all}td.num{text-align:right;
-white-space:nowrap;font-variant-numeric:tabular-nums}td.wrap{min-width:20em}
+{border-bottom:2px solid #000}th{padding:0.2em 0.3em;word-break:keep-all;vertical-align:bottom;
+font-weight:bold}td{padding:0.15em 0.3em;white-space:nowrap}td.num{text-align:right;
+font-variant-numeric:tabular-nums}td.wrap{white-space:normal;min-width:6em}td.long{min-width:7em}
 tr.subtotal td,tr.total td{font-weight:bold}p.note{font-size:0.85em;margin:0.2em 0}
 figure{margin:1.2em 0;text-align:center}figure img{max-width:min(100%,860px);
 height:auto}figcaption{font-weight:bold;margin-top:0.3em}div.wide{overflow-x:auto}"""
-LONG_TEXT = 40  # text cells longer than this wrap
+LONG = 2 * WRAP_WIDTH  # text wider than WRAP_WIDTH wraps (Chinese between any two characters)
+# in a column of 6 ems at least, wider than LONG of 7, so that it never becomes a narrow strip;
+# shorter text stays on one line
 
 
 def _header(table: Table, j: int, lang: str) -> str:
     """A header cell's text with break opportunities (``<wbr>``) between its words only."""
     return "<wbr>".join(html.escape(p) for p in table.columns[j].header_parts(lang))
+
+
+def _cell_class(table: Table, i: int, j: int, text: str) -> str:
+    """The class of a body cell: numbers on one line, long text that may wrap."""
+    if table.format(i, j)[0] in NUMERIC:
+        return ' class="num"'
+    width = text_width(text)
+    return ' class="wrap long"' if width > LONG else ' class="wrap"' if width > WRAP_WIDTH else ""
 
 
 def _figure(image: ChartImage, caption: str) -> str:
@@ -64,13 +75,15 @@ def html_text(report: Report, lang: str, charts: tuple[ChartImage, ...] = (),
                      + "".join(f"<th>{_header(table, j, lang)}</th>"
                                for j in range(len(table.columns)))
                      + "</tr></thead><tbody>")
+        columns = list(range(len(table.columns)))
         for i, row in enumerate(table.rows):
             cells = []
-            for j in range(len(table.columns)):
+            for j in columns:
                 text = table.text(i, j, lang)
-                cls = ' class="num"' if table.format(i, j)[0] in NUMERIC else \
-                    ' class="wrap"' if len(text) > LONG_TEXT else ""
-                cells.append(f"<td{cls}>{esc(text)}</td>")
+                cells.append(f"<td{_cell_class(table, i, j, text)}>{esc(text)}</td>")
+            span = label_span(table, i, columns, lang)
+            if span > 1:  # a subtotal's label runs on over the empty unit and group cells
+                cells[:span] = [cells[0].replace("<td", f'<td colspan="{span}"', 1)]
             parts.append(f'<tr class="{row.level}">' + "".join(cells) + "</tr>")
         parts.append("</tbody></table></div>")
         parts += [f'<p class="note">{esc(line)}</p>' for line in section.notes]

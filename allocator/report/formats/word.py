@@ -22,11 +22,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from allocator.report.formats.common import (
+    KEEP_TOGETHER,
+    WRAP_WIDTH,
     document_rows,
     em_width,
     figure_notes,
     header_lines,
     header_min_width,
+    label_span,
     method_heading,
     method_paragraphs,
     note_prefix,
@@ -34,6 +37,8 @@ from allocator.report.formats.common import (
     omitted_note,
     shown_columns,
     table_figures,
+    title_lines,
+    wrapped_lines,
 )
 from allocator.report.model import NUMERIC, Report, Table
 
@@ -53,6 +58,7 @@ CELL_PAD_CM = 0.22  # left + right cell margins (0.1 cm each) and a little air
 BOLD = {"zh": 1.03, "en": 1.1}  # how much wider a header (黑体, Times bold) is than the text
 SAFETY = 1.06  # room for a substitute face a little wider than Times New Roman
 POINT_CM = 0.03528
+LEADING = 1.4  # lines of a table cell, in type sizes apart (Chinese faces set them wide)
 
 
 def usable_width(page: dict[str, float]) -> float:
@@ -76,39 +82,56 @@ def header_cm(text: str, lang: str, points: float) -> float:
 
 
 def _cell_width(table: Table, i: int, j: int, lang: str, points: float, *,
-                least: bool = False) -> float:
+                least: bool = False, break_words: bool = False) -> float:
     """Printed width of a cell on one line in cm, or with ``least`` the least it needs: numbers
-    and Chinese text whole, English text its longest word (it wraps between words)."""
+    and Chinese text whole (with ``break_words``, Chinese text of more than 8 characters wraps
+    after 8), English text its longest word (it wraps between words)."""
     text = table.text(i, j, lang)
     bold = BOLD[lang] if table.rows[i].level != "unit" else 1.0  # subtotals are bold
-    if not least or lang == "zh" or table.format(i, j)[0] in NUMERIC:
+    if not least or table.format(i, j)[0] in NUMERIC:
         return text_cm(text, points) * bold
+    if lang == "zh":
+        most = text_cm("字" * (WRAP_WIDTH // 2), points) if break_words else float("inf")
+        return min(text_cm(text, points), most) * bold
     return max((text_cm(word, points) for word in text.split()), default=0.0) * bold
 
 
 def column_widths(table: Table, rows: list[int], columns: list[int], lang: str,
-                  points: float, usable_cm: float, *, least: bool = False) -> list[float] | None:
+                  points: float, usable_cm: float, *, least: bool = False,
+                  break_words: bool = False) -> list[float] | None:
     """Column widths in cm that show every header without breaking a word and every number
     on one line: each column as wide as its widest cell when that fits, else English text wraps
     between words; long text (wider than 40% of the page) wraps and takes the room left; a
     table of two columns is at least 60% of the page wide. None when nothing fits. With
-    ``least``, the narrowest widths that keep every word whole, whatever the page."""
+    ``least``, the narrowest widths that keep every word whole, whatever the page;
+    ``break_words`` lets long Chinese text wrap (after 8 characters), for a table that does
+    not fit otherwise."""
     natural: list[float] = []
     narrowest: list[float] = []
     wrapped = []  # columns of long text, which wrap
     smallest = text_cm("0000", points)
+    spans = {i: label_span(table, i, columns, lang) for i in rows}
     for k, j in enumerate(columns):
         column = table.columns[j]
+        own = [i for i in rows if k or spans[i] == 1]  # a spanning label is fitted below
         header = header_min_width(column, lang, lambda t: header_cm(t, lang, points))
-        cells = max((_cell_width(table, i, j, lang, points) for i in rows), default=0.0)
-        fewest = max((_cell_width(table, i, j, lang, points, least=True) for i in rows),
-                     default=0.0)
+        cells = max((_cell_width(table, i, j, lang, points) for i in own), default=0.0)
+        fewest = max((_cell_width(table, i, j, lang, points, least=True,
+                                  break_words=break_words) for i in own), default=0.0)
         width = max(cells, header, smallest) + CELL_PAD_CM
         if column.kind == "text" and cells > 0.4 * usable_cm:
             width = max(0.4 * usable_cm, header + CELL_PAD_CM)
             wrapped.append(k)
         natural.append(width)
         narrowest.append(min(width, max(fewest, header, smallest) + CELL_PAD_CM))
+    for i, span in spans.items():  # the first column widens if a label needs more than its span
+        if span > 1:
+            j = columns[0]
+            natural[0] = max(natural[0], _cell_width(table, i, j, lang, points) + CELL_PAD_CM
+                             - sum(natural[1:span]))
+            narrowest[0] = max(narrowest[0], CELL_PAD_CM - sum(narrowest[1:span])
+                               + _cell_width(table, i, j, lang, points, least=True,
+                                             break_words=break_words))
     if least:
         return narrowest
     if sum(natural) <= usable_cm:
@@ -138,19 +161,50 @@ def column_widths(table: Table, rows: list[int], columns: list[int], lang: str,
     return widths
 
 
+def table_height(table: Table, rows: list[int], columns: list[int], lang: str, points: float,
+                 widths: list[float], leading: float = LEADING) -> float:
+    """Estimated height in cm of a printed table, header and rows, at ``points`` in columns of
+    ``widths``: each row as many lines as its longest text wraps to (a subtotal's label across
+    the cells it spans), lines ``leading`` times the type size apart."""
+    em = points * POINT_CM * SAFETY
+    head = max((len(header_lines(table.columns[j], lang, w - CELL_PAD_CM,
+                                 lambda t: header_cm(t, lang, points)))
+                for j, w in zip(columns, widths, strict=True)), default=1)
+    lines = head
+    for i in rows:
+        span = label_span(table, i, columns, lang)
+        cells = [(columns[0], sum(widths[:span]))] + list(zip(columns[span:], widths[span:],
+                                                                strict=True))
+        lines += max(1, *(wrapped_lines(table.text(i, j, lang), 2 * (w - CELL_PAD_CM) / em)
+                          for j, w in cells if table.format(i, j)[0] not in NUMERIC))
+    return lines * points * leading * POINT_CM
+
+
+def kept_together(table: Table, rows: list[int], columns: list[int], lang: str, points: float,
+                  widths: list[float], height_cm: float, leading: float = LEADING) -> bool:
+    """Whether a printed table should never break across pages: it is short (at most
+    :data:`KEEP_TOGETHER` rows) and, with its caption, fits a page ``height_cm`` high."""
+    return len(rows) <= KEEP_TOGETHER and \
+        table_height(table, rows, columns, lang, points, widths, leading) + 2.0 <= height_cm
+
+
 def layout(table: Table, rows: list[int], columns: list[int], lang: str
            ) -> tuple[dict[str, float], float, list[float]]:
     """Page (portrait when the table fits it at 9 points or more, else landscape), font size
-    and column widths of a printed table."""
-    for page in (PORTRAIT, LANDSCAPE):
-        for points in TABLE_SIZES:
-            if page is PORTRAIT and points < 9:
-                break
-            widths = column_widths(table, rows, columns, lang, points, usable_width(page))
-            if widths is not None:
-                return page, points, widths
+    and column widths of a printed table; long Chinese text breaks a word only when the table
+    fits no page at any size otherwise."""
+    for break_words in (False, True):
+        for page in (PORTRAIT, LANDSCAPE):
+            for points in TABLE_SIZES:
+                if page is PORTRAIT and points < 9:
+                    break
+                widths = column_widths(table, rows, columns, lang, points, usable_width(page),
+                                       break_words=break_words)
+                if widths is not None:
+                    return page, points, widths
     points = TABLE_SIZES[-1]
-    widths = column_widths(table, rows, columns, lang, points, 1e9, least=True) or []
+    widths = column_widths(table, rows, columns, lang, points, 1e9, least=True,
+                           break_words=True) or []
     scale = usable_width(LANDSCAPE) / sum(widths)
     return LANDSCAPE, points, [w * min(scale, 1.0) for w in widths]
 
@@ -323,11 +377,16 @@ def _title(document, report: Report, lang: str) -> None:
     paragraph.paragraph_format.space_before = Pt(12)
     paragraph.paragraph_format.space_after = Pt(24)
     paragraph.paragraph_format.line_spacing = Pt(35 if lang == "zh" else 26)
-    run = paragraph.add_run(report.title.get(lang))
-    _set_fonts(run, "title", lang)
-    run.font.size = Pt(22 if lang == "zh" else 18)
-    run.bold = lang == "en"
-    document.core_properties.title = report.title.get(lang)
+    title = report.title.get(lang)
+    points = 22 if lang == "zh" else 18
+    for n, line in enumerate(title_lines(title, usable_width(PORTRAIT) / (points * POINT_CM))):
+        if n:
+            paragraph.runs[-1].add_break()
+        run = paragraph.add_run(line)
+        _set_fonts(run, "title", lang)
+        run.font.size = Pt(points)
+        run.bold = lang == "en"
+    document.core_properties.title = title
 
 
 def _heading(document, text: str, lang: str) -> None:
@@ -405,11 +464,14 @@ def _table(document, report: Report, table: Table, number: int, lang: str, pages
         column.width = Cm(width)
     header_row = grid.rows[0]
     _row_flags(header_row, header=True)
+    # a short table moves to the next page whole rather than leave its last rows alone there
+    together = kept_together(table, rows, columns, lang, points, widths, usable_height(page))
     for k, (cell, j) in enumerate(zip(header_row.cells, columns, strict=True)):
         cell.width = Cm(widths[k])
         cell._tc.get_or_add_tcPr().append(_border("w:tcBorders", bottom=6))
         paragraph = cell.paragraphs[0]
         paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
+        paragraph.paragraph_format.keep_with_next = together
         fit = widths[k] - CELL_PAD_CM
         for n, line in enumerate(header_lines(table.columns[j], lang, fit,
                                               lambda t: header_cm(t, lang, points))):
@@ -423,9 +485,15 @@ def _table(document, report: Report, table: Table, number: int, lang: str, pages
         level = table.rows[i].level
         row = grid.rows[r]
         _row_flags(row, header=False)
-        for k, (cell, j) in enumerate(zip(row.cells, columns, strict=True)):
-            cell.width = Cm(widths[k])
+        cells = list(zip(row.cells, columns, widths, strict=True))
+        span = label_span(table, i, columns, lang)
+        if span > 1:  # a subtotal's label runs on over the empty unit and group cells
+            merged = cells[0][0].merge(cells[span - 1][0])
+            cells = [(merged, columns[0], sum(widths[:span])), *cells[span:]]
+        for cell, j, width in cells:
+            cell.width = Cm(width)
             paragraph = cell.paragraphs[0]
+            paragraph.paragraph_format.keep_with_next = together and r < len(rows)
             _mark_size(paragraph, points)
             if table.format(i, j)[0] in NUMERIC:
                 paragraph.alignment = WD_ALIGN_PARAGRAPH.RIGHT
