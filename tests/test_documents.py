@@ -216,7 +216,7 @@ def test_a_national_docx_keeps_subtotals_and_drops_empty_columns(china):
     document = Document(china.out_dir / "report.docx")
     header = [c.text.replace("\n", "") for c in document.tables[0].rows[0].cells]
     assert "单位" not in header and "约束条件" not in header  # empty in every subtotal row
-    assert header[0] == "代码" and "优化配置数" in header
+    assert header[0] == "分组" and "优化配置数" in header  # the column holds group names
     assert len(document.tables[0].rows) == 1 + 31 + 1  # header, provinces, total
     english = [c.text for c in document.tables[0].columns[0].cells if c.text.isascii()]
     assert english == []  # province names in Chinese in a Chinese document

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -173,6 +173,22 @@ def document_rows(table: Table, max_units: int = DOCUMENT_MAX_UNITS) -> list[int
     if units <= max_units or len(table.columns) <= 2:
         return list(range(len(table.rows)))
     return [i for i, row in enumerate(table.rows) if row.level != "unit"]
+
+
+def printed_table(table: Table, rows: list[int]) -> Table:
+    """``table`` as a printed document shows ``rows``: when they are only subtotals and the
+    total, its first column holds group names, and its header says so (分组 / Group, not 代码).
+
+    >>> from allocator.report.model import Row, T
+    >>> t = Table("t", T("", ""), (Column("id", "代码", "Code"),), (Row(("1",)),
+    ...           Row((T("合计", "Total"),), "total")))
+    >>> printed_table(t, [1]).columns[0].header("zh"), printed_table(t, [0, 1]).columns[0].zh
+    ('分组', '代码')
+    """
+    if any(table.rows[i].level == "unit" for i in rows) or not table.columns:
+        return table
+    first = replace(table.columns[0], zh="分组", en="Group")
+    return replace(table, columns=(first, *table.columns[1:]))
 
 
 def shown_columns(table: Table, rows: list[int], lang: str) -> list[int]:

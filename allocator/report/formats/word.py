@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import io
 import struct
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -35,6 +36,7 @@ from allocator.report.formats.common import (
     note_prefix,
     notes,
     omitted_note,
+    printed_table,
     shown_columns,
     table_figures,
     title_lines,
@@ -58,7 +60,8 @@ CELL_PAD_CM = 0.22  # left + right cell margins (0.1 cm each) and a little air
 BOLD = {"zh": 1.03, "en": 1.1}  # how much wider a header (黑体, Times bold) is than the text
 SAFETY = 1.06  # room for a substitute face a little wider than Times New Roman
 POINT_CM = 0.03528
-LEADING = 1.4  # lines of a table cell, in type sizes apart (Chinese faces set them wide)
+LEADING = 1.45  # lines of a table cell, in type sizes apart (Chinese faces set them wide)
+NOTE_POINTS = 10.5  # the notes under a table (at most)
 
 
 def usable_width(page: dict[str, float]) -> float:
@@ -161,17 +164,30 @@ def column_widths(table: Table, rows: list[int], columns: list[int], lang: str,
     return widths
 
 
-def table_height(table: Table, rows: list[int], columns: list[int], lang: str, points: float,
-                 widths: list[float], leading: float = LEADING) -> float:
+@dataclass(frozen=True)
+class Printed:
+    """A table as a printed document shows it: the rows and columns it keeps, in one language,
+    with the note lines under it."""
+
+    table: Table
+    rows: list[int]
+    columns: list[int]
+    lang: str
+    notes: list[str]
+
+
+def table_height(printed: Printed, points: float, widths: list[float],
+                 leading: float = LEADING) -> float:
     """Estimated height in cm of a printed table, header and rows, at ``points`` in columns of
     ``widths``: each row as many lines as its longest text wraps to (a subtotal's label across
     the cells it spans), lines ``leading`` times the type size apart."""
+    table, columns, lang = printed.table, printed.columns, printed.lang
     em = points * POINT_CM * SAFETY
     head = max((len(header_lines(table.columns[j], lang, w - CELL_PAD_CM,
                                  lambda t: header_cm(t, lang, points)))
                 for j, w in zip(columns, widths, strict=True)), default=1)
     lines = head
-    for i in rows:
+    for i in printed.rows:
         span = label_span(table, i, columns, lang)
         cells = [(columns[0], sum(widths[:span]))] + list(zip(columns[span:], widths[span:],
                                                                 strict=True))
@@ -180,19 +196,27 @@ def table_height(table: Table, rows: list[int], columns: list[int], lang: str, p
     return lines * points * leading * POINT_CM
 
 
-def kept_together(table: Table, rows: list[int], columns: list[int], lang: str, points: float,
-                  widths: list[float], height_cm: float, leading: float = LEADING) -> bool:
+def kept_together(printed: Printed, points: float, widths: list[float],
+                  page_cm: tuple[float, float], leading: float = LEADING) -> bool:
     """Whether a printed table should never break across pages: it is short (at most
-    :data:`KEEP_TOGETHER` rows) and, with its caption, fits a page ``height_cm`` high."""
-    return len(rows) <= KEEP_TOGETHER and \
-        table_height(table, rows, columns, lang, points, widths, leading) + 2.0 <= height_cm
+    :data:`KEEP_TOGETHER` rows) and, with its caption and notes, fits a page of ``page_cm``
+    (text width and height)."""
+    if len(printed.rows) > KEEP_TOGETHER:
+        return False
+    width, height = page_cm
+    per_line = 2 * width / (NOTE_POINTS * POINT_CM)  # display width of a note line
+    notes = sum(wrapped_lines(n, per_line) for n in printed.notes)
+    return table_height(printed, points, widths, leading) + 2.0 \
+        + notes * NOTE_POINTS * LEADING * POINT_CM <= height
 
 
-def layout(table: Table, rows: list[int], columns: list[int], lang: str
-           ) -> tuple[dict[str, float], float, list[float]]:
+def layout(printed: Printed) -> tuple[dict[str, float], float, list[float]]:
     """Page (portrait when the table fits it at 9 points or more, else landscape), font size
-    and column widths of a printed table; long Chinese text breaks a word only when the table
-    fits no page at any size otherwise."""
+    and column widths of a printed table: the largest size at which it fits the page's width
+    and, when it is short (:func:`kept_together`), one page; long Chinese text breaks a word
+    only when the table fits no page at any size otherwise."""
+    table, rows, columns, lang = printed.table, printed.rows, printed.columns, printed.lang
+    fits = []
     for break_words in (False, True):
         for page in (PORTRAIT, LANDSCAPE):
             for points in TABLE_SIZES:
@@ -201,12 +225,23 @@ def layout(table: Table, rows: list[int], columns: list[int], lang: str
                 widths = column_widths(table, rows, columns, lang, points, usable_width(page),
                                        break_words=break_words)
                 if widths is not None:
-                    return page, points, widths
+                    fits.append((page, points, widths))
+        if fits:
+            break
+    for page, points, widths in fits:
+        if len(rows) > KEEP_TOGETHER or kept_together(printed, points, widths, _text_area(page)):
+            return page, points, widths
+    if fits:
+        return fits[0]
     points = TABLE_SIZES[-1]
     widths = column_widths(table, rows, columns, lang, points, 1e9, least=True,
                            break_words=True) or []
     scale = usable_width(LANDSCAPE) / sum(widths)
     return LANDSCAPE, points, [w * min(scale, 1.0) for w in widths]
+
+
+def _text_area(page: dict[str, float]) -> tuple[float, float]:
+    return usable_width(page), usable_height(page)
 
 
 def png_size(png: bytes) -> tuple[int, int]:
@@ -430,7 +465,7 @@ def _note_lines(document, lines: list[str], lang: str) -> None:
         paragraph.paragraph_format.space_after = Pt(1)
         paragraph.paragraph_format.line_spacing = 1.0
         prefix = note_prefix(lang)
-        size = 10.5 if lang == "zh" else 9.5
+        size = NOTE_POINTS if lang == "zh" else 9.5
         if line.startswith(prefix):  # hanging indent: wrapped lines start under the text
             paragraph.paragraph_format.left_indent = Pt(size * em_width(prefix))
             paragraph.paragraph_format.first_line_indent = -Pt(size * em_width(prefix))
@@ -448,8 +483,11 @@ def _table(document, report: Report, table: Table, number: int, lang: str, pages
     from docx.shared import Cm, Pt
 
     rows = document_rows(table)
+    table = printed_table(table, rows)
     columns = shown_columns(table, rows, lang)
-    page, points, widths = layout(table, rows, columns, lang)
+    printed = Printed(table, rows, columns, lang,
+                      notes(report, table, lang, columns) + omitted_note(table, rows, lang))
+    page, points, widths = layout(printed)
     pages.use(page)
     _seq_caption(document, "表" if lang == "zh" else "Table", number, table.title.get(lang),
                  lang, before=True)
@@ -465,7 +503,7 @@ def _table(document, report: Report, table: Table, number: int, lang: str, pages
     header_row = grid.rows[0]
     _row_flags(header_row, header=True)
     # a short table moves to the next page whole rather than leave its last rows alone there
-    together = kept_together(table, rows, columns, lang, points, widths, usable_height(page))
+    together = kept_together(printed, points, widths, _text_area(page))
     for k, (cell, j) in enumerate(zip(header_row.cells, columns, strict=True)):
         cell.width = Cm(widths[k])
         cell._tc.get_or_add_tcPr().append(_border("w:tcBorders", bottom=6))
@@ -506,7 +544,7 @@ def _table(document, report: Report, table: Table, number: int, lang: str, pages
                 if lang == "zh":  # 黑体 for the Chinese words, the table's Latin face for numbers
                     run.element.get_or_add_rPr().get_or_add_rFonts().set(
                         qn("w:eastAsia"), FONTS[lang]["header"][0])
-    _note_lines(document, notes(report, table, lang, columns) + omitted_note(table, rows, lang), lang)
+    _note_lines(document, printed.notes, lang)
 
 
 def _figure(document, image: ChartImage, number: int, lang: str, pages: _Pages) -> None:
