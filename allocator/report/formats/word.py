@@ -403,6 +403,20 @@ def _styles(document, lang: str) -> None:
     caption_style.font.color.rgb = RGBColor(0, 0, 0)
 
 
+def _add_lines(paragraph, lines: list[str], kind: str, lang: str, points: float) -> None:
+    """``lines`` in one paragraph, a line break between them, in the faces of ``kind`` (bold in
+    an English document)."""
+    from docx.shared import Pt
+
+    for n, line in enumerate(lines):
+        if n:
+            paragraph.runs[-1].add_break()
+        run = paragraph.add_run(line)
+        _set_fonts(run, kind, lang)
+        run.font.size = Pt(points)
+        run.bold = lang == "en"
+
+
 def _title(document, report: Report, lang: str) -> None:
     from docx.enum.text import WD_ALIGN_PARAGRAPH
     from docx.shared import Pt
@@ -414,13 +428,8 @@ def _title(document, report: Report, lang: str) -> None:
     paragraph.paragraph_format.line_spacing = Pt(35 if lang == "zh" else 26)
     title = report.title.get(lang)
     points = 22 if lang == "zh" else 18
-    for n, line in enumerate(title_lines(title, usable_width(PORTRAIT) / (points * POINT_CM))):
-        if n:
-            paragraph.runs[-1].add_break()
-        run = paragraph.add_run(line)
-        _set_fonts(run, "title", lang)
-        run.font.size = Pt(points)
-        run.bold = lang == "en"
+    _add_lines(paragraph, title_lines(title, usable_width(PORTRAIT) / (points * POINT_CM)),
+               "title", lang, points)
     document.core_properties.title = title
 
 
@@ -511,14 +520,9 @@ def _table(document, report: Report, table: Table, number: int, lang: str, pages
         paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
         paragraph.paragraph_format.keep_with_next = together
         fit = widths[k] - CELL_PAD_CM
-        for n, line in enumerate(header_lines(table.columns[j], lang, fit,
-                                              lambda t: header_cm(t, lang, points))):
-            if n:
-                paragraph.runs[-1].add_break()
-            run = paragraph.add_run(line)
-            _set_fonts(run, "header", lang)
-            run.font.size = Pt(points)
-            run.bold = lang == "en"
+        _add_lines(paragraph, header_lines(table.columns[j], lang, fit,
+                                           lambda t: header_cm(t, lang, points)),
+                   "header", lang, points)
     for r, i in enumerate(rows, start=1):
         level = table.rows[i].level
         row = grid.rows[r]
