@@ -23,7 +23,7 @@ from allocator.report.formats.common import document_rows, shown_columns
 from allocator.report.formats.word import CELL_PAD_CM, header_cm
 from allocator.report.labels import has_cjk
 
-from .support import CHINA, HARBIN, document_texts, docx_text, run_cli
+from .support import CHINA, HARBIN, ROOT, document_texts, docx_text, run_cli
 
 DAY = datetime.date(2025, 1, 15)
 # Words a Chinese document may hold: proper names of methods and software, and file names.
@@ -65,6 +65,37 @@ def test_an_english_document_holds_no_chinese_where_english_names_exist(folder):
     for name, text in document_texts(out).items():
         chinese = [line for line in text.splitlines() if has_cjk(line)]
         assert not chinese, (name, chinese[:3])
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_the_constraints_model_speaks_one_language_with_its_rules_in_words(lang, tmp_path):
+    """Named constraints, equal-cut rules, density standards and group bounds are named in the
+    document's language (a named constraint by its label), never by a model-file key."""
+    from allocator.report.write import ReportOptions, write_report
+
+    model = ROOT / "models" / "harbin_2020_constraints.toml"
+    out = write_report(model, tmp_path / lang, ReportOptions(
+        formats=("csv", "xlsx", "docx", "md", "tex", "html"), lang=lang, date=DAY)).out_dir
+    texts = document_texts(out)
+    for name, text in texts.items():
+        raw = ("equal_cut", "min_per_10k", "group_max", "max_cut")
+        for key in (*RAW_KEYS, *raw) if lang == "zh" else raw:
+            assert key not in text, (name, key)
+        assert not re.search(r"constraint:\S", text), name  # the key, not "Named constraint: X"
+        if lang == "en":
+            chinese = [line for line in text.splitlines() if has_cjk(line)]
+            assert not chinese, (name, chinese[:3])
+        else:
+            text = re.sub(r"[0-9a-f]{64}", " ", text).replace(str(model), " ")
+            text = text.replace(str(ROOT / "data" / "harbin_2020.csv"), " ")
+            for allowed in PROPER_NAMES:
+                text = text.replace(allowed, " ")
+            assert not re.findall(r"[A-Za-z]{2,}", text), name
+    label = "专项约束：核心城区保障基本服务" if lang == "zh" else \
+        "Named constraint: Core districts keep their service base"
+    assert label in texts["comparison.csv"] and label in texts["report.md"]
+    assert ("核心城区保障基本服务" if lang == "zh" else "Core districts keep their service base") \
+        in texts["method.txt"]
 
 
 def test_every_csv_starts_with_a_bom(folder, tmp_path):

@@ -200,7 +200,8 @@ def binding_label(rule: str, spec: ModelSpec | None = None) -> T:
         return RULE_NAMES.get(rule, T(rule, rule))
     name = CONSTRAINT_NAMES[kind]
     if kind == "constraint":
-        return T(f"{name.zh}：{what}", f"{name.en}: {what}")
+        own = constraint_label(what, spec)
+        return T(f"{name.zh}：{own.zh}", f"{name.en}: {own.en}")
 
     def label(group: str) -> T:
         return group_path_label(group, spec) if spec is not None else group_label(group)
@@ -208,6 +209,22 @@ def binding_label(rule: str, spec: ModelSpec | None = None) -> T:
     groups = [label(g) for g in what.split(",")] if kind == "equal_cut" else [label(what)]
     return T(f"{name.zh}：" + "、".join(g.zh for g in groups),
              f"{name.en}: " + ", ".join(g.en for g in groups))
+
+
+def constraint_label(name: str, spec: ModelSpec | None = None) -> T:
+    """Display name of a named constraint (``[[constraints]]``): its ``label`` in the model,
+    else its name.
+
+    >>> spec = ModelSpec.model_validate({"name": "d", "data": "u.csv", "id": "c", "cap": 10,
+    ...     "indicators": {"a": {"column": "a", "weight": 1}}, "constraints": [{"name": "core",
+    ...     "label": {"zh": "核心区", "en": "Core"}, "terms": {"x": 1}, "min": 1}]})
+    >>> constraint_label("core", spec), constraint_label("other", spec)
+    (T(zh='核心区', en='Core'), T(zh='other', en='other'))
+    """
+    for c in spec.constraints if spec is not None else ():
+        if c.name == name and c.label is not None:
+            return both(c.label, T(name, name))
+    return T(name, name)
 
 
 def step_name(step: str) -> T:

@@ -20,6 +20,7 @@ from allocator.report.labels import (
     SOLVER_NAMES,
     TRANSFORM_NAMES,
     ModelWords,
+    constraint_label,
     group_path_label,
     rounding_guarantee,
     rounding_name,
@@ -147,7 +148,8 @@ def rule_texts(spec: ModelSpec, words: ModelWords, *, fixed: bool = True) -> lis
         unit = {i: words.units.get(i, T(i, i)) for i in c.terms}
         zh_sum = _linear(c.terms, c.min, c.max, {i: t.zh for i, t in unit.items()})
         en_sum = _linear(c.terms, c.min, c.max, {i: t.en for i, t in unit.items()})
-        out.append(T(f"专项约束“{c.name}”：{zh_sum}", f"named constraint '{c.name}': {en_sum}"))
+        own = constraint_label(c.name, spec)
+        out.append(T(f"专项约束“{own.zh}”：{zh_sum}", f"named constraint '{own.en}': {en_sum}"))
     return out
 
 
