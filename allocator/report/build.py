@@ -212,6 +212,19 @@ def comparison_table(fig: _Figures) -> Table:
     return Table("comparison", title, tuple(cols), rows, tuple(notes), tuple(column_notes))
 
 
+def comparison_of(result: AllocationResult, words: ModelWords | None = None) -> Table:
+    """The comparison table (:func:`comparison_table`) of ``result`` alone, in the model's
+    ``words`` (default: :func:`~allocator.report.labels.model_words` of its model): what the
+    explorer's page shows after each move.
+
+    >>> from allocator import allocate
+    >>> table = comparison_of(allocate("models/harbin_2020.toml"))   # from the repository root
+    >>> table.rows[-1].level, table.value(len(table.rows) - 1, table.index("allocation"))
+    ('total', 60806)
+    """
+    return comparison_table(_figures(result, words))
+
+
 def explanation_table(fig: _Figures, explanation: Explanation) -> Table:
     """Per unit: target by indicator, then each adjustment, then the allocation. Parts are shown
     in whole tenths that add up to the displayed target and allocation exactly."""
@@ -392,9 +405,10 @@ def inputs_table(result: AllocationResult, words: ModelWords | None = None) -> T
 
 
 def build_report(result: AllocationResult, explanation: Explanation | None = None,
-                 date: datetime.date | None = None) -> Report:
+                 date: datetime.date | None = None, words: ModelWords | None = None) -> Report:
     """Every table of the planning-document report, in both languages, with the method
-    statement (dated ``date``, default today).
+    statement (dated ``date``, default today), in the model's ``words`` (default:
+    :func:`~allocator.report.labels.model_words` of its model).
 
     >>> from allocator import allocate
     >>> report = build_report(allocate("models/harbin_2020.toml"))   # doctest: +SKIP
@@ -402,7 +416,7 @@ def build_report(result: AllocationResult, explanation: Explanation | None = Non
     ['comparison', 'summary', 'explanation', 'inputs']
     """
     explanation = explanation or explain(result)
-    words = model_words(result.spec, result.table)
+    words = words or model_words(result.spec, result.table)
     fig = _figures(result, words)
     notes: tuple[T, ...] = ()
     if words.actual_note is not None and result.table.actual is not None:
