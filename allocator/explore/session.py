@@ -213,7 +213,7 @@ class Explorer:
         self._cache: OrderedDict[Settings, Computed] = OrderedDict()
         first = self.result(self.initial)
         explanation = explain(first)
-        self.words = model_words(first.spec, first.table)
+        self.words = model_words(first.spec, first.table)  # the same for every move
         self.template = build_report(first, explanation, words=self.words)
         self._cache[self.initial] = Computed(first, explanation, views.allocation(
             first, explanation, self.template, self.words), self.template)
