@@ -612,16 +612,16 @@ def test_the_report_names_the_rules_in_words(harbin_c):
     report = build_report(harbin_c)
     method = " ".join(p.en for p in report.method)
     assert "counties together: at most 35% below their current posts" in method
-    assert "at least 35 posts per 10,000 of population" in method
+    assert "at least 35 posts per 10,000 of resident population" in method
     assert "the cuts of districts and counties differ by at most 5 percentage points" in method
-    assert ("named constraint 'core districts keep their service base': Daoli + Nangang + Daowai "
-            "≥ 12,000") in method
+    assert ("named constraint 'Core districts keep their service base': Daoli + Nangang + Daowai "
+            "≥ 12,000") in method  # by its label in the model file
     assert "as few posts as possible are moved" in method
     comparison = next(t for t in report.tables if t.key == "comparison")
     column = [c.key for c in comparison.columns].index("binding")
     held = {row.values[column].en for row in comparison.rows
             if row.values[column] and hasattr(row.values[column], "en")}
-    assert {"Equal-cut rule: Districts, Counties", "Named constraint: core districts keep their "
+    assert {"Equal-cut rule: Districts, Counties", "Named constraint: Core districts keep their "
             "service base", "Floor per 10,000", "Largest cut", "Floor"} <= held
     assert not any(":" in text.split(": ")[0] for text in held)  # no raw key such as equal_cut:
     assert any("or the constraint (group bound, equal-cut rule, named constraint)" in note.en

@@ -70,6 +70,37 @@ def test_an_english_document_holds_no_chinese_where_english_names_exist(folder):
         assert not chinese, (name, chinese[:3])
 
 
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_the_constraints_model_speaks_one_language_with_its_rules_in_words(lang, tmp_path):
+    """Named constraints, equal-cut rules, density standards and group bounds are named in the
+    document's language (a named constraint by its label), never by a model-file key."""
+    from allocator.report.write import ReportOptions, write_report
+
+    model = ROOT / "models" / "harbin_2020_constraints.toml"
+    out = write_report(model, tmp_path / lang, ReportOptions(
+        formats=("csv", "xlsx", "docx", "md", "tex", "html"), lang=lang, date=DAY)).out_dir
+    texts = document_texts(out)
+    for name, text in texts.items():
+        raw = ("equal_cut", "min_per_10k", "group_max", "max_cut")
+        for key in (*RAW_KEYS, *raw) if lang == "zh" else raw:
+            assert key not in text, (name, key)
+        assert not re.search(r"constraint:\S", text), name  # the key, not "Named constraint: X"
+        if lang == "en":
+            chinese = [line for line in text.splitlines() if has_cjk(line)]
+            assert not chinese, (name, chinese[:3])
+        else:
+            text = re.sub(r"[0-9a-f]{64}", " ", text).replace(str(model), " ")
+            text = text.replace(str(ROOT / "data" / "harbin_2020.csv"), " ")
+            for allowed in PROPER_NAMES:
+                text = text.replace(allowed, " ")
+            assert not re.findall(r"[A-Za-z]{2,}", text), name
+    label = "专项约束：核心城区保障基本服务" if lang == "zh" else \
+        "Named constraint: Core districts keep their service base"
+    assert label in texts["comparison.csv"] and label in texts["report.md"]
+    assert ("核心城区保障基本服务" if lang == "zh" else "Core districts keep their service base") \
+        in texts["method.txt"]
+
+
 def test_every_csv_starts_with_a_bom(folder, tmp_path):
     _, out = folder
     names = sorted(p.name for p in out.glob("*.csv"))
@@ -306,9 +337,9 @@ def test_a_chinese_document_names_a_constraint_in_chinese(tmp_path):
     model = ROOT / "models" / "harbin_2020_constraints.toml"
     write_report(model, tmp_path / "zh", ReportOptions(formats=("md",), date=DAY, charts=False))
     text = (tmp_path / "zh" / "report.md").read_text("utf-8")
-    assert "专项约束：核心城区保持服务基础" in text and "专项约束“核心城区保持服务基础”" in text
+    assert "专项约束：核心城区保障基本服务" in text and "专项约束“核心城区保障基本服务”" in text
     assert "core districts" not in text and "posts_illustrative" not in text
-    unlabelled = model.read_text("utf-8").replace("label = { zh = \"核心城区保持服务基础\"", "# ")
+    unlabelled = model.read_text("utf-8").replace("label = { zh = \"核心城区保障基本服务\"", "# ")
     (tmp_path / "m.toml").write_text(unlabelled.replace('"../data/', f'"{ROOT}/data/'), "utf-8")
     write_report(tmp_path / "m.toml", tmp_path / "plain", ReportOptions(
         formats=("md",), date=DAY, charts=False))

@@ -13,7 +13,7 @@ from allocator import allocate
 from allocator.core.equity import coefficient_of_variation, gini
 from allocator.report.build import build_report
 
-from .support import HARBIN
+from .support import HARBIN, ROOT
 
 
 @pytest.fixture(scope="module")
@@ -73,6 +73,58 @@ def test_subtotals_and_total_add_up_and_targets_sum_to_the_cap(result, report):
     total = len(levels) - 1
     assert table.value(total, table.index("target")) == result.spec.allocatable_cap
     assert table.value(total, table.index("allocation")) == result.spec.allocatable_cap
+
+
+def _ratio(num, den, scale):
+    return None if den == 0 else pytest.approx(scale * num / den, rel=1e-12)
+
+
+@pytest.mark.parametrize("model", ["harbin_2020_constraints", "china_counties_2020_provinces"])
+def test_every_comparison_row_is_worked_out_from_its_own_units(model):
+    """Row by row, as a reader checks it: each figure from the sums over the row's units (its
+    own unit, its group's or all), every ratio blank where its denominator is 0."""
+    result = allocate(ROOT / "models" / f"{model}.toml")
+    table = build_report(result).table("comparison")
+    rows = [dict(zip([c.key for c in table.columns], row.values, strict=True))
+            for row in table.rows]
+    position = {unit: i for i, unit in enumerate(result.table.ids)}
+    target = np.zeros(len(position))
+    for row in rows[:-1]:
+        if isinstance(row["id"], str):
+            target[position[row["id"]]] = row["target"]
+    population = result.table.indicators[result.spec.population]
+    group_of = result.table.groups
+    block: list[int] = []
+    for row, level in zip(rows, (r.level for r in table.rows), strict=True):
+        if level == "unit":
+            i = position[row["id"]]
+            block.append(i)
+            members = [i]
+            assert row["group"]  # the unit's group, named
+        else:
+            members = sorted(block) if level == "subtotal" else list(range(len(position)))
+            assert len({group_of[i] for i in members}) == 1 or level == "total"
+            assert row["label"] == row["group"] == row["binding"] == ""
+            block = []
+        posts = result.posts[members].sum()
+        residents = population[members].sum()
+        assert row["allocation"] == posts
+        assert row["target"] == pytest.approx(target[members].sum(), rel=1e-12)
+        if result.table.actual is None:
+            assert not {"actual", "change", "change_pct", "per10k_before"} & row.keys()
+        else:
+            actual = result.table.actual[members].sum()
+            assert row["actual"] == pytest.approx(actual, rel=1e-12)
+            assert row["change"] == pytest.approx(posts - actual, rel=1e-12)
+            assert row["change_pct"] == _ratio(posts - actual, actual, 100)
+            assert row["per10k_before"] == _ratio(actual, residents, 10_000)
+        assert row["per10k_after"] == _ratio(posts, residents, 10_000)
+        assert row["share"] == _ratio(row["target"], result.spec.allocatable_cap, 100)
+        assert row["distance"] == pytest.approx(posts - row["target"], rel=1e-12, abs=1e-12)
+        assert row["distance_pct"] == _ratio(posts - row["target"], row["target"], 100)
+        for name, values in result.table.indicators.items():
+            assert row[f"ind:{name}"] == pytest.approx(values[members].sum(), rel=1e-12)
+    assert rows[-1]["allocation"] == result.spec.allocatable_cap
 
 
 def test_summary_counts_changes_and_measures_equity(result, report):

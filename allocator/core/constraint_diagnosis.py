@@ -35,6 +35,7 @@ import numpy as np
 import pulp
 
 from allocator.core.constraints import number as _num
+from allocator.core.feasibility import relaxation_text
 from allocator.core.problem import LinearConstraint, Problem
 from allocator.core.solvers import make_solver
 from allocator.errors import InfeasibleError
@@ -67,15 +68,16 @@ class ConstraintConflict:
 
 @dataclass(frozen=True)
 class ConstraintRelaxation:
-    """The least total relaxation of all bounds, totals and constraints together."""
+    """The least total relaxation of all bounds, totals and constraints together, in each
+    constraint's own units (so not in posts, unlike :class:`allocator.core.feasibility.Relaxation`:
+    an equal-cut rule's part is a difference of cuts), written as :func:`_num` writes them."""
 
     total: float
     parts: tuple[tuple[str, float], ...]
 
     def describe(self) -> str:
-        parts = ", ".join(f"{name}: {_num(v)}" for name, v in self.parts)
-        return f"smallest relaxation that makes every constraint hold: {_num(self.total)} in all " \
-               f"({parts})"
+        """One line, e.g. ``smallest relaxation ...: 10 in all (group:b: 10)``."""
+        return relaxation_text(self.total, self.parts, _num)
 
 
 class _Model:

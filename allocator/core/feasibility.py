@@ -24,6 +24,7 @@ the floors of the units add up to 120 posts but the cap is 100 (20 too many; to 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -67,9 +68,21 @@ class Relaxation:
 
     def describe(self) -> str:
         """One line, e.g. ``smallest relaxation: 1,594 posts in all (lower bounds of ...)``."""
-        parts = ", ".join(f"{name}: {_posts(v)}" for name, v in self.parts)
-        return f"smallest relaxation that makes every constraint hold: {_posts(self.posts)} posts " \
-               f"in all ({parts})"
+        return relaxation_text(self.posts, self.parts, _posts, " posts")
+
+
+def relaxation_text(total: float, parts: Iterable[tuple[str, float]],
+                    number: Callable[[float], str], unit: str = "") -> str:
+    """The one line that states a smallest relaxation (of bounds and totals here, of every
+    constraint in :mod:`allocator.core.constraint_diagnosis`): its ``total`` with its ``unit``,
+    then its ``parts`` (name, amount), each amount written by ``number``.
+
+    >>> relaxation_text(12.5, [("group:a", 10.0), ("group:b", 2.5)], _posts, " posts")
+    'smallest relaxation that makes every constraint hold: 12.50 posts in all (group:a: 10, group:b: 2.50)'
+    """
+    listed = ", ".join(f"{name}: {number(v)}" for name, v in parts)
+    return f"smallest relaxation that makes every constraint hold: {number(total)}{unit} in all " \
+           f"({listed})"
 
 
 def _posts(value: float) -> str:
@@ -304,6 +317,8 @@ def find_conflicts(problem: Problem, *, labels: tuple[str, ...] | None = None,
         low, high = float(lower[m].sum()), float(upper[m].sum())
         scope = _scope(problem, pool)
         owner = "its units'" if pool.name else "their" if len(problem.pools) > 1 else "the units'"
+        # The two sides share the mechanics (_pool_finding) but not their words: each names its
+        # own rules, and states the total after (lower) or before (upper) the bounds.
         if low > pool.total:
             rules = [problem.lower_rule[i] for i in m if problem.lower_rule[i]]
             kinds = set(rules)
@@ -313,13 +328,9 @@ def find_conflicts(problem: Problem, *, labels: tuple[str, ...] | None = None,
                 head = f"the floors of {scope} add up to {low:,.0f} posts"
             else:
                 head = f"the lower bounds of {scope} ({_rule_counts(rules)}) add up to {low:,.0f} posts"
-            fixes = [_total_fix(pool, spec, low - pool.total)]
-            if spec is not None and table is not None:
-                fixes += _lower_fixes(spec, table, pool)
-            findings.append(Finding(
-                "lower", f"{head} but {_total_phrase(problem, pool, spec, first=False)} "
-                f"({low - pool.total:,.0f} too many; {_fixes(fixes, 'lower')})",
-                low - pool.total, pool=pool.name))
+            findings.append(_pool_finding(
+                "lower", pool, low - pool.total,
+                f"{head} but {_total_phrase(problem, pool, spec, first=False)}", spec, table))
         if high < pool.total:
             rules = [problem.upper_rule[i] for i in m if problem.upper_rule[i]]
             kinds = set(rules)
@@ -330,14 +341,22 @@ def find_conflicts(problem: Problem, *, labels: tuple[str, ...] | None = None,
                 head = f"{owner} ceilings allow at most {high:,.0f} posts"
             else:
                 head = f"{owner} upper bounds ({_rule_counts(rules)}) allow at most {high:,.0f} posts"
-            fixes = [_total_fix(pool, spec, high - pool.total)]
-            if spec is not None and table is not None:
-                fixes += _upper_fixes(spec, table, pool)
-            findings.append(Finding(
-                "upper", f"{_total_phrase(problem, pool, spec, first=True)} but {head} "
-                f"({pool.total - high:,.0f} too few; {_fixes(fixes, 'upper')})",
-                pool.total - high, pool=pool.name))
+            findings.append(_pool_finding(
+                "upper", pool, pool.total - high,
+                f"{_total_phrase(problem, pool, spec, first=True)} but {head}", spec, table))
     return tuple(findings)
+
+
+def _pool_finding(side: str, pool: Pool, gap: float, text: str, spec: ModelSpec | None,
+                  table: UnitTable | None) -> Finding:
+    """A pool whose ``side`` (lower or upper) bounds miss its total by ``gap`` posts: ``text``,
+    then by how much and what repairs it (its total, or with ``spec`` and ``table`` a setting)."""
+    lower = side == "lower"
+    fixes = [_total_fix(pool, spec, gap if lower else -gap)]
+    if spec is not None and table is not None:
+        fixes += (_lower_fixes if lower else _upper_fixes)(spec, table, pool)
+    return Finding(side, f"{text} ({gap:,.0f} {'too many' if lower else 'too few'}; "
+                         f"{_fixes(fixes, side)})", gap, pool=pool.name)
 
 
 def elastic_relaxation(problem: Problem) -> Relaxation:

@@ -33,6 +33,7 @@ from allocator.errors import InputError, did_you_mean
 from allocator.explore import views
 from allocator.pipeline.allocate import AllocationResult, allocate, unit_index
 from allocator.report.build import build_report
+from allocator.report.labels import model_words
 from allocator.report.model import Report
 from allocator.schema import ModelSpec, load_model, spec_from_dict
 
@@ -212,9 +213,10 @@ class Explorer:
         self._cache: OrderedDict[Settings, Computed] = OrderedDict()
         first = self.result(self.initial)
         explanation = explain(first)
-        self.template = build_report(first, explanation)
+        self.words = model_words(first.spec, first.table)  # the same for every move
+        self.template = build_report(first, explanation, words=self.words)
         self._cache[self.initial] = Computed(first, explanation, views.allocation(
-            first, explanation, self.template), self.template)
+            first, explanation, self.template, self.words), self.template)
 
     # ---- the library's side ---------------------------------------------------------------
 
@@ -237,7 +239,8 @@ class Explorer:
             result = self.result(settings)
             explanation = explain(result)
             computed = Computed(result, explanation,
-                                views.allocation(result, explanation, self.template))
+                                views.allocation(result, explanation, self.template,
+                                                 self.words))
             self._cache[settings] = computed
             while len(self._cache) > CACHE_SIZE:
                 self._cache.popitem(last=False)

@@ -11,13 +11,15 @@ string; numbers are rounded as the report rounds them (:meth:`allocator.report.m
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from allocator.core.explain import Explanation, split_tenths
+from allocator.core.explain import Explanation
 from allocator.outputs.cells import neutralise
 from allocator.pipeline.allocate import AllocationResult
+from allocator.report.build import comparison_of
 from allocator.report.charts import (
     LARGEST_CHANGE,
     LARGEST_VALUE,
@@ -26,16 +28,14 @@ from allocator.report.charts import (
     waterfall_parts,
     waterfall_title,
 )
-from allocator.report.grouping import grouped_rows
 from allocator.report.labels import (
     RULE_NAMES,
-    TOTAL,
+    ModelWords,
     binding_label,
     group_label,
     indicator_label,
-    subtotal_label,
 )
-from allocator.report.model import Report, T, Table, rounded, text_in
+from allocator.report.model import Column, Report, T, rounded, text_in
 from allocator.schema import Bilingual, ModelSpec
 from allocator.studies.montecarlo import MonteCarloResult
 
@@ -97,70 +97,37 @@ def bounds(spec: ModelSpec) -> list[JSON]:
     return out
 
 
-def comparison(result: AllocationResult, template: Table,
-               names: dict[str, T] | None = None) -> JSON:
-    """The report's comparison table (:func:`allocator.report.build.comparison_table`) in the
-    page's columns (PAGE_COLUMNS of ``template``, the columns of that table for this model) and
-    the report's unit ``names`` (by id): the
-    same rows, numbers and words, cell for cell (the tests compare them), computed in one pass
-    over plain floats instead of one NumPy selection per cell, so that a page of 2,810 units is
-    ready in a few milliseconds.
+def comparison(result: AllocationResult, wording: ModelWords) -> JSON:
+    """The report's comparison table (:func:`allocator.report.build.comparison_of`) of
+    ``result`` in the model's ``wording``, in the page's columns (PAGE_COLUMNS that the table
+    has): the same rows, numbers and words, each cell as :meth:`Table.value` shows it in each
+    language."""
+    table = comparison_of(result, wording)
+    shown = [(j, c) for j, c in enumerate(table.columns) if c.key in PAGE_COLUMNS]
+    columns = list(zip(*(row.values for row in table.rows), strict=True))
+    cells = zip(*(_cells(columns[j], c) for j, c in shown), strict=True)
+    return {"columns": [{"key": c.key, "name": words(T(c.header("zh"), c.header("en"))),
+                         "kind": c.kind, "digits": c.digits} for _, c in shown],
+            "rows": [{"level": row.level, "cells": list(values)}
+                     for row, values in zip(table.rows, cells, strict=True)],
+            "notes": [words(n) for n in table.notes]}
+
+
+def _cells(values: Sequence[Any], column: Column) -> list[Any]:
+    """One column of a report table (no cell of its own kind) as :meth:`Table.value` shows
+    each cell: a number rounded to the column's digits, a text in both languages (see
+    :func:`words`), None for an empty cell.
+
+    >>> _cells([1234.56, None], Column("n", "数", "N", "float", 1))
+    [1234.6, None]
+    >>> _cells(["=x", T("合计", "Total")], Column("t", "文", "T"))
+    ["'=x", {'zh': '合计', 'en': 'Total'}]
     """
-    table_ = result.table
-    spec = result.spec
-    t = result.problem.target
-    tenths = np.array(split_tenths(t.tolist(), int(round(10 * t.sum()))), dtype=np.float64)
-    figures = {"target": tenths / 10, "allocation": result.posts.astype(float)}
-    if table_.actual is not None:
-        figures["actual"] = np.asarray(table_.actual, dtype=float)
-    if spec.population is not None:
-        figures["population"] = np.asarray(table_.indicators[spec.population], dtype=float)
-    plain = {key: values.tolist() for key, values in figures.items()}
-    columns = [c for c in template.columns if c.key in PAGE_COLUMNS]
-
-    def cells(sums: dict[str, float], first: Any) -> dict[str, Any]:
-        posts = sums["allocation"]
-        values: dict[str, Any] = {"id": first, "label": "", "binding": "", **sums}
-        if "actual" in sums:
-            actual = sums["actual"]
-            values.update(change=posts - actual, change_pct=_ratio(posts - actual, actual, 100))
-        if "population" in sums:
-            values["per10k_after"] = _ratio(posts, sums["population"], 10_000)
-            if "actual" in sums:
-                values["per10k_before"] = _ratio(sums["actual"], sums["population"], 10_000)
-        return values
-
-    rows = []
-    for slot in grouped_rows(len(table_), table_.groups or None):
-        if slot.level == "unit":
-            i = int(slot.members[0])
-            values = cells({k: v[i] for k, v in plain.items()}, table_.ids[i])
-            rule = result.binding[i]
-            unit = table_.ids[i]
-            values.update(label=(names[unit] if names and unit in names else table_.labels[i])
-                          if table_.labels else "",
-                          binding=binding_label(rule, spec) if rule else "")
-        else:
-            label = subtotal_label(group_label(slot.group, result.spec)) \
-                if slot.group is not None else TOTAL
-            values = cells({k: v[slot.members].sum() for k, v in figures.items()}, label)
-        row = []
-        for column in columns:
-            value = values[column.key]
-            if column.kind == "text":
-                zh, en = text_in(value, "zh"), text_in(value, "en")
-                row.append(None if value is None else words(T(neutralise(zh), neutralise(en))))
-            else:
-                row.append(_number(rounded(value, column.kind, column.digits)))
-        rows.append({"level": slot.level, "cells": row})
-    return {"columns": [{"key": c.key, "name": words(T(c.header("zh"), c.header("en"))), "kind": c.kind,
-                         "digits": c.digits} for c in columns],
-            "rows": rows, "notes": [words(n) for n in template.notes]}
-
-
-def _ratio(num: float, den: float, scale: float = 1.0) -> float | None:
-    """As the report computes a ratio: None when the denominator is 0."""
-    return scale * num / den if den else None
+    if column.kind != "text":
+        return [_number(rounded(v, column.kind, column.digits)) for v in values]
+    texts = {v: words(T(neutralise(text_in(v, "zh")), neutralise(text_in(v, "en"))))
+             for v in dict.fromkeys(values) if v is not None}
+    return [texts.get(v) if v is not None else None for v in values]
 
 
 def _limited(units: list[JSON], key: str, title: T, which: T) -> tuple[list[JSON], JSON]:
@@ -236,12 +203,14 @@ def lambdas(result: AllocationResult, explanation: Explanation) -> list[JSON]:
     return out
 
 
-def allocation(result: AllocationResult, explanation: Explanation, template: Report) -> JSON:
+def allocation(result: AllocationResult, explanation: Explanation, template: Report,
+               wording: ModelWords) -> JSON:
     """Everything the page shows for one allocation: the weights, each unit's posts and the
     bound that holds it, the comparison table, λ per pool, the charts' data and the notes.
-    ``template`` is a report of the same model (any weights): its columns, notes and names."""
-    table = comparison(result, template.table("comparison"), template.unit_names)
-    units = _units(result, template.unit_names, table)
+    ``template`` is a report of the same model (any weights): its notes; ``wording`` the
+    model's words."""
+    table = comparison(result, wording)
+    units = _units(result, wording.units, table)
     return {
         "weights": dict(result.weights),
         "units": [{"id": u["id"], "posts": u["posts"], "binding": u["binding"]} for u in units],

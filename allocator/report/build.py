@@ -52,6 +52,18 @@ def _ratio(num, den, scale: float = 1.0):
     return scale * num / den if den else None
 
 
+def _ratios(num: np.ndarray, den, scale: float = 1.0) -> list:
+    """:func:`_ratio` of arrays (``den`` an array or one number), element by element.
+
+    >>> _ratios(np.array([1.0, 2.0, 3.0]), np.array([4.0, 0.0, 8.0]), 100)
+    [25.0, None, 37.5]
+    """
+    dens = np.broadcast_to(den, num.shape)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = scale * num / dens
+    return [v if d else None for v, d in zip(out.tolist(), dens.tolist(), strict=True)]
+
+
 def _number_kind(values: np.ndarray) -> tuple[Kind, int]:
     """Whole numbers print as ints, others with one decimal."""
     return ("int", 0) if np.all(np.mod(values, 1) == 0) else ("float", 1)
@@ -86,7 +98,9 @@ def _unit_notes(words: ModelWords) -> list[T]:
 
 def comparison_table(fig: _Figures) -> Table:
     """Per unit: indicators, weighted share, target, allocation, actual, change, posts per
-    10,000 residents before and after, distance from target and the bound that holds it."""
+    10,000 residents before and after, distance from target and the bound that holds it.
+    Built column by column over every row at once (subtotals and the total summed over their
+    units in the layout of :mod:`allocator.report.grouping`)."""
     result = fig.result
     table = result.table
     spec = result.spec
@@ -123,38 +137,56 @@ def comparison_table(fig: _Figures) -> Table:
     cols += [Column("distance", f"与测算数{BREAK}差距", "Distance from target", "float", 1),
              Column("distance_pct", f"差距{BREAK}比例", "Distance from target %", "pct", 1),
              Column("binding", f"约束{BREAK}条件", "Held by")]
-    keys = [c.key for c in cols]
+    slots = grouped_rows(len(table), table.groups or None)
+    units = np.array([s.members[0] for s in slots if s.level == "unit"], dtype=np.intp)
+    is_unit = np.array([s.level == "unit" for s in slots])
 
-    def cells(idx, first, level) -> Row:
-        posts = fig.posts[idx].sum()
-        target = fig.target[idx].sum()
-        values = {"id": first, "label": "", "group": "",
-                  "share": _ratio(target, cap, 100), "target": target, "allocation": posts,
-                  "distance": posts - target, "distance_pct": _ratio(posts - target, target, 100),
-                  "binding": ""}
-        for name, arr in table.indicators.items():
-            values[f"ind:{name}"] = arr[idx].sum()
-        if actual_posts is not None:
-            actual = actual_posts[idx].sum()
-            values.update(actual=actual, change=posts - actual,
-                          change_pct=_ratio(posts - actual, actual, 100))
-        if fig.population is not None:
-            pop = fig.population[idx].sum()
-            values["per10k_after"] = _ratio(posts, pop, 10_000)
-            if actual_posts is not None:
-                values["per10k_before"] = _ratio(actual_posts[idx].sum(), pop, 10_000)
-        return Row(tuple(values[k] for k in keys), level)
+    def rows_of(values: np.ndarray) -> np.ndarray:
+        """``values`` (one per unit) on the table's rows: a unit's own value, the sum of the
+        members' values on a subtotal or total row."""
+        out = np.empty(len(slots), dtype=values[:0].sum().dtype)
+        out[is_unit] = values[units]
+        for r in np.flatnonzero(~is_unit):
+            out[r] = values[slots[r].members].sum()
+        return out
 
-    def unit_row(i: int) -> Row:
-        row = cells(np.array([i]), table.ids[i], "unit")
-        rule = result.binding[i]
-        extra = {"label": words.units[table.ids[i]],
-                 "group": words.groups[table.groups[i]] if table.groups else "",
-                 "binding": binding_label(rule, result.spec) if rule else ""}
-        return Row(tuple(extra.get(k, v) for k, v in zip(keys, row.values, strict=True)))
-
-    def total_row(idx, label, level) -> Row:
-        return cells(idx, label, level)
+    posts, target = rows_of(fig.posts), rows_of(fig.target)
+    by_key: dict[str, list] = {
+        "share": _ratios(target, cap, 100), "target": target.tolist(),
+        "allocation": posts.tolist(), "distance": (posts - target).tolist(),
+        "distance_pct": _ratios(posts - target, target, 100)}
+    for name, arr in table.indicators.items():
+        by_key[f"ind:{name}"] = rows_of(arr).tolist()
+    actual = rows_of(actual_posts) if actual_posts is not None else None
+    if actual is not None:
+        by_key.update(actual=actual.tolist(), change=(posts - actual).tolist(),
+                      change_pct=_ratios(posts - actual, actual, 100))
+    if fig.population is not None:
+        residents = rows_of(fig.population)
+        by_key["per10k_after"] = _ratios(posts, residents, 10_000)
+        if actual is not None:
+            by_key["per10k_before"] = _ratios(actual, residents, 10_000)
+    held = {rule: binding_label(rule, spec) for rule in dict.fromkeys(result.binding) if rule}
+    first: list = []
+    label: list = []
+    group: list = []
+    binding: list = []
+    for slot in slots:
+        if slot.level == "unit":
+            i = int(slot.members[0])
+            first.append(table.ids[i])
+            label.append(words.units[table.ids[i]])
+            group.append(words.groups[table.groups[i]] if table.groups else "")
+            binding.append(held.get(result.binding[i], ""))
+        else:
+            first.append(subtotal_label(words.groups[slot.group]) if slot.group is not None
+                         else TOTAL)
+            label.append("")
+            group.append("")
+            binding.append("")
+    by_key.update(id=first, label=label, group=group, binding=binding)
+    rows = tuple(Row(cells, slot.level) for cells, slot
+                 in zip(zip(*(by_key[c.key] for c in cols), strict=True), slots, strict=True))
 
     notes = [T("零基测算数 = 加权份额 × 可分配编制数，按最大余数法保留一位小数，合计等于可分配编制数。",
                "Zero-based target = weighted share × allocatable posts, shown to one decimal by "
@@ -177,9 +209,20 @@ def comparison_table(fig: _Figures) -> Table:
         column_notes += [("label", note) for note in _unit_notes(words)]
     title = T("各单位编制配置对比", "Allocation compared with current posts") if has_actual \
         else T("各单位编制配置", "Allocation by unit")
-    return Table("comparison", title, tuple(cols),
-                 _grouped(len(table), table.groups, words, unit_row, total_row), tuple(notes),
-                 tuple(column_notes))
+    return Table("comparison", title, tuple(cols), rows, tuple(notes), tuple(column_notes))
+
+
+def comparison_of(result: AllocationResult, words: ModelWords | None = None) -> Table:
+    """The comparison table (:func:`comparison_table`) of ``result`` alone, in the model's
+    ``words`` (default: :func:`~allocator.report.labels.model_words` of its model): what the
+    explorer's page shows after each move.
+
+    >>> from allocator import allocate
+    >>> table = comparison_of(allocate("models/harbin_2020.toml"))   # from the repository root
+    >>> table.rows[-1].level, table.value(len(table.rows) - 1, table.index("allocation"))
+    ('total', 60806)
+    """
+    return comparison_table(_figures(result, words))
 
 
 def explanation_table(fig: _Figures, explanation: Explanation) -> Table:
@@ -362,9 +405,10 @@ def inputs_table(result: AllocationResult, words: ModelWords | None = None) -> T
 
 
 def build_report(result: AllocationResult, explanation: Explanation | None = None,
-                 date: datetime.date | None = None) -> Report:
+                 date: datetime.date | None = None, words: ModelWords | None = None) -> Report:
     """Every table of the planning-document report, in both languages, with the method
-    statement (dated ``date``, default today).
+    statement (dated ``date``, default today), in the model's ``words`` (default:
+    :func:`~allocator.report.labels.model_words` of its model).
 
     >>> from allocator import allocate
     >>> report = build_report(allocate("models/harbin_2020.toml"))   # doctest: +SKIP
@@ -372,7 +416,7 @@ def build_report(result: AllocationResult, explanation: Explanation | None = Non
     ['comparison', 'summary', 'explanation', 'inputs']
     """
     explanation = explanation or explain(result)
-    words = model_words(result.spec, result.table)
+    words = words or model_words(result.spec, result.table)
     fig = _figures(result, words)
     notes: tuple[T, ...] = ()
     if words.actual_note is not None and result.table.actual is not None:

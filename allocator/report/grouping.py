@@ -31,13 +31,15 @@ class Slot(NamedTuple):
 def grouped_rows(n: int, groups: Sequence[str] | None) -> list[Slot]:
     """The rows of a table of ``n`` units: grouped by ``groups`` (one per unit) with a subtotal
     after each group, or without groups the units in order; then the total."""
-    slots: list[Slot] = []
+    everyone = np.arange(n)
     if groups is None:
-        slots += [Slot("unit", np.array([i]), None) for i in range(n)]
-    else:
-        labels = np.asarray(groups, dtype=object)
-        for group in dict.fromkeys(groups):
-            members = np.flatnonzero(labels == group)
-            slots += [Slot("unit", np.array([i]), group) for i in members]
-            slots.append(Slot("subtotal", members, group))
-    return [*slots, Slot("total", np.arange(n), None)]
+        return [*(Slot("unit", everyone[i:i + 1], None) for i in range(n)),
+                Slot("total", everyone, None)]
+    members: dict[str, list[int]] = {}
+    for i, group in enumerate(groups):
+        members.setdefault(group, []).append(i)
+    slots: list[Slot] = []
+    for group, units in members.items():
+        slots += [Slot("unit", everyone[i:i + 1], group) for i in units]
+        slots.append(Slot("subtotal", everyone[units], group))
+    return [*slots, Slot("total", everyone, None)]
