@@ -174,8 +174,9 @@ class ConstraintSpec(_Strict):
 
     name: str = Field(min_length=1)
     """What the constraint is called in results, explanations and messages."""
-    label: Text | None = None
-    """Its name in documents: a string or {zh, en} (default: the name)."""
+    label: OptionalText = None
+    """Its name in documents: a string or {zh = "...", en = "..."} (default: the name, for
+    readers of its language; in the other language its place, e.g. 专项约束1)."""
     terms: dict[str, float] = Field(min_length=1)
     """Unit id = coefficient, e.g. { "230102" = 1, "230103" = 1 }."""
     min: float | None = None

@@ -126,9 +126,9 @@ MACHINE_READABLE = ("allocation.csv", "transition.csv", "transition_summary.csv"
 
 
 class HtmlReader(HTMLParser):
-    """An HTML page read back: its tables (rows of cell text), images (their attributes),
-    paragraphs (the text of each ``<p>`` outside tables) and visible text (with the images' alt
-    text)."""
+    """An HTML page read back: its tables (rows of cell text; a cell that spans columns, such
+    as a subtotal's label, followed by empty ones), images (their attributes), paragraphs (the
+    text of each ``<p>`` outside tables) and visible text (with the images' alt text)."""
 
     def __init__(self, page: str) -> None:
         super().__init__()
@@ -137,6 +137,7 @@ class HtmlReader(HTMLParser):
         self.paragraphs: list[str] = []
         self.text: list[str] = []
         self._cell: str | None = None
+        self._span = 1
         self._in_p = False
         self._skip = False
         self.feed(page)
@@ -149,6 +150,7 @@ class HtmlReader(HTMLParser):
             self.tables[-1].append([])
         elif tag in ("td", "th"):
             self._cell = ""
+            self._span = int(dict(attrs).get("colspan") or 1)
         elif tag == "img":
             self.images.append(dict(attrs))
             self.text.append(dict(attrs).get("alt") or "")
@@ -159,7 +161,7 @@ class HtmlReader(HTMLParser):
     def handle_endtag(self, tag):
         self._skip = False
         if tag in ("td", "th"):
-            self.tables[-1][-1].append(self._cell or "")
+            self.tables[-1][-1] += [self._cell or ""] + [""] * (self._span - 1)
             self._cell = None
         elif tag == "p":
             self._in_p = False

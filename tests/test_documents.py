@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import datetime
 import io
+import json
 import re
 import warnings
 
@@ -16,6 +17,8 @@ from docx.oxml.ns import qn
 from openpyxl import load_workbook
 
 from allocator import allocate
+from allocator.audit import verify
+from allocator.errors import InputError
 from allocator.report import ReportOptions, write_report
 from allocator.report.build import build_report
 from allocator.report.charts import FontFallbackWarning, chart_text
@@ -244,7 +247,7 @@ def test_a_national_docx_keeps_subtotals_and_drops_empty_columns(china):
     document = Document(china.out_dir / "report.docx")
     header = [c.text.replace("\n", "") for c in document.tables[0].rows[0].cells]
     assert "单位" not in header and "约束条件" not in header  # empty in every subtotal row
-    assert header[0] == "代码" and "优化配置数" in header
+    assert header[0] == "分组" and "优化配置数" in header  # the column holds group names
     assert len(document.tables[0].rows) == 1 + 31 + 1  # header, provinces, total
     english = [c.text for c in document.tables[0].columns[0].cells if c.text.isascii()]
     assert english == []  # province names in Chinese in a Chinese document
@@ -281,3 +284,65 @@ def test_defaults_never_show_a_raw_key_in_a_chinese_document(tmp_path):
     text = (tmp_path / "en" / "report.md").read_text("utf-8")
     assert text.startswith("# Hospital model\n") and "Hospital beds" in text
     assert "Made-up posts." in text and "Area (km²)" in text  # a known key for the English
+
+
+def _figures(out) -> dict[str, int]:
+    """How many charts each document of a folder shows, and how many chart files it holds."""
+    html = (out / "report.html").read_text("utf-8")
+    return {"docx": len(Document(out / "report.docx").inline_shapes),
+            "html": len(re.findall(r"<img|<svg|<figure", html)),
+            "md": len(re.findall(r"!\[[^\]]*\]\(", (out / "report.md").read_text("utf-8"))),
+            "tex": (out / "report.tex").read_text("utf-8").count(r"\includegraphics"),
+            "files": len([p for p in out.iterdir() if p.suffix in (".png", ".svg")])}
+
+
+@pytest.mark.parametrize("command", ["report", "transition"])
+def test_no_charts_means_no_chart_anywhere(command, tmp_path):
+    """Seen: --no-charts left out the chart files and the Markdown and LaTeX figures, while the
+    HTML page and the DOCX still showed the charts."""
+    for charts in ("--charts", "--no-charts"):
+        out = tmp_path / charts
+        result = run_cli(command, HARBIN, "--lang", "en", charts, "--out", out)
+        assert result.exit_code == 0, result.output
+        shown = _figures(out)
+        if charts == "--charts":
+            assert shown == {"docx": 2, "html": 4, "md": 2, "tex": 2, "files": 4}, shown
+        else:
+            assert shown == dict.fromkeys(shown, 0), shown
+            assert "Figure" not in docx_text(out / "report.docx")
+            recorded = json.loads((out / "run.json").read_text("utf-8"))["report"]
+            assert recorded["charts"] is False and "png" not in recorded["formats"]
+            assert verify(out).ok
+
+
+def test_the_library_says_charts_with_one_flag(tmp_path):
+    """A document carries its charts without chart files, or none with ``charts=False``; a chart
+    format with charts off is refused."""
+    with_charts = write_report(HARBIN, tmp_path / "a", ReportOptions(formats=("docx", "md"),
+                                                                      lang="en", date=DAY))
+    assert len(Document(with_charts.out_dir / "report.docx").inline_shapes) == 2
+    assert "allocation.png" in with_charts.files and "allocation.svg" not in with_charts.files
+    without = write_report(HARBIN, tmp_path / "b", ReportOptions(
+        formats=("docx", "html"), lang="en", date=DAY, charts=False))
+    assert without.files == ("report.docx", "report.html", "allocation.csv", "run.json")
+    assert not Document(without.out_dir / "report.docx").inline_shapes
+    with pytest.raises(InputError, match="format 'png': a chart format, but charts are off"):
+        write_report(HARBIN, tmp_path / "c", ReportOptions(formats=("md", "png"), charts=False))
+    assert not (tmp_path / "c").exists()
+
+
+def test_a_chinese_document_names_a_constraint_in_chinese(tmp_path):
+    """Seen: the Chinese report of the Harbin constraints model said 专项约束：core districts
+    keep their service base. The model's label names it; without one, its place does."""
+    model = ROOT / "models" / "harbin_2020_constraints.toml"
+    write_report(model, tmp_path / "zh", ReportOptions(formats=("md",), date=DAY, charts=False))
+    text = (tmp_path / "zh" / "report.md").read_text("utf-8")
+    assert "专项约束：核心城区保障基本服务" in text and "专项约束“核心城区保障基本服务”" in text
+    assert "core districts" not in text and "posts_illustrative" not in text
+    unlabelled = model.read_text("utf-8").replace("label = { zh = \"核心城区保障基本服务\"", "# ")
+    (tmp_path / "m.toml").write_text(unlabelled.replace('"../data/', f'"{ROOT}/data/'), "utf-8")
+    write_report(tmp_path / "m.toml", tmp_path / "plain", ReportOptions(
+        formats=("md",), date=DAY, charts=False))
+    text = (tmp_path / "plain" / "report.md").read_text("utf-8")
+    assert "| 专项约束1 |" in text and "专项约束1：道里区 + 南岗区 + 道外区 ≥ 12,000" in text
+    assert "core districts" not in text

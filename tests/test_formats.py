@@ -136,6 +136,8 @@ def test_docx_has_three_line_tables_captions_and_notes(written, result):
     assert re.search(r'<w:bottom w:val="single" w:sz="12"', xml)
     assert re.search(r'<w:insideV w:val="nil"', xml)
     assert 'w:bottom w:val="single" w:sz="6"' in grid.rows[0].cells[0]._tc.xml
+    subtotal = next(row for row in grid.rows if row.cells[0].text.endswith(("小计", "subtotal")))
+    assert '<w:gridSpan w:val="3"/>' in subtotal.cells[0]._tc.xml  # over unit and group
     body = document.element.body.xml
     assert body.count("SEQ 表" if lang == "zh" else "SEQ Table") == 4
     assert body.count("SEQ 图" if lang == "zh" else "SEQ Figure") == 3  # three charts
@@ -161,6 +163,7 @@ def test_html_is_self_contained_with_tables_charts_and_notes(written, result):
     assert len(parser.tables) == 4
     rows = parser.tables[0]
     _check_rows(rows[0], rows[1:], lang, result)
+    assert re.search(r'<td colspan="3"[^>]*>(市辖区小计|Districts subtotal)</td>', text)
     assert len(parser.images) == 3 and all(i["src"].startswith("data:image/png;base64,")
                                            for i in parser.images)
     assert "http" not in text.replace("http-equiv", "")  # nothing fetched from elsewhere
@@ -186,6 +189,15 @@ def test_markdown_tables_parse_and_add_up(written, result):
     assert images[0][0].startswith("图1 " if lang == "zh" else "Figure 1. ")
 
 
+def _spanned(cells: list[str]) -> list[str]:
+    """LaTeX cells with a ``\\multicolumn{n}`` cell as that cell and n - 1 empty ones."""
+    out = []
+    for cell in cells:
+        found = re.fullmatch(r"\s*\\multicolumn\{(\d+)\}\{\w\}\{(.*)\}\s*", cell)
+        out += [found[2]] + [""] * (int(found[1]) - 1) if found else [cell]
+    return out
+
+
 def test_latex_uses_booktabs_and_balanced_rows(written, result):
     lang, out, _ = written
     text = (out / "report.tex").read_text(encoding="utf-8")
@@ -197,7 +209,8 @@ def test_latex_uses_booktabs_and_balanced_rows(written, result):
     assert re.findall(r"\\includegraphics\[[^\]]*\]\{(.*?)\}", text) == [
         "allocation.png", "per10k.png", "waterfall_230108.png"]
     subtotal = "市辖区小计" if lang == "zh" else "Districts subtotal"
-    assert rf"\textbf{{{subtotal}}}" in text
+    # a subtotal's label runs on over the empty unit and group cells
+    assert rf"\multicolumn{{3}}{{l}}{{\textbf{{{subtotal}}}}}" in text
     depth = 0
     for ch in re.sub(r"\\[{}%&_#$]", "", text):  # braces balance outside escapes
         depth += {"{": 1, "}": -1}.get(ch, 0)
@@ -208,12 +221,13 @@ def test_latex_uses_booktabs_and_balanced_rows(written, result):
     blocks = re.findall(r"\\begin\{longtable\}\{(.*?)\}\n(.*?)\\end\{longtable\}", text, re.S)
     assert len(blocks) == 4
     spec, body = blocks[0]
-    lines = [ln for ln in body.split(r"\endlastfoot")[1].splitlines() if ln.endswith(r"\\")]
+    lines = [ln.removesuffix("*") for ln in body.split(r"\endlastfoot")[1].splitlines()
+             if ln.endswith((r"\\", r"\\*"))]  # \\* keeps a short table on one page
     head = re.split(r"(?<!\\)&", body.split("\n")[2][:-3])
     header = [re.sub(r"\\makecell\[\w+\]\{(.*)\}", r"\1", h.strip()).replace("\\\\", "\n")
               .replace(r"\%", "%") for h in head]
     rows = [[re.sub(r"\\textbf\{(.*)\}", r"\1", c.strip()).replace(r"\%", "%").replace("$-$", "-")
-             for c in re.split(r"(?<!\\)&", ln[:-2])]
+             for c in _spanned(re.split(r"(?<!\\)&", ln[:-2]))]
             for ln in lines]
     columns = re.findall(r">\{[^}]*\}p\{[^}]*\}|r", spec)  # r, or >{\raggedright...}p{..}
     assert all(len(r) == len(columns) == len(header) for r in rows)

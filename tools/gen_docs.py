@@ -150,7 +150,8 @@ def model_sections(model: Any, section: str = "") -> Iterator[tuple[str, Any]]:
     >>> from allocator.schema import ModelSpec
     >>> [name for name, _ in model_sections(ModelSpec)]  # doctest: +NORMALIZE_WHITESPACE
     ['', 'name', 'actual_note', 'data_source', 'indicators.NAME', 'indicators.NAME.label',
-     'bounds', 'groups.NAME', '[constraints]', '[equal_cut]', 'transition', 'transition.pace']
+     'bounds', 'groups.NAME', '[constraints]', '[constraints].label', '[equal_cut]', 'transition',
+     'transition.pace']
     """
     yield section, model
     for key, field in documented_fields(model):

@@ -1,14 +1,17 @@
-"""Render every output of both bundled models, in Chinese and English, to PNG pages to look at.
+"""Render every output of the bundled models, in Chinese and English, to PNG pages to look at.
 
     python tools/render_outputs.py [--out DIR] [--models harbin,china] [--langs zh,en]
                                    [--dpi 70] [--skip-studies]
 
-For each model and language this writes the report folder (every format, a unit explained), the
-transition folder (when the model has current posts) and the three sensitivity studies and the
-derived weights, then renders the documents of the report and transition folders:
+Models: harbin, china, harbin_constraints, china_provinces (default: all). For each model and
+language this writes the report folder (every format, a unit explained), the transition folder
+(when the model has current posts; a model without a ``[transition]`` table plans 15 years at 4%
+departures a year) and the three sensitivity studies and the derived weights, then renders the
+documents of the report and transition folders:
 
 * DOCX and XLSX with LibreOffice headless (``soffice --convert-to pdf``), then ``pdftoppm``;
-* HTML with headless Chromium (``--screenshot``, a 1,280-pixel-wide window);
+* HTML with headless Chromium (``--screenshot``, a 1,280-pixel-wide window), saying whether every
+  table fits that window (tests/test_report_browser.py checks it for every bundled model);
 * the LaTeX document with XeLaTeX (twice, for the numbering), then ``pdftoppm``;
 * the charts (PNG) as they are.
 
@@ -35,7 +38,10 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # render this checkout, whatever is installed
     sys.path.insert(0, str(ROOT))
 
-MODELS = {"harbin": ("harbin_2020.toml", "230108"), "china": ("china_counties_2020.toml", "110105")}
+MODELS = {"harbin": ("harbin_2020.toml", "230108"), "china": ("china_counties_2020.toml", "110105"),
+          "harbin_constraints": ("harbin_2020_constraints.toml", "230102"),
+          "china_provinces": ("china_counties_2020_provinces.toml", "110105")}
+TRANSITION = {"years": 15, "departure_rate": 0.04}  # for a model without a [transition] table
 DATE = datetime.date(2025, 1, 15)  # a fixed date: renders of two runs compare page by page
 
 
@@ -147,8 +153,10 @@ def write_outputs(model: Path, unit: str, lang: str, folder: Path, studies: bool
 
     out = [write_report(model, folder / "report", ReportOptions(lang=lang, explain=unit,
                                                                 date=DATE), force=True).out_dir]
-    if load_model(model).actual is not None:
-        plan = plan_transition(model, allow_unfinished=True)
+    spec = load_model(model)
+    if spec.actual is not None:
+        plan = plan_transition(model, None if spec.transition else TRANSITION,
+                               allow_unfinished=True)
         out.append(write_transition_report(plan, folder / "transition", TransitionReportOptions(
             lang=lang, date=DATE), force=True).out_dir)
     if studies:
@@ -180,7 +188,7 @@ def render(name: str, lang: str, out: Path, dpi: int, studies: bool) -> list[Pat
             images += office_pages(documents / document, pages, dpi, prefix)
         print(f"  {prefix}report.html")
         images += html_page(documents / "report.html", pages,
-                            9000 if name == "harbin" else 30000, prefix)
+                            9000 if name.startswith("harbin") else 30000, prefix)
         print(f"  {prefix}report.tex")
         images += tex_pages(documents / "report.tex", pages, dpi, prefix)
     for folder_ in written:

@@ -170,10 +170,12 @@ def _exact(a: str, b: str) -> bool:
 
 # ---- Text documents: Markdown, LaTeX, HTML, plain text ----------------------------------------
 
-_HTML_CELL = re.compile(r"<t([dh])[^>]*>(.*?)</t[dh]>", re.S)
+_HTML_CELL = re.compile(r"<t([dh])([^>]*)>(.*?)</t[dh]>", re.S)
+_COLSPAN = re.compile(r'colspan="(\d+)"')
 _TAGS = re.compile(r"<[^>]+>")
 _MAKECELL = re.compile(r"\\makecell\[[a-z]*\]\{(.*?)\}")
 _TEX_MARKUP = re.compile(r"\\(?:textbf|emph|textit)\{(.*?)\}")
+_MULTICOLUMN = re.compile(r"\\multicolumn\{(\d+)\}\{[^}]*\}\{(.*)\}")
 
 
 def _md_cells(line: str) -> list[str] | None:
@@ -184,15 +186,26 @@ def _md_cells(line: str) -> list[str] | None:
 
 
 def _tex_cells(line: str) -> list[str] | None:
-    line = line.strip()
+    """The cells of a LaTeX table row (``\\\\`` or ``\\\\*``); a ``\\multicolumn{n}`` cell as its
+    text and n - 1 empty cells, so that every row has the header's columns."""
+    line = line.strip().removesuffix("*")
     if " & " not in line or not line.endswith("\\\\"):
         return None
-    return [c.strip() for c in line[:-2].split(" & ")]
+    cells: list[str] = []
+    for cell in (c.strip() for c in line[:-2].split(" & ")):
+        spanned = _MULTICOLUMN.fullmatch(cell)
+        cells += [spanned[2]] + [""] * (int(spanned[1]) - 1) if spanned else [cell]
+    return cells
 
 
 def _html_cells(line: str) -> list[str] | None:
-    cells = _HTML_CELL.findall(line)
-    return [html.unescape(_TAGS.sub("", text)).strip() for _, text in cells] if cells else None
+    """The cells of an HTML table row; a cell spanning n columns as its text and n - 1 empty."""
+    cells: list[str] = []
+    for _, attributes, text in _HTML_CELL.findall(line):
+        span = _COLSPAN.search(attributes)
+        cells += [html.unescape(_TAGS.sub("", text)).strip()] + [""] * (int(span[1]) - 1 if span
+                                                                         else 0)
+    return cells or None
 
 
 def _plain(cell: str) -> str:

@@ -173,7 +173,8 @@ def _write_report(model: str | ModelSpec, record: dict, overrides: dict, out: Pa
     from allocator.report.write import ReportOptions, write_report
 
     settings = record["report"]
-    options = ReportOptions(formats=tuple(_strings(settings["formats"])),
+    formats = tuple(_strings(settings["formats"]))
+    options = ReportOptions(formats=formats, charts=_charts(settings, formats),
                             lang=_string(settings["lang"]),
                             explain=_optional_string(settings["explain"]),
                             date=datetime.date.fromisoformat(_string(settings["date"])),
@@ -195,9 +196,21 @@ def _write_transition(model: str | ModelSpec, record: dict, overrides: dict, out
         write_transition(plan, out)
         return
     documents = record["report"]
+    formats = tuple(_strings(documents["formats"]))
     write_transition_report(plan, out, TransitionReportOptions(
-        formats=tuple(_strings(documents["formats"])), lang=_string(documents["lang"]),
+        formats=formats, charts=_charts(documents, formats), lang=_string(documents["lang"]),
         date=datetime.date.fromisoformat(_string(documents["date"]))))
+
+
+def _charts(settings: dict, formats: tuple[str, ...]) -> bool:
+    """Whether the documents were written with charts: as recorded; a folder of an earlier
+    version, which does not record it, drew them when it wrote a chart format (its record then
+    differs from the fresh one, which says so)."""
+    from allocator.choices import OutputFormat
+
+    if "charts" in settings:
+        return bool(_flag(settings["charts"]))
+    return any(f in OutputFormat.charts() for f in formats)
 
 
 def _write_sensitivity(model: str | ModelSpec, record: dict, overrides: dict, out: Path) -> None:

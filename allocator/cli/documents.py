@@ -13,7 +13,7 @@ from allocator.choices import Language
 from allocator.cli.console import console, note, working
 from allocator.cli.options import (
     CapOpt,
-    ChartsOpt,
+    DocumentChartsOpt,
     ForceOpt,
     FormatsOpt,
     GroupTotalOpt,
@@ -33,7 +33,7 @@ def report(
     model: ModelArg,
     out: OutOpt = None,
     formats: FormatsOpt = None,
-    charts: ChartsOpt = True,
+    charts: DocumentChartsOpt = True,
     lang: LangOpt = Language.ZH,
     explain: Annotated[str | None, typer.Option(
         metavar="UNIT", help="Unit id or name: print its breakdown and draw its waterfall.")] = None,
@@ -56,9 +56,10 @@ def report(
     from allocator.report.write import ReportOptions, write_report
 
     given = overrides(weight, cap, solver, rounding, group_total)
-    options = ReportOptions(formats=parse_formats(formats, charts), lang=lang, explain=explain,
-                            overrides=given)
-    with working("allocating, drawing the charts and writing the tables"):
+    options = ReportOptions(formats=parse_formats(formats, charts), charts=charts, lang=lang,
+                            explain=explain, overrides=given)
+    with working("allocating, drawing the charts and writing the tables" if charts else
+                 "allocating and writing the tables"):
         output = write_report(model, out or default_out(model, "_report", given), options,
                               force=force)
     console.print(rich_table(output.report.table("summary"), lang))

@@ -197,8 +197,10 @@ FormatsOpt = Annotated[str | None, typer.Option(
     help=f"Table formats, comma-separated, any of: {','.join(OutputFormat.tables())} (default: "
          "all); charts are chosen with --charts/--no-charts.")]
 ChartsOpt = Annotated[bool, typer.Option(
-    "--charts/--no-charts", help="Draw the charts (PNG; a report and a transition plan also "
-                                  "SVG).")]
+    "--charts/--no-charts", help="Draw the charts (PNG files).")]
+DocumentChartsOpt = Annotated[bool, typer.Option(
+    "--charts/--no-charts", help="Draw the charts: PNG and SVG files, and a figure in every "
+                                  "document; --no-charts: no chart anywhere (and faster).")]
 StudyMethodOpt = Annotated[StudyMethod, choice_option(
     StudyMethod, "--method", "Sweep one weight, move each one at a time (oat), or sample weights "
                              "(montecarlo).")]

@@ -15,7 +15,7 @@ from allocator.choices import Language
 from allocator.cli.console import console, note, working
 from allocator.cli.options import (
     CapOpt,
-    ChartsOpt,
+    DocumentChartsOpt,
     ForceOpt,
     FormatsOpt,
     GroupTotalOpt,
@@ -74,7 +74,7 @@ def transition(
                                    "after the last year (otherwise exit 3).")] = False,
     out: OutOpt = None,
     formats: FormatsOpt = None,
-    charts: ChartsOpt = True,
+    charts: DocumentChartsOpt = True,
     lang: LangOpt = Language.ZH,
     force: ForceOpt = False,
 ) -> None:
@@ -96,14 +96,16 @@ def transition(
 
     options = {"years": years, "departure_rate": departure_rate, "recruitment": recruitment,
                "pool": pool}
-    documents = TransitionReportOptions(formats=format_option(formats, charts), lang=lang)
+    documents = TransitionReportOptions(formats=format_option(formats, charts), charts=charts,
+                                        lang=lang)
     given = overrides(weight, cap, solver, rounding, group_total)
     with working("allocating the quota and planning the years") as step:
         plan = plan_transition(model, options, allow_unfinished=True, overrides=given)
         unfinished = plan.unfinished()
         if unfinished is not None and not allow_unfinished:
             raise InfeasibleError(f"{unfinished} {UNFINISHED_HINT}")
-        step("drawing the charts and writing the documents")
+        step("drawing the charts and writing the documents" if charts else
+             "writing the documents")
         output = write_transition_report(plan, out or default_out(model, "_transition", given),
                                          documents, force=force)
     render_plan(plan)

@@ -373,7 +373,9 @@ def waterfall_chart(report: Report, text: ChartText, unit_id: str):
     ax = fig.add_subplot()
     level = 0.0
     names = []
+    reached = [0.0]  # every level a bar starts or ends at
     for x, (key, value, kind) in enumerate(parts):
+        reached += [level, level + value] if kind == "part" else [value]
         column = headers[key]
         names.append(column.header(text.lang))
         if kind == "total":
@@ -396,7 +398,11 @@ def waterfall_chart(report: Report, text: ChartText, unit_id: str):
         ax.axhline(actual, color=GREY, linestyle="--", linewidth=1,
                    label=T(f"现有编制数\n{actual:,}", f"Current posts\n{actual:,}").get(text.lang))
         ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize=8)
-    ax.margins(y=0.12)
+    # Room above the highest bar for its label (a bar that falls from the top would otherwise
+    # pin the axis to its top, the label on the frame), below the lowest when one goes below 0.
+    low, high = min(reached), max(reached)
+    room = 0.12 * (high - low or 1.0)
+    ax.set_ylim(low - room if low < 0 else 0.0, high + room)
     ax.set_xticks(range(len(parts)), names, rotation=30, ha="right", fontsize=8)
     ax.yaxis.set_major_formatter("{x:,.0f}")
     ax.set_ylabel(T("编制数", "Posts").get(text.lang))

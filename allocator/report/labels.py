@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from allocator.errors import InputError
-from allocator.report.model import T
+from allocator.report.model import BREAK, T
 from allocator.schema import Bilingual, ModelSpec, OptionalText
 from allocator.units import UnitTable
 
@@ -44,17 +44,17 @@ RULE_NAMES = {
     "min_per_10k": T("每万人编制下限", "Floor per 10,000"),
     "max_per_10k": T("每万人编制上限", "Ceiling per 10,000"),
 }
-STEP_NAMES = {
+STEP_NAMES = {  # headers of the explanation: BREAK marks where a long Chinese one may break
     "scaling": T("统一比例调整（λ）", "Scaling to the cap (λ)"),
-    "group_total": T("分组总量调整", "Group total"),
-    "floor": T("保底下限调整", "Floor"),
+    "group_total": T(f"分组总量{BREAK}调整", "Group total"),
+    "floor": T(f"保底下限{BREAK}调整", "Floor"),
     "ceiling": T("上限调整", "Ceiling"),
-    "change_limit": T("增减幅度限制", "Change limit"),
-    "density": T("每万人编制标准调整", "Density standard"),
-    "constraints": T("其他约束对统一比例的影响", "Common ratio under the constraints"),
-    "group_bound": T("分组总量上下限调整", "Group bound"),
-    "equal_cut": T("同比例精简约束调整", "Equal-cut rule"),
-    "constraint": T("专项约束调整", "Named constraint"),
+    "change_limit": T(f"增减幅度{BREAK}限制", "Change limit"),
+    "density": T(f"每万人{BREAK}编制标准{BREAK}调整", "Density standard"),
+    "constraints": T(f"其他约束对{BREAK}统一比例的{BREAK}影响", "Common ratio under the constraints"),
+    "group_bound": T(f"分组总量{BREAK}上下限{BREAK}调整", "Group bound"),
+    "equal_cut": T(f"同比例精简{BREAK}约束调整", "Equal-cut rule"),
+    "constraint": T(f"专项约束{BREAK}调整", "Named constraint"),
     "rounding": T("取整", "Rounding"),
 }
 ROUNDING_NAMES = {
@@ -200,8 +200,7 @@ def binding_label(rule: str, spec: ModelSpec | None = None) -> T:
         return RULE_NAMES.get(rule, T(rule, rule))
     name = CONSTRAINT_NAMES[kind]
     if kind == "constraint":
-        own = constraint_label(what, spec)
-        return T(f"{name.zh}：{own.zh}", f"{name.en}: {own.en}")
+        return constraint_label(what, spec)
 
     def label(group: str) -> T:
         return group_path_label(group, spec) if spec is not None else group_label(group)
@@ -211,20 +210,33 @@ def binding_label(rule: str, spec: ModelSpec | None = None) -> T:
              f"{name.en}: " + ", ".join(g.en for g in groups))
 
 
-def constraint_label(name: str, spec: ModelSpec | None = None) -> T:
-    """Display name of a named constraint (``[[constraints]]``): its ``label`` in the model,
-    else its name.
+def constraint_label(name: str, spec: ModelSpec | None = None, *, quote: bool = False) -> T:
+    """A named constraint as documents name it: its kind, then the model's ``label`` (or the
+    name, for readers of its language), with ``quote`` as running text names it; in a language
+    without a name, its place among the model's constraints (a document never shows a name in
+    the other language).
 
     >>> spec = ModelSpec.model_validate({"name": "d", "data": "u.csv", "id": "c", "cap": 10,
-    ...     "indicators": {"a": {"column": "a", "weight": 1}}, "constraints": [{"name": "core",
-    ...     "label": {"zh": "核心区", "en": "Core"}, "terms": {"x": 1}, "min": 1}]})
-    >>> constraint_label("core", spec), constraint_label("other", spec)
-    (T(zh='核心区', en='Core'), T(zh='other', en='other'))
+    ...     "indicators": {"a": {"column": "a", "weight": 1}}, "constraints": [
+    ...     {"name": "core", "terms": {"x": 1}, "min": 1},
+    ...     {"name": "base", "label": {"zh": "基础", "en": "the base"}, "terms": {"x": 1}, "min": 1}]})
+    >>> constraint_label("core", spec), constraint_label("base", spec, quote=True).zh
+    (T(zh='专项约束1', en='Named constraint: core'), '专项约束“基础”')
     """
-    for c in spec.constraints if spec is not None else ():
-        if c.name == name and c.label is not None:
-            return both(c.label, T(name, name))
-    return T(name, name)
+    places = {c.name: (k, c.label) for k, c in enumerate(spec.constraints if spec else (), 1)}
+    place, label = places.get(name, (None, None))
+    kind = CONSTRAINT_NAMES["constraint"]
+    zh = in_language(label, "zh") or in_language(name, "zh")
+    en = in_language(label, "en") or in_language(name, "en")
+    if zh is None:
+        zh_text = f"{kind.zh}{place}" if place else f"{kind.zh}：{name}"
+    else:
+        zh_text = f"{kind.zh}“{zh}”" if quote else f"{kind.zh}：{zh}"
+    if en is None:
+        en_text = f"{kind.en} {place}" if place else f"{kind.en}: {name}"
+    else:
+        en_text = f"{kind.en} '{en}'" if quote else f"{kind.en}: {en}"
+    return T(zh_text, en_text[0].lower() + en_text[1:] if quote else en_text)
 
 
 def step_name(step: str) -> T:

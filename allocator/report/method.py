@@ -148,8 +148,8 @@ def rule_texts(spec: ModelSpec, words: ModelWords, *, fixed: bool = True) -> lis
         unit = {i: words.units.get(i, T(i, i)) for i in c.terms}
         zh_sum = _linear(c.terms, c.min, c.max, {i: t.zh for i, t in unit.items()})
         en_sum = _linear(c.terms, c.min, c.max, {i: t.en for i, t in unit.items()})
-        own = constraint_label(c.name, spec)
-        out.append(T(f"专项约束“{own.zh}”：{zh_sum}", f"named constraint '{own.en}': {en_sum}"))
+        name = constraint_label(c.name, spec, quote=True)
+        out.append(T(f"{name.zh}：{zh_sum}", f"{name.en}: {en_sum}"))
     return out
 
 

@@ -463,12 +463,15 @@ def build_transition_report(plan: TransitionPlan, date: datetime.date | None = N
 @dataclass(frozen=True)
 class TransitionReportOptions:
     """The documents of a transition folder: formats (table and chart formats; none: only the
-    plan's CSV files and ``run.json``), language, and the date of the method statement (default:
-    today)."""
+    plan's CSV files and ``run.json``), whether to draw charts, language, and the date of the
+    method statement (default: today). ``charts`` as for
+    :class:`~allocator.report.write.ReportOptions`: on, every document shows the charts and the
+    chart formats in ``formats`` write the chart files besides; off, no chart anywhere."""
 
     formats: tuple[str, ...] = FORMATS
     lang: str = Language.ZH.value
     date: datetime.date | None = None
+    charts: bool = True
 
 
 @dataclass(frozen=True, eq=False)
@@ -490,7 +493,8 @@ def write_transition_report(plan: TransitionPlan, out_dir: str | Path,
     ``transition_summary.csv`` and ``run.json`` (as
     :func:`allocator.outputs.transition.write_transition` writes them), the chapter in every
     requested format and language (``report.docx``, ..., one CSV per table and ``method.txt``)
-    and the charts (``transition.png``, ``recruitment.png``, and SVG).
+    and the charts (``transition.png``, ``recruitment.png``, and SVG), unless
+    ``options.charts`` is off.
 
     >>> import tempfile
     >>> from allocator.pipeline import plan_transition
@@ -500,22 +504,27 @@ def write_transition_report(plan: TransitionPlan, out_dir: str | Path,
     >>> out.files     # doctest: +NORMALIZE_WHITESPACE
     ('transition.csv', 'transition_summary.csv', 'run.json', 'report.md', 'transition.png',
      'recruitment.png')
+    >>> write_transition_report(plan, Path(tempfile.mkdtemp()) / "t", TransitionReportOptions(
+    ...     formats=("md",), lang="en", charts=False)).files
+    ('transition.csv', 'transition_summary.csv', 'run.json', 'report.md')
     """
     from allocator.outputs.folders import write_files
     from allocator.outputs.transition import transition_files
     from allocator.report.charts import Charts
     from allocator.report.transition_charts import render_transition_charts
 
-    formats = checked_documents(options.formats, options.lang)
+    formats = checked_documents(options.formats, options.lang, options.charts)
     date = options.date or datetime.date.today()
     report = build_transition_report(plan, date=date)
 
     def draw(chart_formats: tuple[str, ...]) -> Charts:
         return render_transition_charts(plan, report, options.lang, formats=chart_formats)
 
-    settings = {"formats": list(formats), "lang": options.lang, "date": date.isoformat()}
+    settings = {"formats": list(formats), "charts": options.charts, "lang": options.lang,
+                "date": date.isoformat()}
     files = transition_files(plan, {"report": settings})
-    documents, notes = document_files(report, options.lang, formats, draw)
+    documents, notes = document_files(report, options.lang, formats,
+                                      draw if options.charts else None)
     clash = sorted(set(files) & set(documents))
     if clash:  # the names of the plan's files are a contract: no document may take one
         raise ValueError(f"document files named like the plan's files: {', '.join(clash)}")

@@ -31,13 +31,12 @@ from allocator.report.model import Report
 
 def report_files(report: Report, lang: str, formats: tuple[str, ...],
                  charts: tuple[ChartImage, ...] = (),
-                 chart_notes: tuple[str, ...] = (), *, pngs: bool = True) -> dict[str, Writer]:
+                 chart_notes: tuple[str, ...] = ()) -> dict[str, Writer]:
     """File name -> writer for each requested table format (for
     :func:`allocator.outputs.folders.write_files`). ``charts`` go into every document (the
-    Markdown and LaTeX documents name their PNG files, so they show them only when ``pngs``
-    says those files are written), ``chart_notes`` under them."""
+    Markdown and LaTeX documents name their PNG files: the caller writes them beside),
+    ``chart_notes`` under them; no charts, no figure in any document."""
     files: dict[str, Writer] = {}
-    beside = (charts, chart_notes) if pngs else ((), ())
     for fmt in formats:
         if fmt == OutputFormat.CSV:
             for table in report.tables:
@@ -49,9 +48,9 @@ def report_files(report: Report, lang: str, formats: tuple[str, ...],
             files["report.docx"] = partial(write_docx, report, lang=lang, charts=charts,
                                            chart_notes=chart_notes)
         elif fmt == OutputFormat.MD:
-            files["report.md"] = text_file(partial(markdown_text, report, lang, *beside))
+            files["report.md"] = text_file(partial(markdown_text, report, lang, charts, chart_notes))
         elif fmt == OutputFormat.TEX:
-            files["report.tex"] = text_file(partial(latex_text, report, lang, *beside))
+            files["report.tex"] = text_file(partial(latex_text, report, lang, charts, chart_notes))
         elif fmt == OutputFormat.HTML:
             files["report.html"] = text_file(partial(html_text, report, lang, charts, chart_notes))
         else:

@@ -11,12 +11,14 @@ statement, and the display width of text.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Callable
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from allocator.report.model import Column, Report, Table, text_in
+from allocator.report.model import NUMERIC, Column, Report, Table, text_in
 
 if TYPE_CHECKING:
     from allocator.report.charts import ChartImage
@@ -24,6 +26,9 @@ if TYPE_CHECKING:
 Writer = Callable[[Path], None]  # writes one file of a folder (see allocator.outputs.folders)
 
 DOCUMENT_MAX_UNITS = 200  # larger tables keep only subtotals in DOCX and LaTeX (all rows elsewhere)
+KEEP_TOGETHER = 35  # a printed table of at most this many rows never breaks across pages
+WRAP_WIDTH = 16  # text wider than this (display width: 8 Chinese characters) may wrap in a
+# table that would not fit otherwise, breaking a Chinese word if need be; shorter text keeps whole
 
 
 def text_width(text: str) -> int:
@@ -33,6 +38,24 @@ def text_width(text: str) -> int:
     (6, 5)
     """
     return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
+
+
+def wrapped_lines(text: str, width: float) -> int:
+    """How many lines ``text`` takes in a column ``width`` characters wide (display width):
+    English wraps between words, Chinese between any two characters.
+
+    >>> wrapped_lines("Named constraint: core districts keep their service base", 30)
+    3
+    >>> wrapped_lines("同比例精简约束：市辖区、县（市）", 30), wrapped_lines("道里区", 30)
+    (2, 1)
+    """
+    lines, used = 1, 0
+    for piece in re.findall(r"[^\s\u2e80-\uffef]+\s*|[\u2e80-\uffef]|\s+", text):
+        size = text_width(piece.rstrip())
+        if used and used + size > width:
+            lines, used = lines + 1, 0
+        used += text_width(piece)
+    return lines
 
 
 def caption(table: Table, number: int, lang: str) -> str:
@@ -64,10 +87,67 @@ def method_text(report: Report, lang: str) -> str:
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
-def table_charts(table: Table, charts: tuple[ChartImage, ...]) -> list[ChartImage]:
-    """The charts a document shows after ``table`` (each chart names its table: in a report the
-    bar charts follow the comparison, a unit's waterfall the explanation)."""
-    return [c for c in charts if c.table == table.key]
+def table_figures(report: Report, table: Table, charts: tuple[ChartImage, ...]
+                  ) -> list[tuple[int, ChartImage]]:
+    """The charts a document shows after ``table``, each with its figure number (each chart
+    names its table: in a report the bar charts follow the comparison, a unit's waterfall the
+    explanation; figures are numbered through the document in the order of its tables)."""
+    ordered = [c for t in report.tables for c in charts if c.table == t.key]
+    return [(n, c) for n, c in enumerate(ordered, start=1) if c.table == table.key]
+
+
+def figure_notes(figures: list[tuple[int, ChartImage]], chart_notes: tuple[str, ...],
+                 lang: str) -> list[str]:
+    """The note lines under the figures of a table (e.g. the charts' font fallback); none under
+    a table without figures."""
+    return [note_prefix(lang) + n for n in chart_notes] if figures else []
+
+
+@dataclass(frozen=True)
+class Section:
+    """One table of a document in reading order: its numbered caption, the note lines under it,
+    then the charts that follow it with their numbered captions, and the note lines under those
+    (none without a chart)."""
+
+    table: Table
+    caption: str
+    notes: list[str]
+    figures: list[tuple[ChartImage, str]]
+    figure_notes: list[str]
+
+
+@dataclass(frozen=True)
+class Outline:
+    """What a document says, in reading order, in one language: the title, the method statement
+    (heading and paragraphs; no heading without one), the report's notes, then each table with
+    its figures (numbered through the document). Markdown and HTML only format it."""
+
+    title: str
+    method_heading: str | None
+    method: list[str]
+    notes: list[str]
+    sections: list[Section]
+
+
+def outline(report: Report, lang: str, charts: tuple[ChartImage, ...] = (),
+            chart_notes: tuple[str, ...] = ()) -> Outline:
+    """The :class:`Outline` of ``report`` in ``lang`` with ``charts`` (each after its table)
+    and ``chart_notes`` under them.
+
+    >>> from allocator.report.model import T
+    >>> o = outline(Report(T("报告", "Report"), (Table("t", T("示例", "Demo"), (), ()),)), "en")
+    >>> o.title, o.method_heading, [s.caption for s in o.sections]
+    ('Report', None, ['Table 1. Demo'])
+    """
+    sections = []
+    for number, table in enumerate(report.tables, start=1):
+        figures = table_figures(report, table, charts)
+        sections.append(Section(
+            table, caption(table, number, lang), notes(report, table, lang),
+            [(image, figure_caption(image.caption, n, lang)) for n, image in figures],
+            figure_notes(figures, chart_notes, lang)))
+    return Outline(report.title.get(lang), method_heading(lang) if report.method else None,
+                   method_paragraphs(report, lang), notes(report, None, lang), sections)
 
 
 def note_prefix(lang: str) -> str:
@@ -95,11 +175,50 @@ def document_rows(table: Table, max_units: int = DOCUMENT_MAX_UNITS) -> list[int
     return [i for i, row in enumerate(table.rows) if row.level != "unit"]
 
 
+def printed_table(table: Table, rows: list[int]) -> Table:
+    """``table`` as a printed document shows ``rows``: when they are only subtotals and the
+    total, its first column holds group names, and its header says so (分组 / Group, not 代码).
+
+    >>> from allocator.report.model import Row, T
+    >>> t = Table("t", T("", ""), (Column("id", "代码", "Code"),), (Row(("1",)),
+    ...           Row((T("合计", "Total"),), "total")))
+    >>> printed_table(t, [1]).columns[0].header("zh"), printed_table(t, [0, 1]).columns[0].zh
+    ('分组', '代码')
+    """
+    if any(table.rows[i].level == "unit" for i in rows) or not table.columns:
+        return table
+    first = replace(table.columns[0], zh="分组", en="Group")
+    return replace(table, columns=(first, *table.columns[1:]))
+
+
 def shown_columns(table: Table, rows: list[int], lang: str) -> list[int]:
     """The columns a printed table keeps: the first, and every other with a cell to show in
     ``rows`` (a column that is empty in every shown row is dropped)."""
     return [j for j in range(len(table.columns))
             if j == 0 or any(table.text(i, j, lang) for i in rows)]
+
+
+def label_span(table: Table, i: int, columns: list[int], lang: str) -> int:
+    """How many of the shown ``columns`` the first cell of row ``i`` spans: the label of a
+    subtotal or total row runs on over the text cells after it that are empty in that row (the
+    unit and group columns), so that it needs no column of its own width; 1 in a unit row.
+
+    >>> from allocator.report.model import Row, T
+    >>> t = Table("t", T("", ""), (Column("id", "代码", "Code"), Column("label", "单位", "Unit"),
+    ...           Column("n", "数", "N", "int")), (Row(("1", "a", 2)), Row((T("合计", "Total"),
+    ...           "", 2), "total")))
+    >>> label_span(t, 0, [0, 1, 2], "en"), label_span(t, 1, [0, 1, 2], "en")
+    (1, 2)
+    """
+    if table.rows[i].level == "unit":
+        return 1
+    span = 1
+    for j in columns[1:]:
+        if table.columns[j].kind in NUMERIC or table.format(i, j)[0] in NUMERIC \
+                or table.text(i, j, lang):
+            break
+        span += 1
+    return span
 
 
 def header_lines(column: Column, lang: str, width: float,
@@ -155,6 +274,21 @@ def em_width(text: str) -> float:
             total += AUTOSPACE
         previous = kind
     return total
+
+
+def title_lines(title: str, ems: float) -> list[str]:
+    """A document's title in lines: whole when it fits a line of ``ems`` ems, else broken
+    before its bracket (never inside a Chinese word; the last resort of a word processor).
+
+    >>> title_lines("哈尔滨市2020年区县事业编制零基测算（规划约束）", 20)
+    ['哈尔滨市2020年区县事业编制零基测算', '（规划约束）']
+    >>> title_lines("哈尔滨市2020年区县事业编制零基测算", 20)
+    ['哈尔滨市2020年区县事业编制零基测算']
+    """
+    head, bracket, tail = title.partition("（")
+    if head and bracket and em_width(title) > ems:
+        return [head, bracket + tail]
+    return [title]
 
 
 def omitted_note(table: Table, rows: list[int], lang: str) -> list[str]:

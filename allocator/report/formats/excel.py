@@ -21,6 +21,7 @@ from allocator.report.formats.common import (
     method_paragraphs,
     notes,
     text_width,
+    wrapped_lines,
 )
 from allocator.report.model import NUMERIC, Report, T, Table, number_format
 
@@ -32,6 +33,8 @@ SHEET_NAMES = {
     "method": T("测算说明", "Method"),
 }
 XLSX_MAX_WIDTH = 70  # widest XLSX column (characters); longer text wraps
+WIDE_TEXT_WIDTH = 40  # widest text column of a wide (landscape) sheet: longer text
+# wraps, so that the page fitted to its width keeps a readable size
 HEADER_WIDTH = 14  # headers wider than this break onto more lines (between words)
 TITLE_ROW, HEADER_ROW = 1, 2
 A4 = 9  # the paper size code of A4 in a workbook's page setup
@@ -61,6 +64,7 @@ def _print_setup(sheet, wide: bool, header_row: int | None, lang: str) -> None:
     sheet.page_setup.fitToWidth, sheet.page_setup.fitToHeight = 1, 0
     sheet.page_margins.left = sheet.page_margins.right = 0.5
     sheet.page_margins.top = sheet.page_margins.bottom = 0.6
+    sheet.page_margins.header = sheet.page_margins.footer = 0.25  # inside the margins, not cut
     sheet.print_options.horizontalCentered = True
     if header_row is not None:
         sheet.print_title_rows = f"{header_row}:{header_row}"
@@ -80,10 +84,12 @@ def _table_sheet(book, report: Report, table: Table, number: int, lang: str) -> 
     title.alignment = Alignment(horizontal="left", vertical="center")
     sheet.row_dimensions[TITLE_ROW].height = 22
     widths = []
+    wide = width_of > PORTRAIT_COLUMNS
     for j, column in enumerate(table.columns):
         cells = max((text_width(table.text(i, j, lang)) for i in range(len(table.rows))),
                     default=0)
-        widths.append(min(max(cells, header_min_width(column, lang), 6) + 2, XLSX_MAX_WIDTH))
+        most = WIDE_TEXT_WIDTH if wide and column.kind == "text" and j > 0 else XLSX_MAX_WIDTH
+        widths.append(min(max(cells, header_min_width(column, lang), 6) + 2, most))
     formats = [_column_format(table, j) for j in range(width_of)]
     lines = 1
     for j, column in enumerate(table.columns):
@@ -112,11 +118,10 @@ def _table_sheet(book, report: Report, table: Table, number: int, lang: str) -> 
             elif value is not None:
                 cell.data_type = "s"  # text is never a formula
                 cell.alignment = Alignment(vertical="top", wrap_text=True)
-                wide = text_width(str(value))
-                if wide > widths[j] - 2:  # wrap, on a row tall enough to show it all
-                    rows_needed = math.ceil(wide / (widths[j] - 3))
+                lines_needed = wrapped_lines(str(value), widths[j] - 2)
+                if lines_needed > 1:  # wrap, on a row tall enough to show it all
                     sheet.row_dimensions[r].height = max(sheet.row_dimensions[r].height or 15,
-                                                         15 * rows_needed)
+                                                         15 * lines_needed)
             if row.level != "unit":
                 cell.font = Font(bold=True)
                 cell.border = Border(top=thin) if row.level == "total" else Border()
@@ -138,7 +143,7 @@ def _table_sheet(book, report: Report, table: Table, number: int, lang: str) -> 
     if width_of <= 2:
         frozen = 1
     sheet.freeze_panes = f"{get_column_letter(frozen)}{first}"
-    _print_setup(sheet, width_of > PORTRAIT_COLUMNS, HEADER_ROW, lang)
+    _print_setup(sheet, wide, HEADER_ROW, lang)
 
 
 def _method_sheet(book, report: Report, lang: str) -> None:

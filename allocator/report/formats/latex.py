@@ -12,17 +12,29 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from allocator.report.formats.common import (
+    KEEP_TOGETHER,
     document_rows,
+    figure_notes,
     header_lines,
+    label_span,
     method_heading,
     method_paragraphs,
     notes,
     omitted_note,
+    printed_table,
     shown_columns,
-    table_charts,
+    table_figures,
     text_width,
+    title_lines,
 )
-from allocator.report.formats.word import CELL_PAD_CM, column_widths, header_cm
+from allocator.report.formats.word import (
+    CELL_PAD_CM,
+    POINT_CM,
+    Printed,
+    column_widths,
+    header_cm,
+    kept_together,
+)
 from allocator.report.model import NUMERIC, Report, Table
 
 if TYPE_CHECKING:
@@ -31,11 +43,14 @@ if TYPE_CHECKING:
 _TEX_ESCAPES = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
                 "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}",
                 "^": r"\textasciicircum{}", "λ": r"$\lambda$", "×": r"$\times$", "−": r"$-$",
-                "²": r"\textsuperscript{2}", "|": r"\textbar{}", "<": r"\textless{}",
-                ">": r"\textgreater{}"}
+                "≥": r"$\geq$", "≤": r"$\leq$", "²": r"\textsuperscript{2}", "|": r"\textbar{}",
+                "<": r"\textless{}", ">": r"\textgreater{}"}
 TEXT_WIDTH_CM = {"portrait": 21.0 - 4.0, "landscape": 29.7 - 4.0}  # 2 cm margins
+TEXT_HEIGHT_CM = {"portrait": 29.7 - 4.0, "landscape": 21.0 - 4.0}
+LEADING = {"zh": 1.25 * 1.3, "en": 1.25}  # baselines in type sizes (ctexart spreads lines 1.3)
 FONT_POINTS = (8.0, 7.5, 7.0)  # the tables' type sizes: the largest that fits
 WIDER = 1.1  # Latin Modern at these sizes is wider than Times
+COLSEP, TIGHT_COLSEP = 3.0, 1.5  # points each side of a column; narrower in a table too wide
 
 
 def tex_escape(text: str) -> str:
@@ -70,21 +85,53 @@ def _header(table: Table, j: int, lang: str, width_cm: float, points: float) -> 
         if len(lines) > 1 else body
 
 
+def _layout(printed: Printed) -> tuple[str, float, list[float], float]:
+    """Orientation, type size, column widths and the gap each side of a column (points) of a
+    table: the largest size on the narrowest page at which it fits the width and, when it is
+    short, one page; long Chinese text breaks a word only when the table fits no page at any
+    size otherwise."""
+    table, rows, columns, lang = printed.table, printed.rows, printed.columns, printed.lang
+    fits = []
+    for broken in (False, True):
+        for page in ("portrait", "landscape"):
+            for size in FONT_POINTS:
+                widths = column_widths(table, rows, columns, lang, size * WIDER,
+                                       TEXT_WIDTH_CM[page], break_words=broken)
+                if widths is not None:
+                    fits.append((page, size, widths))
+        if fits:
+            break
+    for page, size, widths in fits:
+        if len(rows) > KEEP_TOGETHER or _together(printed, page, size, widths):
+            return page, size, widths, COLSEP
+    if fits:
+        return *fits[0], COLSEP
+    # Too wide for any page: as narrow as it goes, English words whole, with narrower gaps
+    # between the columns, which give their room to the text that wraps most.
+    size = FONT_POINTS[-1]
+    least = column_widths(table, rows, columns, lang, size * WIDER, 1e9, least=True,
+                          break_words=True) or []
+    natural = column_widths(table, rows, columns, lang, size * WIDER, 1e9) or least
+    want = [n - m for n, m in zip(natural, least, strict=True)]
+    room = len(least) * 2 * (COLSEP - TIGHT_COLSEP) * POINT_CM
+    return "landscape", size, [m + room * w / sum(want) if sum(want) else m
+                               for m, w in zip(least, want, strict=True)], TIGHT_COLSEP
+
+
+def _together(printed: Printed, page: str, size: float, widths: list[float]) -> bool:
+    """Whether a table is short enough to be kept on one page (see :func:`kept_together`)."""
+    return kept_together(printed, size * WIDER, widths, (TEXT_WIDTH_CM[page],
+                                                         TEXT_HEIGHT_CM[page]),
+                         LEADING[printed.lang])
+
+
 def _longtable(report: Report, table: Table, lang: str) -> list[str]:
     rows = document_rows(table)
+    table = printed_table(table, rows)
     columns = shown_columns(table, rows, lang)
-    orientation, points, widths = "landscape", FONT_POINTS[-1], None
-    for page in ("portrait", "landscape"):
-        for size in FONT_POINTS:
-            widths = column_widths(table, rows, columns, lang, size * WIDER, TEXT_WIDTH_CM[page])
-            if widths is not None:
-                orientation, points = page, size
-                break
-        if widths is not None:
-            break
-    if widths is None:  # too wide for any page: as narrow as it goes, words whole
-        widths = column_widths(table, rows, columns, lang, points * WIDER, 1e9, least=True) \
-            or []
+    printed = Printed(table, rows, columns, lang,
+                      notes(report, table, lang, columns) + omitted_note(table, rows, lang))
+    orientation, points, widths, colsep = _layout(printed)
     spec = []
     for j, width in zip(columns, widths, strict=True):
         numeric = all(table.format(i, j)[0] in NUMERIC for i in rows
@@ -98,20 +145,27 @@ def _longtable(report: Report, table: Table, lang: str) -> list[str]:
     n = len(columns)
     more = "（续表）" if lang == "zh" else "(continued)"
     out = [r"\begin{landscape}"] if orientation == "landscape" else []
-    out += [rf"{{\fontsize{{{points:g}}}{{{points * 1.25:g}}}\selectfont\setlength{{\tabcolsep}}{{3pt}}",
+    out += [rf"{{\fontsize{{{points:g}}}{{{points * 1.25:g}}}\selectfont"
+            rf"\setlength{{\tabcolsep}}{{{colsep:g}pt}}",
             rf"\begin{{longtable}}{{{''.join(spec)}}}",
             rf"\caption{{{tex_escape(table.title.get(lang))}}}\label{{tab:{table.key}}}\\",
             r"\toprule", head + r" \\", r"\midrule", r"\endfirsthead",
             rf"\multicolumn{{{n}}}{{l}}{{{more}}}\\", r"\toprule", head + r" \\", r"\midrule",
             r"\endhead", r"\bottomrule", r"\endfoot", r"\bottomrule", r"\endlastfoot"]
     mixed = {j: s != "r" for j, s in zip(columns, spec, strict=True)}
-    for i in rows:
-        out.append(" & ".join(_tex_cell(table, i, j, lang, right=mixed[j]) for j in columns)
-                   + r" \\")
+    # A short table never breaks across pages (\\* forbids a break after a row): it moves to the
+    # next page whole rather than leave its last rows alone there.
+    end = r" \\*" if _together(printed, orientation, points, widths) else r" \\"
+    for n, i in enumerate(rows, start=1):
+        cells = [_tex_cell(table, i, j, lang, right=mixed[j]) for j in columns]
+        span = label_span(table, i, columns, lang)
+        if span > 1:  # a subtotal's label runs on over the empty unit and group cells
+            cells[:span] = [rf"\multicolumn{{{span}}}{{l}}{{{cells[0]}}}"]
+        out.append(" & ".join(cells) + (end if n < len(rows) else r" \\"))
     out += [r"\end{longtable}", "}"]
-    lines = notes(report, table, lang, columns) + omitted_note(table, rows, lang)
-    if lines:
-        out += [r"{\footnotesize"] + [tex_escape(line) + r"\par" for line in lines] + ["}"]
+    if printed.notes:
+        out += [r"{\footnotesize\setlength{\parindent}{0pt}"]  # notes flush with the table
+        out += [tex_escape(line) + r"\par" for line in printed.notes] + ["}"]
     if orientation == "landscape":
         out.append(r"\end{landscape}")
     return out
@@ -144,11 +198,11 @@ def latex_text(report: Report, lang: str, charts: tuple[ChartImage, ...] = (),
     out += [r"{\small " + tex_escape(line) + r"\par}" for line in notes(report, None, lang)]
     for table in report.tables:
         out += [""] + _longtable(report, table, lang)
-        shown = table_charts(table, charts)
-        for image in shown:
+        figures = table_figures(report, table, charts)
+        for _, image in figures:
             out += [""] + _figure(image)
-        if shown and chart_notes:
-            out += [r"{\footnotesize " + tex_escape(n) + r"\par}" for n in chart_notes]
+        out += [r"{\footnotesize " + tex_escape(n) + r"\par}"
+                for n in figure_notes(figures, chart_notes, lang)]
     out += ["", r"\end{document}", ""]
     text = "\n".join(out)
     # ctexart sets up Chinese fonts; scheme=plain keeps English headings and captions.
@@ -156,7 +210,9 @@ def latex_text(report: Report, lang: str, charts: tuple[ChartImage, ...] = (),
     cls = (r"\documentclass[a4paper,zihao=-4]{ctexart}" if lang == "zh" else
            r"\documentclass[a4paper,11pt,scheme=plain]{ctexart}" if cjk else
            r"\documentclass[a4paper,11pt]{article}")
-    title = tex_escape(report.title.get(lang))
+    size = 22 if lang == "zh" else 14.4  # \zihao{2}; \Large of an 11-point document
+    lines = title_lines(report.title.get(lang), TEXT_WIDTH_CM["portrait"] / (size * POINT_CM))
+    title = r"\\".join(tex_escape(line) for line in lines)
     heading = (rf"\begin{{center}}{{\zihao{{2}}\heiti {title}}}\end{{center}}" if lang == "zh"
                else rf"\begin{{center}}{{\Large\bfseries {title}}}\end{{center}}")
     return text.replace("\nCLASS\n", f"\n{cls}\n", 1).replace("\nTITLE", f"\n{heading}", 1)

@@ -23,15 +23,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from allocator.report.formats.common import (
-    caption,
-    figure_caption,
-    method_heading,
-    method_paragraphs,
-    note_prefix,
-    notes,
-    table_charts,
-)
+from allocator.report.formats.common import outline
 from allocator.report.model import NUMERIC, Report
 
 if TYPE_CHECKING:
@@ -46,27 +38,25 @@ def markdown_text(report: Report, lang: str, charts: tuple[ChartImage, ...] = ()
                   chart_notes: tuple[str, ...] = ()) -> str:
     """Title, method statement and notes, then each table as a captioned pipe table followed by
     its notes and its charts (``![图1 ...](allocation.png)``, the PNG beside the document)."""
-    lines = [f"# {_md_cell(report.title.get(lang))}", ""]
-    if report.method:
-        lines += [f"## {method_heading(lang)}", ""]
-        for paragraph in method_paragraphs(report, lang):
+    document = outline(report, lang, charts, chart_notes)
+    lines = [f"# {_md_cell(document.title)}", ""]
+    if document.method_heading:
+        lines += [f"## {document.method_heading}", ""]
+        for paragraph in document.method:
             lines += [_md_cell(paragraph), ""]
-    lines += [_md_cell(line) for line in notes(report, None, lang)] + [""]
-    figure = 0
-    for number, table in enumerate(report.tables, start=1):
-        lines += [f"**{_md_cell(caption(table, number, lang))}**", ""]
+    lines += [_md_cell(line) for line in document.notes] + [""]
+    for section in document.sections:
+        table = section.table
+        lines += [f"**{_md_cell(section.caption)}**", ""]
         lines.append("| " + " | ".join(_md_cell(h) for h in table.headers(lang)) + " |")
         lines.append("| " + " | ".join("---:" if c.kind in NUMERIC else "---"
                                        for c in table.columns) + " |")
         for i in range(len(table.rows)):
             lines.append("| " + " | ".join(_md_cell(table.text(i, j, lang))
                                            for j in range(len(table.columns))) + " |")
-        lines += [""] + [_md_cell(line) for line in notes(report, table, lang)] + [""]
-        shown = table_charts(table, charts)
-        for image in shown:
-            figure += 1
-            text = _md_cell(figure_caption(image.caption, figure, lang))
-            lines += [f"![{text}]({image.name}.png)", "", f"**{text}**", ""]
-        if shown:
-            lines += [_md_cell(note_prefix(lang) + n) for n in chart_notes] + [""]
+        lines += [""] + [_md_cell(line) for line in section.notes] + [""]
+        for image, text in section.figures:
+            lines += [f"![{_md_cell(text)}]({image.name}.png)", "", f"**{_md_cell(text)}**", ""]
+        if section.figures:
+            lines += [_md_cell(line) for line in section.figure_notes] + [""]
     return "\n".join(lines)

@@ -1,6 +1,7 @@
 """HTML: one self-contained page: title, method statement, every table (numbered, notes below)
-and the charts inline as numbered figures. Headers break only between words, so a table of
-Harbin's size fits a 1,280-pixel window; the fonts name Chinese faces of every platform."""
+and the charts inline as numbered figures. Headers break only between words, long text cells
+wrap and a subtotal's label runs on over the empty unit and group cells, so that the tables of
+every bundled model fit a 1,280-pixel window; the fonts name Chinese faces of every platform."""
 
 from __future__ import annotations
 
@@ -8,15 +9,7 @@ import base64
 import html
 from typing import TYPE_CHECKING
 
-from allocator.report.formats.common import (
-    caption,
-    figure_caption,
-    method_heading,
-    method_paragraphs,
-    note_prefix,
-    notes,
-    table_charts,
-)
+from allocator.report.formats.common import WRAP_WIDTH, label_span, outline, text_width
 from allocator.report.model import NUMERIC, Report, Table
 
 if TYPE_CHECKING:
@@ -29,13 +22,15 @@ line-height:1.5}h1{text-align:center;font-size:1.6em}h2{font-size:1.2em;margin-t
 p.method{text-indent:2em;margin:0.4em 0}table{border-collapse:collapse;margin:0.5em auto;
 font-size:12.5px}caption{font-weight:bold;padding:0.4em;font-size:14px}
 thead tr{border-top:2px solid #000;border-bottom:1px solid #000}tbody tr:last-child
-{border-bottom:2px solid #000}th{padding:0.2em 0.35em;word-break:keep-all;vertical-align:bottom;
-font-weight:bold}td{padding:0.15em 0.35em;word-break:keep-all}td.num{text-align:right;
-white-space:nowrap;font-variant-numeric:tabular-nums}td.wrap{min-width:20em}
+{border-bottom:2px solid #000}th{padding:0.2em 0.3em;word-break:keep-all;vertical-align:bottom;
+font-weight:bold}td{padding:0.15em 0.3em;white-space:nowrap}td.num{text-align:right;
+font-variant-numeric:tabular-nums}td.wrap{white-space:normal;min-width:6em}td.long{min-width:7em}
 tr.subtotal td,tr.total td{font-weight:bold}p.note{font-size:0.85em;margin:0.2em 0}
 figure{margin:1.2em 0;text-align:center}figure img{max-width:min(100%,860px);
 height:auto}figcaption{font-weight:bold;margin-top:0.3em}div.wide{overflow-x:auto}"""
-LONG_TEXT = 40  # text cells longer than this wrap
+LONG = 2 * WRAP_WIDTH  # text wider than WRAP_WIDTH wraps (Chinese between any two characters)
+# in a column of 6 ems at least, wider than LONG of 7, so that it never becomes a narrow strip;
+# shorter text stays on one line
 
 
 def _header(table: Table, j: int, lang: str) -> str:
@@ -43,9 +38,17 @@ def _header(table: Table, j: int, lang: str) -> str:
     return "<wbr>".join(html.escape(p) for p in table.columns[j].header_parts(lang))
 
 
-def _figure(image: ChartImage, number: int, lang: str) -> str:
+def _cell_class(table: Table, i: int, j: int, text: str) -> str:
+    """The class of a body cell: numbers on one line, long text that may wrap."""
+    if table.format(i, j)[0] in NUMERIC:
+        return ' class="num"'
+    width = text_width(text)
+    return ' class="wrap long"' if width > LONG else ' class="wrap"' if width > WRAP_WIDTH else ""
+
+
+def _figure(image: ChartImage, caption: str) -> str:
     data = base64.b64encode(image.png).decode("ascii")
-    text = html.escape(figure_caption(image.caption, number, lang))
+    text = html.escape(caption)
     return (f'<figure><img alt="{text}" src="data:image/png;base64,{data}">'
             f"<figcaption>{text}</figcaption></figure>")
 
@@ -55,37 +58,36 @@ def html_text(report: Report, lang: str, charts: tuple[ChartImage, ...] = (),
     """A self-contained HTML page: title, method statement, tables and numbered figures (inline
     PNG): the charts of the comparison after its table, a waterfall after the explanation."""
     esc = html.escape
+    document = outline(report, lang, charts, chart_notes)
     parts = ["<!DOCTYPE html>", f'<html lang="{"zh-CN" if lang == "zh" else "en"}">',
              '<head><meta charset="utf-8">',
              '<meta name="viewport" content="width=device-width, initial-scale=1">',
-             f"<title>{esc(report.title.get(lang))}</title>",
-             f"<style>{_CSS}</style></head>", "<body>", f"<h1>{esc(report.title.get(lang))}</h1>"]
-    if report.method:
-        parts.append(f"<h2>{esc(method_heading(lang))}</h2>")
-        parts += [f'<p class="method">{esc(p)}</p>' for p in method_paragraphs(report, lang)]
-    parts += [f'<p class="note">{esc(line)}</p>' for line in notes(report, None, lang)]
-    figure = 0
-    for number, table in enumerate(report.tables, start=1):
+             f"<title>{esc(document.title)}</title>",
+             f"<style>{_CSS}</style></head>", "<body>", f"<h1>{esc(document.title)}</h1>"]
+    if document.method_heading:
+        parts.append(f"<h2>{esc(document.method_heading)}</h2>")
+        parts += [f'<p class="method">{esc(p)}</p>' for p in document.method]
+    parts += [f'<p class="note">{esc(line)}</p>' for line in document.notes]
+    for section in document.sections:
+        table = section.table
         parts.append(f'<div class="wide"><table id="{esc(table.key)}">'
-                     f"<caption>{esc(caption(table, number, lang))}</caption><thead><tr>"
+                     f"<caption>{esc(section.caption)}</caption><thead><tr>"
                      + "".join(f"<th>{_header(table, j, lang)}</th>"
                                for j in range(len(table.columns)))
                      + "</tr></thead><tbody>")
+        columns = list(range(len(table.columns)))
         for i, row in enumerate(table.rows):
             cells = []
-            for j in range(len(table.columns)):
+            for j in columns:
                 text = table.text(i, j, lang)
-                cls = ' class="num"' if table.format(i, j)[0] in NUMERIC else \
-                    ' class="wrap"' if len(text) > LONG_TEXT else ""
-                cells.append(f"<td{cls}>{esc(text)}</td>")
+                cells.append(f"<td{_cell_class(table, i, j, text)}>{esc(text)}</td>")
+            span = label_span(table, i, columns, lang)
+            if span > 1:  # a subtotal's label runs on over the empty unit and group cells
+                cells[:span] = [cells[0].replace("<td", f'<td colspan="{span}"', 1)]
             parts.append(f'<tr class="{row.level}">' + "".join(cells) + "</tr>")
         parts.append("</tbody></table></div>")
-        parts += [f'<p class="note">{esc(line)}</p>' for line in notes(report, table, lang)]
-        shown = table_charts(table, charts)
-        for image in shown:
-            figure += 1
-            parts.append(_figure(image, figure, lang))
-        if shown:
-            parts += [f'<p class="note">{esc(note_prefix(lang) + n)}</p>' for n in chart_notes]
+        parts += [f'<p class="note">{esc(line)}</p>' for line in section.notes]
+        parts += [_figure(image, text) for image, text in section.figures]
+        parts += [f'<p class="note">{esc(line)}</p>' for line in section.figure_notes]
     parts += ["</body>", "</html>", ""]
     return "\n".join(parts)

@@ -18,21 +18,29 @@ from __future__ import annotations
 
 import io
 import struct
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from allocator.report.formats.common import (
+    KEEP_TOGETHER,
+    WRAP_WIDTH,
     document_rows,
     em_width,
+    figure_notes,
     header_lines,
     header_min_width,
+    label_span,
     method_heading,
     method_paragraphs,
     note_prefix,
     notes,
     omitted_note,
+    printed_table,
     shown_columns,
-    table_charts,
+    table_figures,
+    title_lines,
+    wrapped_lines,
 )
 from allocator.report.model import NUMERIC, Report, Table
 
@@ -52,6 +60,8 @@ CELL_PAD_CM = 0.22  # left + right cell margins (0.1 cm each) and a little air
 BOLD = {"zh": 1.03, "en": 1.1}  # how much wider a header (黑体, Times bold) is than the text
 SAFETY = 1.06  # room for a substitute face a little wider than Times New Roman
 POINT_CM = 0.03528
+LEADING = 1.45  # lines of a table cell, in type sizes apart (Chinese faces set them wide)
+NOTE_POINTS = 10.5  # the notes under a table (at most)
 
 
 def usable_width(page: dict[str, float]) -> float:
@@ -75,39 +85,56 @@ def header_cm(text: str, lang: str, points: float) -> float:
 
 
 def _cell_width(table: Table, i: int, j: int, lang: str, points: float, *,
-                least: bool = False) -> float:
+                least: bool = False, break_words: bool = False) -> float:
     """Printed width of a cell on one line in cm, or with ``least`` the least it needs: numbers
-    and Chinese text whole, English text its longest word (it wraps between words)."""
+    and Chinese text whole (with ``break_words``, Chinese text of more than 8 characters wraps
+    after 8), English text its longest word (it wraps between words)."""
     text = table.text(i, j, lang)
     bold = BOLD[lang] if table.rows[i].level != "unit" else 1.0  # subtotals are bold
-    if not least or lang == "zh" or table.format(i, j)[0] in NUMERIC:
+    if not least or table.format(i, j)[0] in NUMERIC:
         return text_cm(text, points) * bold
+    if lang == "zh":
+        most = text_cm("字" * (WRAP_WIDTH // 2), points) if break_words else float("inf")
+        return min(text_cm(text, points), most) * bold
     return max((text_cm(word, points) for word in text.split()), default=0.0) * bold
 
 
 def column_widths(table: Table, rows: list[int], columns: list[int], lang: str,
-                  points: float, usable_cm: float, *, least: bool = False) -> list[float] | None:
+                  points: float, usable_cm: float, *, least: bool = False,
+                  break_words: bool = False) -> list[float] | None:
     """Column widths in cm that show every header without breaking a word and every number
     on one line: each column as wide as its widest cell when that fits, else English text wraps
     between words; long text (wider than 40% of the page) wraps and takes the room left; a
     table of two columns is at least 60% of the page wide. None when nothing fits. With
-    ``least``, the narrowest widths that keep every word whole, whatever the page."""
+    ``least``, the narrowest widths that keep every word whole, whatever the page;
+    ``break_words`` lets long Chinese text wrap (after 8 characters), for a table that does
+    not fit otherwise."""
     natural: list[float] = []
     narrowest: list[float] = []
     wrapped = []  # columns of long text, which wrap
     smallest = text_cm("0000", points)
+    spans = {i: label_span(table, i, columns, lang) for i in rows}
     for k, j in enumerate(columns):
         column = table.columns[j]
+        own = [i for i in rows if k or spans[i] == 1]  # a spanning label is fitted below
         header = header_min_width(column, lang, lambda t: header_cm(t, lang, points))
-        cells = max((_cell_width(table, i, j, lang, points) for i in rows), default=0.0)
-        fewest = max((_cell_width(table, i, j, lang, points, least=True) for i in rows),
-                     default=0.0)
+        cells = max((_cell_width(table, i, j, lang, points) for i in own), default=0.0)
+        fewest = max((_cell_width(table, i, j, lang, points, least=True,
+                                  break_words=break_words) for i in own), default=0.0)
         width = max(cells, header, smallest) + CELL_PAD_CM
         if column.kind == "text" and cells > 0.4 * usable_cm:
             width = max(0.4 * usable_cm, header + CELL_PAD_CM)
             wrapped.append(k)
         natural.append(width)
         narrowest.append(min(width, max(fewest, header, smallest) + CELL_PAD_CM))
+    for i, span in spans.items():  # the first column widens if a label needs more than its span
+        if span > 1:
+            j = columns[0]
+            natural[0] = max(natural[0], _cell_width(table, i, j, lang, points) + CELL_PAD_CM
+                             - sum(natural[1:span]))
+            narrowest[0] = max(narrowest[0], CELL_PAD_CM - sum(narrowest[1:span])
+                               + _cell_width(table, i, j, lang, points, least=True,
+                                             break_words=break_words))
     if least:
         return narrowest
     if sum(natural) <= usable_cm:
@@ -137,21 +164,84 @@ def column_widths(table: Table, rows: list[int], columns: list[int], lang: str,
     return widths
 
 
-def layout(table: Table, rows: list[int], columns: list[int], lang: str
-           ) -> tuple[dict[str, float], float, list[float]]:
+@dataclass(frozen=True)
+class Printed:
+    """A table as a printed document shows it: the rows and columns it keeps, in one language,
+    with the note lines under it."""
+
+    table: Table
+    rows: list[int]
+    columns: list[int]
+    lang: str
+    notes: list[str]
+
+
+def table_height(printed: Printed, points: float, widths: list[float],
+                 leading: float = LEADING) -> float:
+    """Estimated height in cm of a printed table, header and rows, at ``points`` in columns of
+    ``widths``: each row as many lines as its longest text wraps to (a subtotal's label across
+    the cells it spans), lines ``leading`` times the type size apart."""
+    table, columns, lang = printed.table, printed.columns, printed.lang
+    em = points * POINT_CM * SAFETY
+    head = max((len(header_lines(table.columns[j], lang, w - CELL_PAD_CM,
+                                 lambda t: header_cm(t, lang, points)))
+                for j, w in zip(columns, widths, strict=True)), default=1)
+    lines = head
+    for i in printed.rows:
+        span = label_span(table, i, columns, lang)
+        cells = [(columns[0], sum(widths[:span]))] + list(zip(columns[span:], widths[span:],
+                                                                strict=True))
+        lines += max(1, *(wrapped_lines(table.text(i, j, lang), 2 * (w - CELL_PAD_CM) / em)
+                          for j, w in cells if table.format(i, j)[0] not in NUMERIC))
+    return lines * points * leading * POINT_CM
+
+
+def kept_together(printed: Printed, points: float, widths: list[float],
+                  page_cm: tuple[float, float], leading: float = LEADING) -> bool:
+    """Whether a printed table should never break across pages: it is short (at most
+    :data:`KEEP_TOGETHER` rows) and, with its caption and notes, fits a page of ``page_cm``
+    (text width and height)."""
+    if len(printed.rows) > KEEP_TOGETHER:
+        return False
+    width, height = page_cm
+    per_line = 2 * width / (NOTE_POINTS * POINT_CM)  # display width of a note line
+    notes = sum(wrapped_lines(n, per_line) for n in printed.notes)
+    return table_height(printed, points, widths, leading) + 2.0 \
+        + notes * NOTE_POINTS * LEADING * POINT_CM <= height
+
+
+def layout(printed: Printed) -> tuple[dict[str, float], float, list[float]]:
     """Page (portrait when the table fits it at 9 points or more, else landscape), font size
-    and column widths of a printed table."""
-    for page in (PORTRAIT, LANDSCAPE):
-        for points in TABLE_SIZES:
-            if page is PORTRAIT and points < 9:
-                break
-            widths = column_widths(table, rows, columns, lang, points, usable_width(page))
-            if widths is not None:
-                return page, points, widths
+    and column widths of a printed table: the largest size at which it fits the page's width
+    and, when it is short (:func:`kept_together`), one page; long Chinese text breaks a word
+    only when the table fits no page at any size otherwise."""
+    table, rows, columns, lang = printed.table, printed.rows, printed.columns, printed.lang
+    fits = []
+    for break_words in (False, True):
+        for page in (PORTRAIT, LANDSCAPE):
+            for points in TABLE_SIZES:
+                if page is PORTRAIT and points < 9:
+                    break
+                widths = column_widths(table, rows, columns, lang, points, usable_width(page),
+                                       break_words=break_words)
+                if widths is not None:
+                    fits.append((page, points, widths))
+        if fits:
+            break
+    for page, points, widths in fits:
+        if len(rows) > KEEP_TOGETHER or kept_together(printed, points, widths, _text_area(page)):
+            return page, points, widths
+    if fits:
+        return fits[0]
     points = TABLE_SIZES[-1]
-    widths = column_widths(table, rows, columns, lang, points, 1e9, least=True) or []
+    widths = column_widths(table, rows, columns, lang, points, 1e9, least=True,
+                           break_words=True) or []
     scale = usable_width(LANDSCAPE) / sum(widths)
     return LANDSCAPE, points, [w * min(scale, 1.0) for w in widths]
+
+
+def _text_area(page: dict[str, float]) -> tuple[float, float]:
+    return usable_width(page), usable_height(page)
 
 
 def png_size(png: bytes) -> tuple[int, int]:
@@ -313,6 +403,20 @@ def _styles(document, lang: str) -> None:
     caption_style.font.color.rgb = RGBColor(0, 0, 0)
 
 
+def _add_lines(paragraph, lines: list[str], kind: str, lang: str, points: float) -> None:
+    """``lines`` in one paragraph, a line break between them, in the faces of ``kind`` (bold in
+    an English document)."""
+    from docx.shared import Pt
+
+    for n, line in enumerate(lines):
+        if n:
+            paragraph.runs[-1].add_break()
+        run = paragraph.add_run(line)
+        _set_fonts(run, kind, lang)
+        run.font.size = Pt(points)
+        run.bold = lang == "en"
+
+
 def _title(document, report: Report, lang: str) -> None:
     from docx.enum.text import WD_ALIGN_PARAGRAPH
     from docx.shared import Pt
@@ -322,11 +426,11 @@ def _title(document, report: Report, lang: str) -> None:
     paragraph.paragraph_format.space_before = Pt(12)
     paragraph.paragraph_format.space_after = Pt(24)
     paragraph.paragraph_format.line_spacing = Pt(35 if lang == "zh" else 26)
-    run = paragraph.add_run(report.title.get(lang))
-    _set_fonts(run, "title", lang)
-    run.font.size = Pt(22 if lang == "zh" else 18)
-    run.bold = lang == "en"
-    document.core_properties.title = report.title.get(lang)
+    title = report.title.get(lang)
+    points = 22 if lang == "zh" else 18
+    _add_lines(paragraph, title_lines(title, usable_width(PORTRAIT) / (points * POINT_CM)),
+               "title", lang, points)
+    document.core_properties.title = title
 
 
 def _heading(document, text: str, lang: str) -> None:
@@ -370,7 +474,7 @@ def _note_lines(document, lines: list[str], lang: str) -> None:
         paragraph.paragraph_format.space_after = Pt(1)
         paragraph.paragraph_format.line_spacing = 1.0
         prefix = note_prefix(lang)
-        size = 10.5 if lang == "zh" else 9.5
+        size = NOTE_POINTS if lang == "zh" else 9.5
         if line.startswith(prefix):  # hanging indent: wrapped lines start under the text
             paragraph.paragraph_format.left_indent = Pt(size * em_width(prefix))
             paragraph.paragraph_format.first_line_indent = -Pt(size * em_width(prefix))
@@ -388,8 +492,11 @@ def _table(document, report: Report, table: Table, number: int, lang: str, pages
     from docx.shared import Cm, Pt
 
     rows = document_rows(table)
+    table = printed_table(table, rows)
     columns = shown_columns(table, rows, lang)
-    page, points, widths = layout(table, rows, columns, lang)
+    printed = Printed(table, rows, columns, lang,
+                      notes(report, table, lang, columns) + omitted_note(table, rows, lang))
+    page, points, widths = layout(printed)
     pages.use(page)
     _seq_caption(document, "表" if lang == "zh" else "Table", number, table.title.get(lang),
                  lang, before=True)
@@ -404,27 +511,31 @@ def _table(document, report: Report, table: Table, number: int, lang: str, pages
         column.width = Cm(width)
     header_row = grid.rows[0]
     _row_flags(header_row, header=True)
+    # a short table moves to the next page whole rather than leave its last rows alone there
+    together = kept_together(printed, points, widths, _text_area(page))
     for k, (cell, j) in enumerate(zip(header_row.cells, columns, strict=True)):
         cell.width = Cm(widths[k])
         cell._tc.get_or_add_tcPr().append(_border("w:tcBorders", bottom=6))
         paragraph = cell.paragraphs[0]
         paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
+        paragraph.paragraph_format.keep_with_next = together
         fit = widths[k] - CELL_PAD_CM
-        for n, line in enumerate(header_lines(table.columns[j], lang, fit,
-                                              lambda t: header_cm(t, lang, points))):
-            if n:
-                paragraph.runs[-1].add_break()
-            run = paragraph.add_run(line)
-            _set_fonts(run, "header", lang)
-            run.font.size = Pt(points)
-            run.bold = lang == "en"
+        _add_lines(paragraph, header_lines(table.columns[j], lang, fit,
+                                           lambda t: header_cm(t, lang, points)),
+                   "header", lang, points)
     for r, i in enumerate(rows, start=1):
         level = table.rows[i].level
         row = grid.rows[r]
         _row_flags(row, header=False)
-        for k, (cell, j) in enumerate(zip(row.cells, columns, strict=True)):
-            cell.width = Cm(widths[k])
+        cells = list(zip(row.cells, columns, widths, strict=True))
+        span = label_span(table, i, columns, lang)
+        if span > 1:  # a subtotal's label runs on over the empty unit and group cells
+            merged = cells[0][0].merge(cells[span - 1][0])
+            cells = [(merged, columns[0], sum(widths[:span])), *cells[span:]]
+        for cell, j, width in cells:
+            cell.width = Cm(width)
             paragraph = cell.paragraphs[0]
+            paragraph.paragraph_format.keep_with_next = together and r < len(rows)
             _mark_size(paragraph, points)
             if table.format(i, j)[0] in NUMERIC:
                 paragraph.alignment = WD_ALIGN_PARAGRAPH.RIGHT
@@ -437,7 +548,7 @@ def _table(document, report: Report, table: Table, number: int, lang: str, pages
                 if lang == "zh":  # 黑体 for the Chinese words, the table's Latin face for numbers
                     run.element.get_or_add_rPr().get_or_add_rFonts().set(
                         qn("w:eastAsia"), FONTS[lang]["header"][0])
-    _note_lines(document, notes(report, table, lang, columns) + omitted_note(table, rows, lang), lang)
+    _note_lines(document, printed.notes, lang)
 
 
 def _figure(document, image: ChartImage, number: int, lang: str, pages: _Pages) -> None:
@@ -477,15 +588,12 @@ def write_docx(report: Report, path: Path, lang: str, charts: tuple[ChartImage, 
         for paragraph in method_paragraphs(report, lang):
             _body(document, paragraph, lang)
     _note_lines(document, notes(report, None, lang), lang)
-    figure = 0
     for number, table in enumerate(report.tables, start=1):
         _table(document, report, table, number, lang, pages)
-        shown = table_charts(table, charts)
-        for image in shown:
-            figure += 1
+        figures = table_figures(report, table, charts)
+        for figure, image in figures:
             _figure(document, image, figure, lang, pages)
-        if shown:
-            _note_lines(document, [note_prefix(lang) + n for n in chart_notes], lang)
+        _note_lines(document, figure_notes(figures, chart_notes, lang), lang)
     # Built in memory, then written in one call: a full disk is one OSError, and no half-written
     # zip file is left for the garbage collector to complain about.
     buffer = io.BytesIO()
