@@ -38,6 +38,8 @@ from typing import Any
 from allocator.audit.files import compare_file
 from allocator.audit.records import MISSING, Check, Verification, compare_record, short
 from allocator.errors import AllocatorError, InputError
+from allocator.outputs.folders import MANIFEST, read_manifest
+from allocator.outputs.runfiles import sha256_or_none
 from allocator.overrides import Overrides
 from allocator.schema import ModelSpec, load_model, spec_from_dict
 
@@ -89,16 +91,6 @@ def _read_record(folder: Path) -> _Recorded:
     return _Recorded(name, record, kind)
 
 
-def _sha256(path: Path) -> str | None:
-    """A file's SHA-256, or None when it cannot be read."""
-    from allocator.table import file_sha256
-
-    try:
-        return file_sha256(path)
-    except OSError:
-        return None
-
-
 def _recorded_file(record: dict, keys: tuple[str, ...]) -> str | None:
     """The first of the recorded paths ``keys`` that is still a file."""
     for key in keys:
@@ -125,7 +117,7 @@ def _file_check(what: str, path: Path | str, recorded: Any, *, changed: str) -> 
     if not isinstance(recorded, str):
         return Check(what, False, f"{path}: no hash recorded (a folder of an earlier version?), "
                                   "so it cannot be checked")
-    same = isinstance(recorded, str) and _sha256(path) == recorded
+    same = isinstance(recorded, str) and sha256_or_none(path) == recorded
     return Check(what, same, f"{path} " + ("unchanged" if same else changed))
 
 
@@ -290,27 +282,13 @@ def _strings(value: Any) -> list[str]:
 # ---- Comparing the files ---------------------------------------------------------------------
 
 
-def _manifest_files(folder: Path) -> list[str] | None:
-    from allocator.outputs.folders import MANIFEST
-
-    try:
-        record = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    files = record.get("files") if isinstance(record, dict) else None
-    if not isinstance(files, list) or not all(isinstance(f, str) for f in files):
-        return None
-    return files
-
-
 def _compare_files(folder: Path, fresh: Path, record_name: str) -> list[Check]:
     """A failed check for each file that differs from its fresh copy, is missing, or is listed
     as the tool's but not written afresh; one check for all that match; one that lists the
     files the tool did not write."""
-    from allocator.outputs.folders import MANIFEST
-
     written = sorted(p.name for p in fresh.iterdir() if p.name not in (MANIFEST, record_name))
-    listed = _manifest_files(folder)
+    manifest = read_manifest(folder)
+    listed: list[str] | None = manifest["files"] if manifest else None
     present = {p.name for p in folder.iterdir()}
     checks, same = [], 0
     for name in written:

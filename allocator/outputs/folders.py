@@ -59,7 +59,7 @@ def folder_model(folder: Path) -> str | None:
     return name if isinstance(name, str) else None
 
 
-def _manifest(folder: Path) -> dict | None:
+def read_manifest(folder: Path) -> dict | None:
     """The folder's manifest (files and model name), or None when it has no valid one."""
     try:
         record = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
@@ -144,7 +144,7 @@ def check_replaceable(out_dir: Path, model: str | None, *, force: bool = False,
             from None
     if not entries:
         return
-    manifest = _manifest(real)
+    manifest = read_manifest(real)
     ours = set(manifest["files"]) if manifest else set(names)
     folders = [e.name for e in entries if e.is_dir() and not e.is_symlink()]
     if folders:

@@ -48,7 +48,8 @@ def status_text(result: AllocationResult) -> str:
     return text
 
 
-def _sha256_or_none(path: Path | None) -> str | None:
+def sha256_or_none(path: Path | None) -> str | None:
+    """A file's SHA-256, or None when there is no such file or it cannot be read."""
     try:
         return file_sha256(path) if path is not None and path.is_file() else None
     except OSError:
@@ -65,14 +66,14 @@ def model_file_record(spec: ModelSpec) -> dict:
     model_file = Path(spec.source) if spec.source else None
     return {"model_file": str(model_file) if model_file else None,
             "model_file_absolute": str(model_file.resolve()) if model_file else None,
-            "model_sha256": _sha256_or_none(model_file)}
+            "model_sha256": sha256_or_none(model_file)}
 
 
 def inputs_record(spec: ModelSpec) -> dict:
     """:func:`model_file_record` and the data table's path and hash, for the records of studies
     (a run's record takes the data's from the table it read)."""
     data = spec.data_path()
-    return {**model_file_record(spec), "data_file": str(data), "data_sha256": _sha256_or_none(data)}
+    return {**model_file_record(spec), "data_file": str(data), "data_sha256": sha256_or_none(data)}
 
 
 def versions_record() -> dict[str, str]:

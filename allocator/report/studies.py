@@ -29,7 +29,7 @@ from allocator.choices import names as choice_names
 from allocator.errors import InputError, did_you_mean
 from allocator.outputs.cells import FLOAT_FORMAT, neutralise, neutralise_frame
 from allocator.outputs.folders import staged_folder, write_files
-from allocator.outputs.runfiles import inputs_record, versions_record
+from allocator.outputs.runfiles import inputs_record, sha256_or_none, versions_record
 from allocator.overrides import Overrides
 from allocator.report.labels import WEIGHTING_NAMES, ModelWords, model_words
 from allocator.report.model import T
@@ -44,7 +44,6 @@ from allocator.studies.montecarlo import (
 )
 from allocator.studies.oneway import OatResult, SweepResult, oat, sweep, sweep_values
 from allocator.studies.weights import DerivedWeights, derive_weights
-from allocator.table import file_sha256
 
 Writer = Callable[[Path], None]
 StudyResult = SweepResult | OatResult | MonteCarloResult
@@ -434,7 +433,7 @@ def write_derived_weights(model: ModelSpec | str | Path, options: WeightsOptions
     record = {"command": "weights", "method": options.method, "model": _json_text(spec.name),
               **inputs_record(spec), "matrix": str(matrix) if matrix else None,
               "matrix_absolute": str(matrix.resolve()) if matrix else None,
-              "matrix_sha256": file_sha256(matrix) if matrix and matrix.is_file() else None,
+              "matrix_sha256": sha256_or_none(matrix),
               "accept_inconsistent": options.accept_inconsistent,
               "weights_model": spec.normalised_weights(), "weights_derived": derived.as_dict(),
               "samples": options.samples, "charts": options.charts, "lang": options.lang,
